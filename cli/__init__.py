@@ -1,0 +1,1 @@
+"""Command-line front end of srmverify (installed as the import package ``srmverify_cli``)."""

@@ -1,0 +1,63 @@
+"""The ``srmverify`` command: one typer app, one exit-code table for every command.
+
+| code | meaning |
+|---|---|
+| 0 | holds (unsat), certificate accepted, command succeeded |
+| 1 | violated: sat with an exactly re-checked counterexample; certificate rejected |
+| 2 | usage error (click's own) |
+| 3 | bad input: file or values (one line naming file, field and value) |
+| 4 | inconclusive: unknown / timeout (the partial result is still printed) |
+| 5 | tool or solver error |
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from srmverify.errors import SrmverifyError
+
+from . import info, simulate
+
+app = typer.Typer(
+    name="srmverify",
+    help="Verify, convert and count linear regions of spiking neural networks (linear SRM, time-to-first-spike).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (simulate, info):
+    module.register(app)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by ``main`` and by the tests)."""
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="srmverify")
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("srmverify: aborted", err=True)
+        return 130
+    except SrmverifyError as e:
+        click.echo(f"srmverify: error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("srmverify: interrupted", err=True)
+        return 130
+    except Exception as e:  # a bug of ours: one line, exit 5; SRMVERIFY_DEBUG=1 shows the traceback
+        if os.environ.get("SRMVERIFY_DEBUG"):
+            raise
+        click.echo(f"srmverify: internal error: {type(e).__name__}: {e} (set SRMVERIFY_DEBUG=1 for a traceback)", err=True)
+        return 5
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

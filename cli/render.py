@@ -1,0 +1,72 @@
+"""Rendering helpers shared by every command: JSON to stdout, human text, progress on stderr."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+#: Human-facing logs and progress go to stderr so ``--json`` stdout stays clean.
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def plain(obj: Any) -> Any:
+    """Make a value JSON-safe: numpy -> Python, Fraction -> float, inf/nan/None -> null."""
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return plain(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating, Fraction)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
+        return obj.value
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(plain(obj), indent=1) + "\n")
+    sys.stdout.flush()
+
+
+def fmt(v: Any) -> str:
+    """Short human form of a number (``inf`` for never fires)."""
+    if v is None:
+        return "inf"
+    f = float(v)
+    return "inf" if math.isinf(f) else f"{f:.10g}"
+
+
+class progress_bar:
+    """Context manager yielding a library progress callback drawn as a rich bar on stderr
+    (silent when stderr is not a terminal unless ``force``)."""
+
+    def __init__(self, description: str, enabled: bool = True) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
+                           TimeElapsedColumn(), console=err, transient=True, disable=not enabled)
+        self._desc = description
+
+    def __enter__(self):
+        self._p.start()
+        task = self._p.add_task(self._desc, total=None, msg="")
+
+        def update(done: float, total: float | None = None, message: str = "") -> None:
+            self._p.update(task, completed=done, total=total, msg=message)
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        self._p.stop()

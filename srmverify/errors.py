@@ -1,0 +1,52 @@
+"""One exception hierarchy for srmverify.
+
+Every error a user can cause by their input is an :class:`InputError` and names the
+source (file), the field and the offending value, so the CLI can print one line and exit 3.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class SrmverifyError(Exception):
+    """Base class of every error raised by srmverify."""
+
+    exit_code = 5
+
+
+class InputError(SrmverifyError, ValueError):
+    """Bad input: a file or value the user supplied is malformed or invalid.
+
+    Examples
+    --------
+    >>> str(InputError("net.json", "layers[0].thresholds[1]", -1.0, "threshold must be > 0"))
+    'net.json: layers[0].thresholds[1] = -1.0: threshold must be > 0'
+    """
+
+    exit_code = 3
+
+    def __init__(self, source: str, field: str, value: Any, problem: str) -> None:
+        self.source, self.field, self.value, self.problem = source, field, value, problem
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{source}: {field} = {shown}: {problem}")
+
+
+class UnsupportedNetwork(InputError):
+    """The network is valid but uses something this operation does not support
+    (an ONNX operator, mixed weights where CPWL is required, ...)."""
+
+
+class SolverError(SrmverifyError):
+    """A solver failed or returned something that cannot be trusted."""
+
+    exit_code = 5
+
+
+class SolverUnavailable(SolverError):
+    """The requested solver backend is not installed or not usable."""
+
+
+class RecheckFailed(SolverError):
+    """A solver's counterexample did not reproduce under exact simulation (a bug to surface)."""

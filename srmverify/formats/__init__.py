@@ -1,0 +1,31 @@
+"""Readers and writers: JSON networks, ONNX ReLU networks, VNN-LIB properties, input arrays."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..network import ReLUNet, SNN
+from .arrays import load_inputs, parse_box, parse_vector
+from .json_net import load_json, network_from_dict, network_to_dict, save_json
+
+
+def load_network(path: str | Path) -> SNN | ReLUNet:
+    """Load a network from ``.json`` (SNN or ReLU) or ``.onnx`` (ReLU)."""
+    if str(path).endswith(".onnx"):
+        from .onnx_net import load_onnx
+
+        return load_onnx(path)
+    return load_json(path)
+
+
+def save_network(net: SNN | ReLUNet, path: str | Path) -> None:
+    """Write ``.json`` (either kind) or ``.onnx`` (ReLU networks)."""
+    if str(path).endswith(".onnx"):
+        from .onnx_net import save_onnx
+
+        save_onnx(net, path)
+    else:
+        save_json(net, path)
+
+
+__all__ = ["load_network", "save_network", "load_json", "save_json", "network_from_dict", "network_to_dict",
+           "load_inputs", "parse_box", "parse_vector"]

@@ -1,0 +1,220 @@
+"""JSON reader/writer for SNNs and ReLU networks.
+
+Two SNN forms are read (both with ``"kind": "snn"``):
+
+* layered: ``{"constants": [0.0], "layers": [{"weights", "thresholds", "delays"?}], ...}``
+* general DAG: ``{"inputs": [names], "constants": {name: time}, "neurons": [{"name",
+  "threshold"}], "synapses": [{"from", "to", "weight", "delay"?}], "outputs": [names]}``
+
+Both accept optional ``"encoder"`` / ``"decoder"``: ``{"offset": [...], "scale": [...]}``.
+The writer always emits the DAG form; floats are written with ``repr`` so every parameter
+round-trips exactly. ReLU: ``{"kind": "relu", "layers": [{"weights", "biases"}]}``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..errors import InputError
+from ..network import SNN, Affine, ReLUNet
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name}")
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; any problem becomes an :class:`InputError` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(str(path), "file", str(path), f"cannot read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise InputError(str(path), "json", text[:40], f"malformed JSON ({exc})") from None
+
+
+def _num(obj: dict, key: str, src: str, where: str, default=None) -> float:
+    if key not in obj:
+        if default is not None:
+            return default
+        raise InputError(src, f"{where}.{key}", None, "missing required field")
+    v = obj[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(src, f"{where}.{key}", v, "must be a finite number")
+    return float(v)
+
+
+def _array(v: Any, src: str, where: str, ndim: int) -> np.ndarray:
+    try:
+        a = np.array(v, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(src, where, v, f"must be a {ndim}-D array of numbers") from None
+    if a.ndim != ndim:
+        raise InputError(src, where, f"shape {a.shape}", f"must be a {ndim}-D array of numbers")
+    bad = np.argwhere(~np.isfinite(a))
+    if bad.size:
+        idx = "".join(f"[{i}]" for i in bad[0])
+        raise InputError(src, where + idx, float(a[tuple(bad[0])]), "must be a finite number")
+    return a
+
+
+def _field(obj: dict, key: str, src: str, where: str = "") -> Any:
+    if not isinstance(obj, dict):
+        raise InputError(src, where or "(top level)", type(obj).__name__, "must be a JSON object")
+    if key not in obj:
+        raise InputError(src, f"{where}.{key}" if where else key, None, "missing required field")
+    return obj[key]
+
+
+def _affine(d: Any, src: str, where: str) -> Affine | None:
+    if d is None:
+        return None
+    return Affine(_array(_field(d, "offset", src, where), src, f"{where}.offset", 1),
+                  _array(_field(d, "scale", src, where), src, f"{where}.scale", 1))
+
+
+def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
+    """Build an SNN from a parsed JSON object (layered or DAG form)."""
+    enc = _affine(d.get("encoder"), src, "encoder")
+    dec = _affine(d.get("decoder"), src, "decoder")
+    if "layers" in d:
+        layers = _field(d, "layers", src)
+        if not isinstance(layers, list) or not layers:
+            raise InputError(src, "layers", layers, "must be a non-empty list")
+        consts = _array(d.get("constants", []), src, "constants", 1)
+        W, T, D = [], [], []
+        for l, layer in enumerate(layers):
+            w = f"layers[{l}]"
+            W.append(_array(_field(layer, "weights", src, w), src, f"{w}.weights", 2))
+            T.append(_array(_field(layer, "thresholds", src, w), src, f"{w}.thresholds", 1))
+            D.append(_array(layer["delays"], src, f"{w}.delays", 2) if layer.get("delays") is not None else None)
+        net = SNN.layered(W, T, D, consts, enc, dec, src)
+        if "n_inputs" in d and d["n_inputs"] != net.n_inputs:
+            raise InputError(src, "n_inputs", d["n_inputs"], f"the first layer implies {net.n_inputs} inputs")
+        return net
+    inputs = _field(d, "inputs", src)
+    if isinstance(inputs, int) and not isinstance(inputs, bool):
+        inputs = [f"x{i}" for i in range(inputs)]
+    if not isinstance(inputs, list):
+        raise InputError(src, "inputs", inputs, "must be a list of names or a count")
+    consts = d.get("constants", {})
+    if isinstance(consts, list):
+        consts = {f"c{i}": c for i, c in enumerate(consts)}
+    if not isinstance(consts, dict):
+        raise InputError(src, "constants", consts, "must map names to spike times")
+    const_names = list(consts)
+    const_times = [_num(consts, k, src, "constants") for k in const_names]
+    neurons = _field(d, "neurons", src)
+    if not isinstance(neurons, list):
+        raise InputError(src, "neurons", neurons, "must be a list")
+    nnames, thr = [], {}
+    for i, n in enumerate(neurons):
+        name = str(_field(n, "name", src, f"neurons[{i}]"))
+        nnames.append(name)
+        thr[name] = _num(n, "threshold", src, f"neurons[{i}]")
+    names = [str(n) for n in inputs] + const_names + nnames
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InputError(src, "neurons", dup, "duplicate neuron name")
+    syn = _field(d, "synapses", src)
+    if not isinstance(syn, list):
+        raise InputError(src, "synapses", syn, "must be a list")
+    known = set(names)
+    g = nx.DiGraph()
+    g.add_nodes_from(nnames)
+    rows = []
+    for k, s in enumerate(syn):
+        w = f"synapses[{k}]"
+        a, b = _field(s, "from", src, w), _field(s, "to", src, w)
+        for end, val in (("from", a), ("to", b)):
+            if val not in known:
+                raise InputError(src, f"{w}.{end}", val, "unknown neuron name (dangling synapse)")
+        if b not in thr:
+            raise InputError(src, f"{w}.to", b, "inputs and constants cannot receive synapses")
+        rows.append((a, b, _num(s, "weight", src, w), _num(s, "delay", src, w, default=0.0)))
+        if a in thr:
+            g.add_edge(a, b)
+    try:
+        order = list(nx.lexicographical_topological_sort(g, key=nnames.index))
+    except nx.NetworkXUnfeasible:
+        cyc = nx.find_cycle(g)
+        raise InputError(src, "synapses", " -> ".join(str(e[0]) for e in cyc) + f" -> {cyc[0][0]}",
+                         "the network has a cycle") from None
+    final = [str(n) for n in inputs] + const_names + order
+    idx = {n: i for i, n in enumerate(final)}
+    outs = _field(d, "outputs", src)
+    if not isinstance(outs, list):
+        raise InputError(src, "outputs", outs, "must be a list of neuron names")
+    for o in outs:
+        if o not in idx:
+            raise InputError(src, "outputs", o, "unknown neuron name")
+    return SNN(
+        len(inputs), const_times, [thr[n] for n in order],
+        [idx[r[0]] for r in rows], [idx[r[1]] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        [idx[o] for o in outs], tuple(final), enc, dec, src,
+    )
+
+
+def snn_to_dict(net: SNN) -> dict:
+    """The general DAG form of an SNN (exact: floats keep every bit)."""
+    n = net.names
+    d: dict[str, Any] = {
+        "kind": "snn",
+        "inputs": list(n[: net.n_inputs]),
+        "constants": {n[net.n_inputs + i]: float(c) for i, c in enumerate(net.constants)},
+        "neurons": [{"name": n[v], "threshold": net.threshold(v)} for v in range(net.first_neuron, net.n_total)],
+        "synapses": [{"from": n[s], "to": n[t], "weight": w, "delay": dl}
+                     for s, t, w, dl in zip(net.src.tolist(), net.dst.tolist(), net.weight.tolist(), net.delay.tolist())],
+        "outputs": [n[o] for o in net.outputs.tolist()],
+    }
+    if net.encoder is not None:
+        d["encoder"] = net.encoder.to_dict()
+    if net.decoder is not None:
+        d["decoder"] = net.decoder.to_dict()
+    return d
+
+
+def relu_from_dict(d: dict, src: str = "<memory>") -> ReLUNet:
+    layers = _field(d, "layers", src)
+    if not isinstance(layers, list) or not layers:
+        raise InputError(src, "layers", layers, "must be a non-empty list")
+    out = []
+    for l, layer in enumerate(layers):
+        w = f"layers[{l}]"
+        out.append((_array(_field(layer, "weights", src, w), src, f"{w}.weights", 2),
+                    _array(_field(layer, "biases", src, w), src, f"{w}.biases", 1)))
+    return ReLUNet(out, src)
+
+
+def relu_to_dict(net: ReLUNet) -> dict:
+    return {"kind": "relu", "layers": [{"weights": W.tolist(), "biases": b.tolist()} for W, b in net.layers]}
+
+
+def network_from_dict(d: Any, src: str = "<memory>") -> SNN | ReLUNet:
+    """Dispatch on ``"kind"`` (``"snn"`` or ``"relu"``)."""
+    kind = _field(d, "kind", src)
+    if kind == "snn":
+        return snn_from_dict(d, src)
+    if kind == "relu":
+        return relu_from_dict(d, src)
+    raise InputError(src, "kind", kind, 'must be "snn" or "relu"')
+
+
+def network_to_dict(net: SNN | ReLUNet) -> dict:
+    return snn_to_dict(net) if isinstance(net, SNN) else relu_to_dict(net)
+
+
+def load_json(path: str | Path) -> SNN | ReLUNet:
+    return network_from_dict(read_json(path), str(path))
+
+
+def save_json(net: SNN | ReLUNet, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(network_to_dict(net)))
