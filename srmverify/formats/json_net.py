@@ -24,19 +24,18 @@ from ..errors import InputError
 from ..network import SNN, Affine, ReLUNet
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"non-finite number {name}")
-
-
 def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; any problem becomes an :class:`InputError` naming the file."""
+    """Parse a JSON file; any problem becomes an :class:`InputError` naming the file.
+
+    The non-standard tokens ``NaN``/``Infinity`` are parsed so that the field validators can
+    name the field that holds them ("must be a finite number")."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise InputError(str(path), "file", str(path), f"cannot read ({exc.strerror or exc})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text)
     except ValueError as exc:
         raise InputError(str(path), "json", text[:40], f"malformed JSON ({exc})") from None
 
@@ -96,6 +95,12 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
             W.append(_array(_field(layer, "weights", src, w), src, f"{w}.weights", 2))
             T.append(_array(_field(layer, "thresholds", src, w), src, f"{w}.thresholds", 1))
             D.append(_array(layer["delays"], src, f"{w}.delays", 2) if layer.get("delays") is not None else None)
+            for arr, name, problem in ((T[-1], "thresholds", "threshold must be > 0"),
+                                       (D[-1], "delays", "delay must be >= 0")):
+                badi = np.argwhere(arr <= 0 if name == "thresholds" else arr < 0) if arr is not None else []
+                if len(badi):
+                    idx = "".join(f"[{i}]" for i in badi[0])
+                    raise InputError(src, f"{w}.{name}{idx}", float(arr[tuple(badi[0])]), problem)
         net = SNN.layered(W, T, D, consts, enc, dec, src)
         if "n_inputs" in d and d["n_inputs"] != net.n_inputs:
             raise InputError(src, "n_inputs", d["n_inputs"], f"the first layer implies {net.n_inputs} inputs")

@@ -1,0 +1,76 @@
+"""Robustness of a time-to-first-spike 784-10-10 SNN at several eps: time per sample (issue 3).
+
+The network is the one :mod:`ttfs_digits` trains (sklearn digits upsampled to 28x28, class = the
+earliest output spike; cached in ``benchmarks/out/ttfs_784_10_10.json``). For each eps (L-inf,
+pixel scale [0, 1], clipped to the pixel domain) the query ``robustness(..., mode="ttfs")`` runs on
+the first ``--samples`` correctly classified test digits. The reference: a published
+discrete-time MILP method needs about 0.9 s per sample for a 784-10-10 SNN.
+
+    python benchmarks/bench_verify_robust.py [--samples 25] [--eps 0.005,0.01,0.02,0.05] [--engine highs]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import ttfs_digits  # noqa: E402
+
+from srmverify.formats import load_network, save_network  # noqa: E402
+from srmverify.verify.queries import robustness  # noqa: E402
+
+PUBLISHED_S_PER_SAMPLE = 0.9
+
+
+def load_or_train():
+    path = ttfs_digits.OUT / "ttfs_784_10_10.json"
+    _, _, xte, yte = ttfs_digits.digits_784()
+    if not path.exists():
+        net, _, _ = ttfs_digits.train()
+        ttfs_digits.OUT.mkdir(exist_ok=True)
+        save_network(net, path)
+    net = load_network(path)
+    return net, xte, yte
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=25)
+    ap.add_argument("--eps", default="0.005,0.01,0.02,0.05")
+    ap.add_argument("--engine", default="highs")
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    net, xte, yte = load_or_train()
+    pred = ttfs_digits.predict(net, xte)
+    print(f"TTFS SNN 784-10-10 (+1 constant), test accuracy {np.mean(pred == yte):.3f}, engine {args.engine}")
+    idx = np.flatnonzero(pred == yte)[: args.samples]
+    domain = np.array([[0.0, 1.0]] * 784)
+    rows = []
+    print("\n| eps | samples | unsat / sat / other | median s/sample | mean | max | median vs 0.9 s |\n|---|---|---|---|---|---|---|")
+    for eps in map(float, args.eps.split(",")):
+        times, verdicts = [], Counter()
+        for i in idx:
+            t0 = time.perf_counter()
+            r = robustness(net, xte[i], eps, mode="ttfs", label=int(yte[i]), domain=domain, engine=args.engine,
+                           timeout=args.timeout)
+            times.append(time.perf_counter() - t0)
+            verdicts[r.verdict.value if hasattr(r.verdict, "value") else str(r.verdict)] += 1
+        med = float(np.median(times))
+        other = len(idx) - verdicts["unsat"] - verdicts["sat"]
+        rows.append({"eps": eps, "times": times, "verdicts": dict(verdicts), "median": med})
+        print(f"| {eps:g} | {len(idx)} | {verdicts['unsat']} / {verdicts['sat']} / {other} | {med:.3f} | "
+              f"{np.mean(times):.3f} | {np.max(times):.3f} | {PUBLISHED_S_PER_SAMPLE / med:.1f}x faster |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"engine": args.engine, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

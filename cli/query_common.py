@@ -1,0 +1,74 @@
+"""Options and rendering shared by the verification-query commands (bounds, robust, equiv, verify)."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from srmverify.errors import InputError
+from srmverify.results import BoundsResult, QueryResult, exit_code
+
+from .render import emit_json, fmt, out
+
+
+class Engine(str, Enum):
+    """Solver engines (``highs`` and ``cbc`` are MILP with a stated tolerance; ``z3`` is exact SMT)."""
+
+    highs = "highs"
+    cbc = "cbc"
+    z3 = "z3"
+
+
+EngineOpt = Annotated[Engine, typer.Option("--engine", "--solver", help="highs, cbc (MILP) or z3 (exact SMT).")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Wall-clock limit in seconds (exit 4 when hit).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
+
+
+def check_timeout(timeout: float | None) -> float | None:
+    """``--timeout`` must be positive and finite."""
+    if timeout is not None and not (0 < timeout < float("inf")):
+        raise InputError("<command line>", "--timeout", timeout, "must be a positive number of seconds")
+    return timeout
+
+
+def _vector(v: list | None) -> str:
+    return "[" + ", ".join(fmt(x) for x in (v or [])) + "]"
+
+
+def render_query(result: QueryResult, as_json: bool, **extra: Any) -> int:
+    """Print a query result (verdict on the first line, VNN-COMP style) and return its exit code."""
+    if as_json:
+        emit_json({**result.to_dict(), **extra})
+        return exit_code(result.verdict)
+    out.print(result.to_dict()["verdict"])
+    tol = "exact" if result.tolerance is None else f"tolerance {result.tolerance:g}"
+    out.print(f"query {result.query}, engine {result.engine} ({tol}), {result.time:.3f} s")
+    cex = result.counterexample
+    if cex is not None:
+        out.print(f"counterexample input:  {_vector(cex.input)}")
+        for k, y in enumerate(cex.outputs or [cex.output]):
+            label = "output" if len(cex.outputs or [0]) == 1 else f"output[{k}]"
+            out.print(f"counterexample {label}: {_vector(y)}")
+    if result.message:
+        out.print(result.message)
+    for key, value in extra.items():
+        if value is not None:
+            out.print(f"{key}: {value}")
+    return exit_code(result.verdict)
+
+
+def render_bounds(result: BoundsResult, as_json: bool, **extra: Any) -> int:
+    """Print guaranteed output bounds and return the exit code (4 when stopped early)."""
+    if as_json:
+        emit_json({**result.to_dict(), **extra})
+        return exit_code(result.verdict)
+    kind = "optimal" if result.optimal else "sound (not tight)"
+    tol = "" if result.tolerance is None else f", tolerance {result.tolerance:g}"
+    state = "" if result.complete else "  [PARTIAL: stopped early; bounds are sound but looser]"
+    out.print(f"{kind} bounds by {result.method}, engine {result.engine}{tol}, {result.time:.3f} s{state}")
+    may_not = result.may_not_fire or [False] * len(result.lower)
+    for j, (lo, hi) in enumerate(zip(result.lower, result.upper)):
+        note = "  (may never fire)" if may_not[j] else ""
+        out.print(f"y{j}: [{'-inf' if lo is None else fmt(lo)}, {fmt(hi)}]{note}")
+    return exit_code(result.verdict)

@@ -1,0 +1,168 @@
+"""A small backend-neutral optimisation program: the one thing every encoding writes.
+
+Variables are bounded reals or binaries; constraints are linear rows with sense ``<=``, ``<``
+or ``==`` and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
+written with :meth:`Program.relu` as rows plus two implications on one binary (no binary when
+the bounds of ``e`` fix its sign). The lowering to a MILP (big-M from the variable bounds, strict
+rows as ``<= rhs - tau``) lives in :mod:`srmverify.solvers.bigm`; the lowering to z3 (exact
+rationals, strict rows exact, implications as ``Implies``) in :mod:`srmverify.solvers.z3_smt`.
+
+Coefficients are stored as given (floats taken from the network), so the exact backend sees the
+true rational values of the float64 parameters.
+
+Examples
+--------
+>>> p = Program()
+>>> x = p.var("x", -1, 2)
+>>> y, b = p.relu(Lin({x: 1.0}), -1, 2, name="y")
+>>> p.maximize(Lin({y: 1.0}))
+>>> len(p.rows), len(p.implications), p.binary[b]
+(1, 2, True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+SENSES = ("<=", "<", "==")
+
+
+@dataclass
+class Lin:
+    """A linear expression ``sum coef[v] * var_v + const``."""
+
+    coef: dict[int, float] = field(default_factory=dict)
+    const: float = 0.0
+
+    def __add__(self, other: "Lin") -> "Lin":
+        c = dict(self.coef)
+        for k, v in other.coef.items():
+            c[k] = c.get(k, 0.0) + v
+        return Lin(c, self.const + other.const)
+
+    def __sub__(self, other: "Lin") -> "Lin":
+        return self + other.scaled(-1.0)
+
+    def scaled(self, s: float) -> "Lin":
+        return Lin({k: s * v for k, v in self.coef.items()}, s * self.const)
+
+    @staticmethod
+    def var(v: int, c: float = 1.0) -> "Lin":
+        return Lin({v: c})
+
+    @staticmethod
+    def constant(c: float) -> "Lin":
+        return Lin({}, c)
+
+    @staticmethod
+    def sum(terms: Iterable["Lin"]) -> "Lin":
+        out = Lin()
+        for t in terms:
+            out = out + t
+        return out
+
+
+@dataclass
+class Row:
+    """``lin <sense> 0`` (the constant of ``lin`` carries the right-hand side)."""
+
+    lin: Lin
+    sense: str
+    name: str = ""
+
+
+@dataclass
+class Implication:
+    """``(all binary[v] == val for v, val in literals) => row``."""
+
+    literals: tuple[tuple[int, int], ...]
+    row: Row
+
+
+class Program:
+    """Variables, rows, implications and an objective (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.binary: list[bool] = []
+        self.rows: list[Row] = []
+        self.implications: list[Implication] = []
+        self.objective: Lin | None = None
+        self.maximise = True
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_binaries(self) -> int:
+        return int(sum(self.binary))
+
+    def var(self, name: str, lo: float = -np.inf, hi: float = np.inf, binary: bool = False) -> int:
+        """Add a variable; returns its index."""
+        if binary:
+            lo, hi = max(0.0, lo), min(1.0, hi)
+        self.names.append(name)
+        self.lo.append(float(lo))
+        self.hi.append(float(hi))
+        self.binary.append(binary)
+        return len(self.names) - 1
+
+    def add(self, lin: Lin, sense: str, rhs: float = 0.0, name: str = "") -> None:
+        """Add the row ``lin <sense> rhs`` (sense ``<=``, ``<``, ``==`` or ``>=``/``>``)."""
+        self.rows.append(_row(lin, sense, rhs, name))
+
+    def implies(self, literals: Iterable[tuple[int, int]], lin: Lin, sense: str, rhs: float = 0.0,
+                name: str = "") -> None:
+        """Add ``(literals all hold) => lin <sense> rhs``; an empty literal list is a plain row."""
+        lits = tuple((int(v), int(val)) for v, val in literals)
+        row = _row(lin, sense, rhs, name)
+        if lits:
+            self.implications.append(Implication(lits, row))
+        else:
+            self.rows.append(row)
+
+    def relu(self, e: Lin, lo: float, hi: float, name: str = "relu") -> tuple[int, int | None]:
+        """``y = max(0, e)`` for ``e`` in ``[lo, hi]``; returns ``(y, b)`` with the binary ``b``
+        (``b = 1`` iff ``e >= 0`` on the active branch) or ``None`` when the sign is fixed.
+
+        A stable term (``lo >= 0`` or ``hi <= 0``) is a plain equality, not a binary.
+        """
+        y = self.var(name, max(0.0, lo), max(0.0, hi))
+        if lo >= 0:
+            self.add(Lin.var(y) - e, "==", 0.0, name)
+            return y, None
+        if hi <= 0:
+            self.add(Lin.var(y), "==", 0.0, name)
+            return y, None
+        b = self.var(name + ".on", binary=True)
+        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e   (and y >= 0 by its bound)
+        self.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)   # on:  y <= e  (so y = e >= 0)
+        self.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)       # off: y <= 0  (so y = 0 >= e)
+        return y, b
+
+    def maximize(self, lin: Lin) -> None:
+        self.objective, self.maximise = lin, True
+
+    def minimize(self, lin: Lin) -> None:
+        self.objective, self.maximise = lin, False
+
+    def copy(self) -> "Program":
+        p = Program()
+        p.names, p.lo, p.hi, p.binary = list(self.names), list(self.lo), list(self.hi), list(self.binary)
+        p.rows, p.implications = list(self.rows), list(self.implications)
+        p.objective, p.maximise = self.objective, self.maximise
+        return p
+
+
+def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
+    e = Lin(dict(lin.coef), lin.const - rhs)
+    if sense in (">=", ">"):
+        e, sense = e.scaled(-1.0), sense.replace(">", "<")
+    if sense not in SENSES:
+        raise ValueError(f"unknown row sense {sense!r}")
+    return Row(e, sense, name)

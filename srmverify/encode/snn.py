@@ -1,0 +1,169 @@
+"""Encoding of an SNN over spike-time variables (model.md §3), written once per neuron.
+
+For neuron ``v`` with live synapses ``k`` (nonzero weight, source may fire), arrival
+``a_k = t_u + d_k`` in ``[L_k, U_k]`` and ``t_v`` in ``[Lv, Uv]``:
+
+* **static** (bounds fix the causal set ``S`` and ``v`` and its sources surely fire):
+  ``sum_{k in S} w_k (t_v - a_k) = theta`` -- one row, no binary;
+* **positive** (all live weights > 0, all sources surely fire): ``y_k = max(0, t_v - a_k)``
+  (a binary only for synapses whose order the bounds do not fix) and ``sum w_k y_k = theta``;
+* **general** (mixed signs or uncertain firing): fire indicator ``f_v``; gated terms
+  ``y_k = F_u max(0, t_v - a_k)`` with causal indicator ``z_k``; breakpoint potentials
+  ``P(a_k) = sum_j w_j F_j max(0, a_k - a_j)``;
+  ``f_v = 1 => sum w_k y_k = theta`` and ``z_k = 1 => P(a_k) < theta``;
+  ``f_v = 0 => P(a_k) < theta`` for every firing ``k`` and ``sum_j w_j F_j <= 0``.
+
+Strict rows are exact in z3 and ``<= -tau`` in a MILP (see :mod:`srmverify.solvers.bigm`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..bounds.snn import SpikeTimeBounds
+from ..network import SNN
+from .program import Lin, Program
+from .varmap import Indicator, VarMap
+
+
+def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name: str) -> tuple[Lin, Indicator]:
+    """``y = F * max(0, e)`` for ``e`` in ``[lo, hi]`` and fire indicator ``F``; returns
+    ``(y, z)`` with ``z`` the indicator of the active branch (``z = 1`` implies ``F = 1`` and
+    ``e >= 0``; ``F = 1`` and ``z = 0`` imply ``e <= 0``)."""
+    if fire is False or hi <= 0:
+        return Lin(), False
+    if fire is True:
+        if lo >= 0:
+            return e, True
+        y, b = p.relu(e, lo, hi, name)
+        return Lin.var(y), b
+    y = p.var(name, 0.0, max(0.0, hi))
+    if lo >= 0:   # active exactly when the source fires
+        p.implies([(fire, 1)], Lin.var(y) - e, "==", 0.0, name)
+        p.implies([(fire, 0)], Lin.var(y), "<=", 0.0, name)
+        return Lin.var(y), fire
+    z = p.var(name + ".on", binary=True)
+    p.implies([(z, 1)], Lin.var(y) - e, "==", 0.0, name)
+    p.implies([(z, 0)], Lin.var(y), "<=", 0.0, name)
+    p.add(Lin.var(z) - Lin.var(fire), "<=", 0.0, name)               # z => F
+    p.implies([(z, 0), (fire, 1)], e, "<=", 0.0, name)                # F and not z => e <= 0
+    return Lin.var(y), z
+
+
+def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
+    """Literal list without constant indicators; ``None`` if a constant makes it false."""
+    out = []
+    for ind, val in pairs:
+        if isinstance(ind, bool):
+            if ind != bool(val):
+                return None
+        else:
+            out.append((ind, val))
+    return out
+
+
+def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds, name: str = "s") -> VarMap:
+    """Add ``net`` to ``p`` on the data-space input variables ``inputs`` with spike-time
+    ``bounds`` (from :func:`srmverify.bounds.snn_time_bounds` on the same box).
+
+    Examples
+    --------
+    >>> from srmverify.bounds import snn_time_bounds
+    >>> net = SNN.layered([[[1.0, 3.0, 0.5]]], [[1.0]], delays=[[[0.0, 0.5, 0.0]]], constants=[0.0])
+    >>> p = Program(); x = [p.var("x0", 0, 1), p.var("x1", 0, 1)]
+    >>> vm = encode_snn(p, net, x, snn_time_bounds(net, [[0, 1], [0, 1]]))
+    >>> sorted(vm.causal[3].items())    # c0 surely causal; x0, x1 undecided (binary variables)
+    [(0, 4), (1, 6), (2, True)]
+    """
+    lo, hi = bounds.lo, bounds.hi
+    time: dict[int, Lin] = {}
+    for i, xv in enumerate(inputs):
+        time[i] = Lin.var(xv) if net.encoder is None else \
+            Lin({xv: float(net.encoder.scale[i])}, float(net.encoder.offset[i]))
+    for c in range(net.n_inputs, net.first_neuron):
+        time[c] = Lin.constant(float(net.constants[c - net.n_inputs]))
+    vm = VarMap(list(inputs))
+    fire: dict[int, Indicator] = {u: True for u in range(net.first_neuron)}
+    for v in range(net.first_neuron, net.n_total):
+        tag = f"{name}.{net.names[v]}"
+        if bounds.never_fires[v]:
+            fire[v] = False
+            vm.fire[v] = False
+            continue
+        sl = net.incoming(v)
+        ks = [k for k in range(sl.start, sl.stop) if net.weight[k] != 0 and fire[int(net.src[k])] is not False]
+        src = [int(net.src[k]) for k in ks]
+        w = [float(net.weight[k]) for k in ks]
+        arr = [time[u] + Lin.constant(float(net.delay[k])) for u, k in zip(src, ks)]
+        L = [lo[u] + net.delay[k] for u, k in zip(src, ks)]
+        U = [hi[u] + net.delay[k] for u, k in zip(src, ks)]
+        theta = net.threshold(v)
+        tv = p.var(f"{tag}.t", lo[v], hi[v])
+        vm.times[v] = tv
+        t = Lin.var(tv)
+        fv: Indicator = True if not bounds.may_not_fire[v] else p.var(f"{tag}.fire", binary=True)
+        fire[v] = vm.fire[v] = fv
+        sure = [fire[u] is True for u in src]
+        decided = [U[i] < lo[v] or L[i] >= hi[v] for i in range(len(ks))]
+        causal: dict[int, Indicator] = {}
+        if fv is True and all(sure) and all(decided):                       # static
+            S = [i for i in range(len(ks)) if U[i] < lo[v]]
+            for i in range(len(ks)):
+                causal[ks[i]] = U[i] < lo[v]
+            p.add(Lin.sum((t - arr[i]).scaled(w[i]) for i in S), "==", theta, tag)
+            vm.causal[v] = causal
+            time[v] = t
+            continue
+        terms = []
+        for i, k in enumerate(ks):
+            y, z = _gated_relu(p, t - arr[i], float(lo[v] - U[i]), float(hi[v] - L[i]), fire[src[i]], f"{tag}.y{k}")
+            terms.append(y.scaled(w[i]))
+            causal[k] = z
+        vm.causal[v] = causal
+        lits = _lits((fv, 1))
+        p.implies(lits, Lin.sum(terms), "==", theta, tag)
+        time[v] = t
+        if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
+            continue
+        # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
+        for i, k in enumerate(ks):
+            need_fire_case = fv is not True
+            zk = causal[k]
+            if zk is False and not need_fire_case:
+                continue
+            pk = []
+            for j in range(len(ks)):
+                if j == i:
+                    continue
+                yj, _ = _gated_relu(p, arr[i] - arr[j], float(L[i] - U[j]), float(U[i] - L[j]), fire[src[j]],
+                                    f"{tag}.p{k}_{ks[j]}")
+                pk.append(yj.scaled(w[j]))
+            P = Lin.sum(pk)
+            if zk is not False:
+                lit = _lits((fv, 1), (zk, 1))
+                if lit is not None:
+                    p.implies(lit, P, "<", theta, f"{tag}.first{k}")
+            if need_fire_case:
+                lit = _lits((fv, 0), (fire[src[i]], 1))
+                if lit is not None:
+                    p.implies(lit, P, "<", theta, f"{tag}.silent{k}")
+        if fv is not True:
+            slope = Lin.sum(Lin.var(fire[src[i]], w[i]) if fire[src[i]] is not True else Lin.constant(w[i])
+                            for i in range(len(ks)))
+            p.implies([(fv, 0)], slope, "<=", 0.0, f"{tag}.slope")
+    for j, o in enumerate(net.outputs.tolist()):
+        f = fire[o]
+        vm.output_fire.append(f)
+        if f is False:
+            vm.outputs.append(None)
+            continue
+        t = time[o]
+        if net.decoder is None:
+            y = p.var(f"{name}.out{j}", lo[o], hi[o])
+            p.add(Lin.var(y) - t, "==", 0.0, f"{name}.out{j}")
+        else:
+            s_, off = float(net.decoder.scale[j]), float(net.decoder.offset[j])
+            a, b = (lo[o] - off) / s_, (hi[o] - off) / s_
+            y = p.var(f"{name}.out{j}", min(a, b) - 1e-9 * (1 + abs(min(a, b))), max(a, b) + 1e-9 * (1 + abs(max(a, b))))
+            p.add(Lin.var(y, s_) - t, "==", -off, f"{name}.out{j}")     # scale*y = t - offset
+        vm.outputs.append(y)
+    return vm

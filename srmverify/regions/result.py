@@ -1,0 +1,78 @@
+"""The result of a region count, whatever engine produced it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+
+@dataclass
+class Region:
+    """One full-dimensional region found: its pattern (hex), an interior point in data space
+    (the Chebyshev centre for the traversal), the ball radius in domain coordinates, and the
+    affine output map ``out_G @ y + out_h`` in domain coordinates (``None`` rows never fire)."""
+
+    pattern: str
+    point: list[float]
+    radius: float | None = None
+    output_map: list[list[float] | None] | None = None
+
+
+@dataclass
+class RegionsResult:
+    """Counts of full-dimensional regions of a network on a domain.
+
+    ``causal_regions`` counts distinct causal patterns (activation patterns for ReLU networks);
+    ``cells`` the convex pieces the traversal walked (more than ``causal_regions`` only for
+    mixed-sign SNNs, whose causal regions need not be convex); ``linear_regions`` the maximal
+    connected unions with one affine output map (``None`` when the engine does not compute it).
+    ``complete`` is False when stopped early (``stopped`` says why): the counts are then lower
+    bounds. ``tolerance`` is the Chebyshev radius a region must exceed (traversal), or the margin
+    of strict inequalities (MILP); ``None`` means exact (z3, strict inequalities).
+    """
+
+    engine: str
+    kind: str
+    dim: int
+    causal_regions: int
+    linear_regions: int | None
+    complete: bool
+    time: float
+    tolerance: float | None
+    cells: int | None = None
+    stopped: str | None = None
+    discontinuities: int | None = None
+    regions: list[Region] = field(default_factory=list)
+    graph: nx.Graph | None = None
+    theory: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Regions per second."""
+        return self.causal_regions / self.time if self.time > 0 else float("inf")
+
+    def to_dict(self, include_regions: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "engine": self.engine, "kind": self.kind, "dim": self.dim,
+            "causal_regions": self.causal_regions, "linear_regions": self.linear_regions,
+            "cells": self.cells, "complete": self.complete, "stopped": self.stopped,
+            "partial": not self.complete, "time": self.time, "regions_per_s": self.rate,
+            "tolerance": self.tolerance, "exact": self.tolerance is None,
+            "discontinuities": self.discontinuities, "theory": self.theory, "stats": self.stats,
+            "warnings": self.warnings,
+        }
+        if include_regions:
+            d["regions"] = [vars(r) for r in self.regions]
+            if self.graph is not None:
+                d["adjacency"] = [[int(u), int(v), bool(a.get("continuous", True))]
+                                  for u, v, a in self.graph.edges(data=True)]
+        return d
+
+
+def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[float] | None]:
+    """Rows ``[g_1, ..., g_k, h]`` of an output map (``None`` for an output that never fires)."""
+    return [list(map(float, g)) + [float(c)] if f else None for g, c, f in zip(G, h, fires)]

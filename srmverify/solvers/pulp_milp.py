@@ -1,0 +1,87 @@
+"""CBC (bundled with PuLP) and HiGHS through PuLP.
+
+PuLP reports status "Optimal" after a time limit whenever some solution exists; only
+``sol_status`` tells (``pulp.LpSolutionIntegerFeasible`` = a point, not proven). With HiGHS
+and no solution the variable values are junk. ``STATUS_MAP`` maps ``(status, sol_status)``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..encode.program import Program
+from ..errors import SolverUnavailable
+from .bigm import TAU, MilpArrays, lower
+from .highs_milp import FEAS_TOL
+from .solution import Solution
+
+try:
+    import pulp
+except ImportError:  # pragma: no cover - declared dependency
+    pulp = None
+
+#: ``(LpStatus, LpSolution status)`` -> our status.
+STATUS_MAP = {} if pulp is None else {
+    (pulp.LpStatusOptimal, pulp.LpSolutionOptimal): "optimal",
+    (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible): "feasible",   # time limit with a point
+    (pulp.LpStatusOptimal, pulp.LpSolutionNoSolutionFound): "timeout",
+    (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound): "timeout",
+    (pulp.LpStatusNotSolved, pulp.LpSolutionIntegerFeasible): "feasible",
+    (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible): "infeasible",
+    (pulp.LpStatusInfeasible, pulp.LpSolutionNoSolutionFound): "infeasible",
+    (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded): "unbounded",
+    (pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound): "unknown",
+    (pulp.LpStatusUndefined, pulp.LpSolutionInfeasible): "infeasible",
+}
+
+
+def _solver(name: str, timeout: float | None):
+    opts = {"msg": False}
+    if timeout is not None:
+        opts["timeLimit"] = max(float(timeout), 0.01)
+    if name == "cbc":
+        return pulp.PULP_CBC_CMD(gapRel=1e-9, gapAbs=1e-9, **opts)
+    if name == "highs-pulp":
+        return pulp.HiGHS(gapRel=1e-9, gapAbs=1e-9, threads=1, mip_feasibility_tolerance=FEAS_TOL,
+                          primal_feasibility_tolerance=FEAS_TOL, **opts)
+    raise SolverUnavailable(f"unknown PuLP solver {name!r}")
+
+
+def solve_arrays(m: MilpArrays, engine: str = "cbc", timeout: float | None = None) -> Solution:
+    """Build the PuLP model from lowered arrays and solve it with ``engine`` ("cbc" or "highs-pulp")."""
+    if pulp is None:  # pragma: no cover
+        raise SolverUnavailable("pulp is not installed")
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("srmverify", pulp.LpMaximize if m.maximise else pulp.LpMinimize)
+    xs = [pulp.LpVariable(f"x{i}", None if not np.isfinite(lo) else float(lo), None if not np.isfinite(hi) else float(hi),
+                          cat=pulp.LpInteger if integ else pulp.LpContinuous)
+          for i, (lo, hi, integ) in enumerate(zip(m.col_lo, m.col_hi, m.integer))]
+    prob += pulp.lpSum(float(c) * xs[i] for i, c in enumerate(m.cost) if c != 0.0) + 0.0
+    for r in range(m.n_rows):
+        sl = slice(m.starts[r], m.starts[r + 1])
+        expr = pulp.lpSum(float(v) * xs[i] for i, v in zip(m.index[sl], m.value[sl]))
+        lo, hi = m.row_lo[r], m.row_hi[r]
+        if lo == hi:
+            prob += expr == float(lo)
+            continue
+        if np.isfinite(hi):
+            prob += expr <= float(hi)
+        if np.isfinite(lo):
+            prob += expr >= float(lo)
+    prob.solve(_solver(engine, timeout))
+    status = STATUS_MAP.get((prob.status, prob.sol_status), "unknown")
+    values = None
+    if status in ("optimal", "feasible"):
+        values = np.array([x.varValue if x.varValue is not None else np.nan for x in xs], dtype=float)
+        if np.isnan(values).any():
+            values, status = None, "unknown"
+    obj = float(m.cost @ values) + m.cost_const if values is not None else None
+    return Solution(status, engine, values, obj, obj if status == "optimal" else None, None, m.tau,
+                    time.perf_counter() - t0, message=f"{pulp.LpStatus[prob.status]}/sol_status={prob.sol_status}",
+                    stats={"binaries": int(m.integer.sum()), "rows": m.n_rows, "vars": len(m.cost)})
+
+
+def solve(p: Program, engine: str = "cbc", timeout: float | None = None, tau: float = TAU) -> Solution:
+    """Lower ``p`` (big-M from bounds) and solve it with CBC or HiGHS through PuLP."""
+    return solve_arrays(lower(p, tau), engine, timeout)

@@ -1,0 +1,30 @@
+"""Choose a solver backend by name: ``highs`` (default, highspy direct), ``cbc`` (PuLP),
+``highs-pulp`` (HiGHS through PuLP, for comparisons) and ``z3`` (exact)."""
+from __future__ import annotations
+
+from ..encode.program import Program
+from ..errors import InputError
+from . import highs_milp, pulp_milp, z3_smt
+from .solution import Solution
+
+ENGINES = ("highs", "cbc", "highs-pulp", "z3")
+EXACT_ENGINES = ("z3",)
+
+
+def check_engine(engine: str) -> str:
+    """Validate an engine name (raises :class:`InputError`)."""
+    if engine not in ENGINES:
+        raise InputError("--solver", "engine", engine, f"unknown engine; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+def solve(p: Program, engine: str = "highs", timeout: float | None = None,
+          exact_bounds: frozenset[int] = frozenset()) -> Solution:
+    """Solve a program with the named engine. ``exact_bounds``: variables whose bounds are exact
+    data (asserted by z3; the MILP engines use every bound)."""
+    check_engine(engine)
+    if engine == "highs":
+        return highs_milp.solve(p, timeout)
+    if engine == "z3":
+        return z3_smt.solve(p, timeout, exact_bounds)
+    return pulp_milp.solve(p, engine, timeout)

@@ -1,0 +1,107 @@
+"""z3 (linear real arithmetic over exact rationals): the exact backend.
+
+Constants are built with ``RealVal(Fraction(x))`` (the exact value of the float), strict rows
+stay strict, implications become ``Implies``. Bounds of continuous variables other than the
+inputs are NOT asserted (they come from float computations and are only needed for big-M), so
+an ``unsat`` is exact. Binaries are Booleans. With an objective, ``Optimize`` is used (slow
+beyond tiny programs; z3 is best as a feasibility checker).
+"""
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from ..encode.program import Lin, Program, Row
+from ..errors import SolverUnavailable
+from .solution import Solution
+
+try:
+    import z3
+except ImportError:  # pragma: no cover - declared dependency
+    z3 = None
+
+#: z3 check result -> our status (``unknown`` is refined by ``reason_unknown()``).
+STATUS_MAP = {"sat": "optimal", "unsat": "infeasible", "unknown": "unknown"}
+
+
+def _q(x: float) -> "z3.ArithRef":
+    return z3.RealVal(Fraction(float(x)))
+
+
+class _Lowered:
+    def __init__(self, p: Program, bounded: set[int]):
+        self.vars = [z3.Bool(f"b{i}") if b else z3.Real(f"x{i}") for i, b in enumerate(p.binary)]
+        self.p = p
+        self.cons = []
+        for i, (lo, hi, b) in enumerate(zip(p.lo, p.hi, p.binary)):
+            if b:
+                if lo > 0:
+                    self.cons.append(self.vars[i])
+                if hi < 1:
+                    self.cons.append(z3.Not(self.vars[i]))
+            elif i in bounded:
+                if np.isfinite(lo):
+                    self.cons.append(self.vars[i] >= _q(lo))
+                if np.isfinite(hi):
+                    self.cons.append(self.vars[i] <= _q(hi))
+        for r in p.rows:
+            self.cons.append(self.row(r))
+        for imp in p.implications:
+            lits = [self.vars[v] if val else z3.Not(self.vars[v]) for v, val in imp.literals]
+            self.cons.append(z3.Implies(z3.And(*lits) if len(lits) > 1 else lits[0], self.row(imp.row)))
+
+    def term(self, v: int):
+        return z3.If(self.vars[v], z3.RealVal(1), z3.RealVal(0)) if self.p.binary[v] else self.vars[v]
+
+    def expr(self, lin: Lin):
+        terms = [_q(c) * self.term(v) for v, c in lin.coef.items() if c != 0.0]
+        return z3.Sum(terms + [_q(lin.const)]) if terms else _q(lin.const)
+
+    def row(self, r: Row):
+        e = self.expr(r.lin)
+        return e == 0 if r.sense == "==" else (e < 0 if r.sense == "<" else e <= 0)
+
+    def value(self, model, v: int) -> Fraction:
+        val = model.eval(self.vars[v], model_completion=True)
+        if self.p.binary[v]:
+            return Fraction(int(z3.is_true(val)))
+        if z3.is_algebraic_value(val):  # pragma: no cover - linear arithmetic gives rationals
+            val = val.approx(30)
+        return Fraction(val.numerator_as_long(), val.denominator_as_long())
+
+
+def solve(p: Program, timeout: float | None = None, bounded: set[int] | frozenset[int] = frozenset()) -> Solution:
+    """Solve ``p`` exactly. ``bounded`` lists the continuous variables whose bounds are asserted
+    (the inputs: their box is exact data, not a derived float bound)."""
+    if z3 is None:  # pragma: no cover
+        raise SolverUnavailable("z3-solver is not installed")
+    t0 = time.perf_counter()
+    low = _Lowered(p, set(bounded))
+    s = z3.Optimize() if p.objective is not None else z3.Solver()
+    if timeout is not None:
+        s.set("timeout", max(1, int(timeout * 1000)))
+    s.add(*low.cons)
+    if p.objective is not None:
+        obj = low.expr(p.objective)
+        s.maximize(obj) if p.maximise else s.minimize(obj)
+    res = s.check()
+    status = STATUS_MAP.get(str(res), "unknown")
+    msg = ""
+    if res == z3.unknown:
+        msg = s.reason_unknown()
+        status = "timeout" if msg in ("timeout", "canceled") else "unknown"
+    sol = Solution(status, "z3", tolerance=None, message=msg)
+    if res == z3.sat:
+        m = s.model()
+        exact = [low.value(m, v) for v in range(p.n_vars)]
+        sol.exact = exact
+        sol.values = np.array([float(q) for q in exact])
+        if p.objective is not None:
+            ov = m.eval(low.expr(p.objective), model_completion=True)
+            sol.objective = float(Fraction(ov.numerator_as_long(), ov.denominator_as_long())) if z3.is_rational_value(ov) else None
+            sol.bound = sol.objective   # Optimize returns an optimal model
+    sol.time = time.perf_counter() - t0
+    sol.stats = {"binaries": p.n_binaries, "rows": len(p.rows) + len(p.implications), "vars": p.n_vars}
+    return sol
