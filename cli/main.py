@@ -19,7 +19,7 @@ import typer
 
 from srmverify.errors import SrmverifyError
 
-from . import info, simulate
+from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify
 
 app = typer.Typer(
     name="srmverify",
@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (simulate, info):
+for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify):
     module.register(app)
 
 

@@ -10,3 +10,7 @@ __version__ = "0.1.0"
 
 __all__ = ["SNN", "ReLUNet", "Affine", "Verdict", "load_network", "save_network", "simulate", "simulate_exact",
            "spike_times", "SrmverifyError", "InputError", "SolverError", "UnsupportedNetwork"]
+
+from .convert import certify, check_certificate, convert_relu_to_snn, convert_snn_to_relu  # noqa: E402
+
+__all__ += ["convert_relu_to_snn", "convert_snn_to_relu", "certify", "check_certificate"]

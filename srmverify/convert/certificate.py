@@ -27,7 +27,9 @@ recomputed one.
 """
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -35,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..formats.json_net import read_json
 from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
 from .dyadic import Dyadic
@@ -391,3 +394,17 @@ def check_certificate(cert: dict[str, Any] | Certificate, snn: SNN, relu: ReLUNe
                         break
         new.accepted = not new.failures
     return new
+
+
+def save_certificate(cert: Certificate, path: str | Path) -> None:
+    """Write the JSON certificate (exact numbers as ``"p/q"`` strings)."""
+    Path(path).write_text(json.dumps(cert.to_dict()))
+
+
+def load_certificate(path: str | Path) -> dict[str, Any]:
+    """Read a JSON certificate (bad files raise :class:`InputError`)."""
+    d = read_json(path)
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise InputError(str(path), "format", d.get("format") if isinstance(d, dict) else type(d).__name__,
+                         f"not a {FORMAT} certificate")
+    return d

@@ -13,7 +13,7 @@ Construction (every written parameter is a float64 and the realised map equals t
   dyadic rational) is written as a short sum of floats (a float expansion), one synapse per term,
   with delay ``d`` (a group) or ``d + 1`` (a second group whose weights sum to the fractional part
   needed to make ``T_z`` an integer). ``d`` is an integer close to the earliest input arrival, so
-  thresholds stay small. The threshold is the smallest integer above the exact §3 bound, so the
+  thresholds stay small. The threshold is an integer at least 1 above the exact §3 bound, so the
   neuron fires after every input arrived and ``t = θ + Σ w_k t_k`` exactly. The §3 bound is
   evaluated with *SNN-side* interval bounds of the arrival times (looser than the ReLU-side
   bounds, so the certificate's check holds too), which lets SNN-only tools such as
@@ -242,7 +242,7 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
         wsum, rhs, csum = affine_terms(Wfull, Dfull, Pfull, Lcat, Ucat, Dyadic.concat(Cs, Ca, zeroK))
         if np.any(wsum.cmp(Dyadic.from_ints(np.ones(n, dtype=object))) != 0):
             raise SrmverifyError("internal: conversion weights do not sum to 1")  # pragma: no cover
-        theta = np.maximum(rhs.floor() + 1, 1).astype(object)
+        theta = np.maximum(rhs.floor() + 2, 1).astype(object)   # slack >= 1 above the bound
         Tz = Dyadic.from_ints(theta) + csum - Dyadic.from_floats(b)
         if Tz.exp < 0 and np.any(np.asarray(Tz.n % (1 << -Tz.exp), dtype=object) != 0):
             raise SrmverifyError("internal: conversion offsets are not integers")  # pragma: no cover

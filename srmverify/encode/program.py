@@ -7,8 +7,9 @@ the bounds of ``e`` fix its sign). The lowering to a MILP (big-M from the variab
 rows as ``<= rhs - tau``) lives in :mod:`srmverify.solvers.bigm`; the lowering to z3 (exact
 rationals, strict rows exact, implications as ``Implies``) in :mod:`srmverify.solvers.z3_smt`.
 
-Coefficients are stored as given (floats taken from the network), so the exact backend sees the
-true rational values of the float64 parameters.
+Coefficients are exact rationals (:class:`fractions.Fraction` of the float64 network parameters)
+and every arithmetic step on expressions is exact, so the exact backend sees the true network;
+the MILP lowering rounds them to floats once.
 
 Examples
 --------
@@ -17,11 +18,12 @@ Examples
 >>> y, b = p.relu(Lin({x: 1.0}), -1, 2, name="y")
 >>> p.maximize(Lin({y: 1.0}))
 >>> len(p.rows), len(p.implications), p.binary[b]
-(1, 2, True)
+(2, 2, True)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Iterable
 
 import numpy as np
@@ -29,23 +31,34 @@ import numpy as np
 SENSES = ("<=", "<", "==")
 
 
+def exact(x) -> Fraction:
+    """The exact rational value of a number (floats exactly)."""
+    return x if type(x) is Fraction else Fraction(x)
+
+
 @dataclass
 class Lin:
-    """A linear expression ``sum coef[v] * var_v + const``."""
+    """A linear expression ``sum coef[v] * var_v + const`` with exact rational coefficients
+    (numbers given as floats are converted exactly)."""
 
-    coef: dict[int, float] = field(default_factory=dict)
-    const: float = 0.0
+    coef: dict[int, Fraction] = field(default_factory=dict)
+    const: Fraction = Fraction(0)
+
+    def __post_init__(self) -> None:
+        self.coef = {int(k): exact(v) for k, v in self.coef.items()}
+        self.const = exact(self.const)
 
     def __add__(self, other: "Lin") -> "Lin":
         c = dict(self.coef)
         for k, v in other.coef.items():
-            c[k] = c.get(k, 0.0) + v
+            c[k] = c.get(k, 0) + v
         return Lin(c, self.const + other.const)
 
     def __sub__(self, other: "Lin") -> "Lin":
-        return self + other.scaled(-1.0)
+        return self + other.scaled(-1)
 
-    def scaled(self, s: float) -> "Lin":
+    def scaled(self, s) -> "Lin":
+        s = exact(s)
         return Lin({k: s * v for k, v in self.coef.items()}, s * self.const)
 
     @staticmethod
@@ -58,10 +71,13 @@ class Lin:
 
     @staticmethod
     def sum(terms: Iterable["Lin"]) -> "Lin":
-        out = Lin()
+        coef: dict[int, Fraction] = {}
+        const = Fraction(0)
         for t in terms:
-            out = out + t
-        return out
+            for k, v in t.coef.items():
+                coef[k] = coef.get(k, 0) + v
+            const += t.const
+        return Lin(coef, const)
 
 
 @dataclass
@@ -140,7 +156,8 @@ class Program:
             self.add(Lin.var(y), "==", 0.0, name)
             return y, None
         b = self.var(name + ".on", binary=True)
-        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e   (and y >= 0 by its bound)
+        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e
+        self.add(Lin.var(y), ">=", 0.0, name)              # y >= 0 (a row too: z3 ignores derived bounds)
         self.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)   # on:  y <= e  (so y = e >= 0)
         self.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)       # off: y <= 0  (so y = 0 >= e)
         return y, b
@@ -160,9 +177,9 @@ class Program:
 
 
 def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
-    e = Lin(dict(lin.coef), lin.const - rhs)
+    e = Lin(dict(lin.coef), lin.const - exact(rhs))
     if sense in (">=", ">"):
-        e, sense = e.scaled(-1.0), sense.replace(">", "<")
+        e, sense = e.scaled(-1), sense.replace(">", "<")
     if sense not in SENSES:
         raise ValueError(f"unknown row sense {sense!r}")
     return Row(e, sense, name)

@@ -37,6 +37,7 @@ def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name:
         y, b = p.relu(e, lo, hi, name)
         return Lin.var(y), b
     y = p.var(name, 0.0, max(0.0, hi))
+    p.add(Lin.var(y), ">=", 0.0, name)        # a row too: z3 does not assert derived bounds
     if lo >= 0:   # active exactly when the source fires
         p.implies([(fire, 1)], Lin.var(y) - e, "==", 0.0, name)
         p.implies([(fire, 0)], Lin.var(y), "<=", 0.0, name)
@@ -125,16 +126,21 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
         # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
+        La, Ua, wa, sure_a = np.array(L), np.array(U), np.array(w), np.array(sure, dtype=bool)
         for i, k in enumerate(ks):
+            if U[i] < lo[v]:
+                continue    # a_k < Lv <= first crossing of P+ >= P: P(a_k) < theta holds already
             need_fire_case = fv is not True
             zk = causal[k]
             if zk is False and not need_fire_case:
                 continue
-            pk = []
-            for j in range(len(ks)):
+            dlo, dhi = L[i] - Ua, U[i] - La                       # bounds of a_k - a_j
+            plain = [j for j in np.flatnonzero((dlo >= 0) & sure_a) if j != i]
+            pk = [arr[i].scaled(float(wa[plain].sum()))] + [arr[j].scaled(-w[j]) for j in plain]
+            for j in np.flatnonzero((dhi > 0) & ~((dlo >= 0) & sure_a)):
                 if j == i:
                     continue
-                yj, _ = _gated_relu(p, arr[i] - arr[j], float(L[i] - U[j]), float(U[i] - L[j]), fire[src[j]],
+                yj, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],
                                     f"{tag}.p{k}_{ks[j]}")
                 pk.append(yj.scaled(w[j]))
             P = Lin.sum(pk)

@@ -153,7 +153,7 @@ def candidate_matrix_times(net: SNN, t_inputs: np.ndarray, block: int = 16) -> n
                 # a crossing on the segment starting at a_k is valid if P(a_k) < theta and it is
                 # reached before the next arrival; P(a_k) >= theta means it fired at or before a_k
                 nxt = np.where((diff < 0) & fin[:, None, :], Af[:, None, :], np.inf).min(axis=2)
-                ok = (P < th) & (cand <= nxt) | (P >= th) & fin
+                ok = (P < th) & (cand <= nxt + 1e-12 * (1.0 + np.abs(nxt))) | (P >= th) & fin  # same tolerance as above
                 cand = np.where(P >= th, Af, cand)
                 T[b, lv.neurons[rows]] = np.where(ok, cand, np.inf).min(axis=1)
     return T

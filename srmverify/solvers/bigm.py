@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..encode.program import Lin, Program
+from ..encode.program import Program
 from ..errors import SolverError
 
 #: Tolerance for strict inequalities in a MILP: ``a < b`` is solved as ``a <= b - TAU``.
@@ -55,8 +55,8 @@ def lower(p: Program, tau: float = TAU) -> MilpArrays:
     lo, hi = np.array(p.lo, dtype=float), np.array(p.hi, dtype=float)
     starts, index, value, rlo, rhi = [0], [], [], [], []
 
-    def emit(coef: dict[int, float], a: float, b: float) -> None:
-        coef = {k: v for k, v in coef.items() if v != 0.0}
+    def emit(coef: dict, a: float, b: float) -> None:
+        coef = {k: float(v) for k, v in coef.items() if v != 0}
         index.extend(coef.keys())
         value.extend(coef.values())
         starts.append(len(index))
@@ -64,7 +64,7 @@ def lower(p: Program, tau: float = TAU) -> MilpArrays:
         rhi.append(b)
 
     for r in p.rows:
-        c = -r.lin.const
+        c = -float(r.lin.const)
         if r.sense == "==":
             emit(r.lin.coef, c, c)
         else:
@@ -73,14 +73,14 @@ def lower(p: Program, tau: float = TAU) -> MilpArrays:
         parts = [(imp.row.lin, imp.row.sense)] if imp.row.sense != "==" else \
             [(imp.row.lin, "<="), (imp.row.lin.scaled(-1.0), "<=")]
         for lin, sense in parts:
-            rhs = -lin.const - (tau if sense == "<" else 0.0)
+            rhs = -float(lin.const) - (tau if sense == "<" else 0.0)
             big = _max_over_bounds(lin.coef, lo, hi) - rhs
             if big <= 0:
                 continue            # the row holds everywhere in the bounds
             if not np.isfinite(big):
                 raise SolverError(f"cannot build a big-M row for {imp.row.name or 'an implication'}: "
                                   "a variable in it has no finite bound")
-            coef = dict(lin.coef)
+            coef = {k: float(v) for k, v in lin.coef.items()}
             n_on = 0
             for b, val in imp.literals:
                 coef[b] = coef.get(b, 0.0) + (big if val == 1 else -big)
@@ -90,13 +90,9 @@ def lower(p: Program, tau: float = TAU) -> MilpArrays:
     const = 0.0
     if p.objective is not None:
         for k, v in p.objective.coef.items():
-            cost[k] += v
-        const = p.objective.const
+            cost[k] += float(v)
+        const = float(p.objective.const)
     return MilpArrays(cost, const, p.maximise, lo, hi, np.array(p.binary, dtype=bool),
                       np.array(rlo, dtype=float), np.array(rhi, dtype=float), np.array(starts, dtype=np.int64),
                       np.array(index, dtype=np.int64), np.array(value, dtype=float), tau)
 
-
-def evaluate(lin: Lin, values: np.ndarray) -> float:
-    """Value of a linear expression at a point."""
-    return lin.const + sum(c * values[k] for k, c in lin.coef.items())

@@ -18,13 +18,11 @@ def check_engine(engine: str) -> str:
     return engine
 
 
-def solve(p: Program, engine: str = "highs", timeout: float | None = None,
-          exact_bounds: frozenset[int] = frozenset()) -> Solution:
-    """Solve a program with the named engine. ``exact_bounds``: variables whose bounds are exact
-    data (asserted by z3; the MILP engines use every bound)."""
+def solve(p: Program, engine: str = "highs", timeout: float | None = None) -> Solution:
+    """Solve a program with the named engine."""
     check_engine(engine)
     if engine == "highs":
         return highs_milp.solve(p, timeout)
     if engine == "z3":
-        return z3_smt.solve(p, timeout, exact_bounds)
+        return z3_smt.solve(p, timeout)
     return pulp_milp.solve(p, engine, timeout)

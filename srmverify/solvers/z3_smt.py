@@ -1,9 +1,9 @@
 """z3 (linear real arithmetic over exact rationals): the exact backend.
 
 Constants are built with ``RealVal(Fraction(x))`` (the exact value of the float), strict rows
-stay strict, implications become ``Implies``. Bounds of continuous variables other than the
-inputs are NOT asserted (they come from float computations and are only needed for big-M), so
-an ``unsat`` is exact. Binaries are Booleans. With an objective, ``Optimize`` is used (slow
+stay strict, implications become ``Implies``. Every finite variable bound is asserted: derived
+bounds are sound (widened outward, see :mod:`srmverify.bounds`) and the encodings' static
+decisions rely on them anyway. Binaries are Booleans. With an objective, ``Optimize`` is used (slow
 beyond tiny programs; z3 is best as a feasibility checker).
 """
 from __future__ import annotations
@@ -26,12 +26,12 @@ except ImportError:  # pragma: no cover - declared dependency
 STATUS_MAP = {"sat": "optimal", "unsat": "infeasible", "unknown": "unknown"}
 
 
-def _q(x: float) -> "z3.ArithRef":
-    return z3.RealVal(Fraction(float(x)))
+def _q(x) -> "z3.ArithRef":
+    return z3.RealVal(x if type(x) is Fraction else Fraction(float(x)))
 
 
 class _Lowered:
-    def __init__(self, p: Program, bounded: set[int]):
+    def __init__(self, p: Program):
         self.vars = [z3.Bool(f"b{i}") if b else z3.Real(f"x{i}") for i, b in enumerate(p.binary)]
         self.p = p
         self.cons = []
@@ -41,7 +41,7 @@ class _Lowered:
                     self.cons.append(self.vars[i])
                 if hi < 1:
                     self.cons.append(z3.Not(self.vars[i]))
-            elif i in bounded:
+            else:
                 if np.isfinite(lo):
                     self.cons.append(self.vars[i] >= _q(lo))
                 if np.isfinite(hi):
@@ -72,13 +72,12 @@ class _Lowered:
         return Fraction(val.numerator_as_long(), val.denominator_as_long())
 
 
-def solve(p: Program, timeout: float | None = None, bounded: set[int] | frozenset[int] = frozenset()) -> Solution:
-    """Solve ``p`` exactly. ``bounded`` lists the continuous variables whose bounds are asserted
-    (the inputs: their box is exact data, not a derived float bound)."""
+def solve(p: Program, timeout: float | None = None) -> Solution:
+    """Solve ``p`` exactly (rational arithmetic)."""
     if z3 is None:  # pragma: no cover
         raise SolverUnavailable("z3-solver is not installed")
     t0 = time.perf_counter()
-    low = _Lowered(p, set(bounded))
+    low = _Lowered(p)
     s = z3.Optimize() if p.objective is not None else z3.Solver()
     if timeout is not None:
         s.set("timeout", max(1, int(timeout * 1000)))

@@ -1,0 +1,73 @@
+"""``srmverify convert NET --box BOX -o OUT [--to snn|relu] [--certify] [--cert-out C.json]``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from srmverify.convert import Discontinuous, convert_network, save_certificate
+from srmverify.formats import load_network, parse_box, save_network
+
+from .render import emit_json, err, fmt, out, progress_bar
+
+
+def convert_cmd(
+    net: Path = typer.Argument(..., help="Network to convert (.json ReLU/SNN, .onnx ReLU)."),
+    box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network)."),
+    to: str = typer.Option("auto", "--to", help="snn, relu, or auto (the other kind)."),
+    bounds: str = typer.Option("best", "--bounds", help="ReLU→SNN bounds: best (certifiable), interval, symbolic, lp."),
+    certify: bool = typer.Option(False, "--certify", help="Check the ReLU→SNN conversion with the exact certificate."),
+    cert_out: Optional[Path] = typer.Option(None, "--cert-out", help="Write the JSON certificate here (implies --certify)."),
+    max_pieces: int = typer.Option(256, "--max-pieces", help="SNN→ReLU: refuse a neuron with more affine pieces."),
+    max_units: int = typer.Option(200_000, "--max-units", help="SNN→ReLU: refuse when the ReLU network gets bigger."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress stays on stderr)."),
+) -> int:
+    """Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."""
+    network = load_network(net)
+    region = parse_box(box, network.n_inputs)
+    try:
+        with progress_bar("convert") as progress:
+            conv = convert_network(network, region, to=to, bounds=bounds, certify_result=certify or cert_out is not None,
+                                   max_pieces=max_pieces, max_units=max_units, progress=progress)
+    except Discontinuous as exc:
+        if as_json:
+            emit_json({"refused": True, "reason": str(exc), "witness": exc.witness.to_dict()})
+        else:
+            w = exc.witness.to_dict()
+            err.print(f"srmverify: refused: {exc}")
+            err.print(f"witness x0 = {w['x0']} -> {w['y0']}")
+            err.print(f"witness x1 = {w['x1']} -> {w['y1']}")
+        return exc.exit_code
+    save_network(conv.network, output)
+    cert = conv.certificate
+    if cert is not None and cert_out is not None:
+        save_certificate(cert, cert_out)
+    code = 0 if cert is None or cert.accepted else 1
+    if as_json:
+        emit_json({**conv.to_dict(), "output": str(output), "certificate_file": None if cert_out is None else str(cert_out),
+                   "exit_code": code})
+        return code
+    rep = conv.report.to_dict()
+    if conv.direction == "relu->snn":
+        out.print(f"converted ReLU {rep['relu_widths']} -> SNN: {rep['snn_neurons']} neurons, {rep['snn_synapses']} synapses, "
+                  f"depth {rep['snn_depth']}, {rep['snn_constants']} reference neurons ({fmt(rep['time'])} s)")
+        out.print(f"ReLUs: {rep['stable_active']} stable active, {rep['stable_dead']} stable dead, {rep['unstable']} unstable "
+                  f"(kink neurons); {rep['neurons_per_relu_neuron']:.3f} SNN neurons per ReLU neuron; bounds: {rep['bounds_method']}")
+        out.print(f"rounding: {rep['rounding']}")
+    else:
+        out.print(f"converted SNN ({rep['snn_neurons']} neurons) -> ReLU {rep['relu_widths']}: {rep['relu_hidden_units']} hidden units, "
+                  f"{rep['pieces']} affine pieces (max {rep['max_pieces']} per neuron); sampled max deviation "
+                  f"{rep['sampled_max_deviation']:.3g} ({fmt(rep['time'])} s)")
+    out.print(f"wrote {output}")
+    if cert is not None:
+        out.print(f"certificate: {cert.verdict} ({cert.checks} exact checks, {fmt(cert.time)} s)"
+                  + (f"; first failure: {cert.first_failure}" if cert.first_failure else ""))
+        if cert_out is not None:
+            out.print(f"wrote {cert_out}")
+    return code
+
+
+def register(app: typer.Typer) -> None:
+    app.command("convert")(convert_cmd)

@@ -1,0 +1,1 @@
+"""Small example networks and VNN-LIB properties used in the README and the tests."""

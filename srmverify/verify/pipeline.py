@@ -1,0 +1,317 @@
+"""bounds -> encode -> solve -> decode -> exact re-check, shared by every query.
+
+Properties are DNFs over the *stacked* decoded outputs ``Y`` of one or more networks evaluated on
+the same input: a list of conjunctions, each a list of :class:`Atom` (``c @ Y <= d``, strict
+``c @ Y < d``, or "output ``k`` never fires"). :func:`find_violation` looks for an input making
+some conjunction true and returns a :class:`~srmverify.results.QueryResult`:
+
+1. cheap falsification: float simulation on samples (centre, corners, random points); candidates
+   are re-checked exactly;
+2. one program (all networks on shared input variables + the DNF) solved by the engine;
+3. a solver point is re-checked by exact simulation (:func:`srmverify.simulate.simulate_exact`,
+   exact rational arithmetic on the property). A MILP point that does not reproduce (a near tie
+   within the strict-row tolerance) is *repaired* by z3 with the MILP's binaries fixed (an exact
+   LP); if that fails too the verdict is ``error``, never a silent ``sat``.
+
+Outputs that never fire are ``inf`` (``None`` exactly): ``c @ Y`` is ``+inf`` / ``-inf`` when
+the infinite terms have one sign and undefined (the atom is false) when they have both.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..encode.network import encode_network, input_vars
+from ..encode.program import Lin, Program
+from ..encode.varmap import Indicator, VarMap
+from ..errors import InputError
+from ..network import ReLUNet, SNN
+from ..results import Counterexample, Progress, QueryResult, Verdict, no_progress
+from ..simulate import simulate, simulate_exact, to_fraction
+from ..solvers import check_engine, solve
+from ..solvers.bigm import TAU
+from ..solvers.registry import EXACT_ENGINES
+from ..solvers.solution import Solution
+
+Net = SNN | ReLUNet
+#: Random samples tried before any solver is called (fewer for wide inputs: at most
+#: ``SAMPLE_ENTRIES`` input coordinates in total).
+N_SAMPLES = 256
+SAMPLE_ENTRIES = 16384
+#: Adds constraints on the input variables to a program (e.g. an L1 ball).
+InputConstraint = Callable[[Program, list[int]], None]
+
+
+@dataclass
+class Atom:
+    """``c @ Y <= d`` (``< d`` if ``strict``) over the stacked outputs, or, with ``silent = k``,
+    "stacked output ``k`` never fires"."""
+
+    c: np.ndarray | None = None
+    d: float = 0.0
+    strict: bool = False
+    silent: int | None = None
+
+
+Conj = list[Atom]
+
+
+# ----------------------------------------------------------------------------- checks
+def check_box(box, n: int, what: str = "box") -> np.ndarray:
+    """Validate an ``(n, 2)`` box (raises :class:`InputError`)."""
+    try:
+        box = np.asarray(box, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(what, "box", box, "not a numeric (n, 2) array") from None
+    if box.shape != (n, 2):
+        raise InputError(what, "box", f"shape {box.shape}", f"expected ({n}, 2) for {n} inputs")
+    if not np.all(np.isfinite(box)):
+        raise InputError(what, "box", box.tolist(), "bounds must be finite")
+    bad = np.flatnonzero(box[:, 0] > box[:, 1])
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(what, f"box[{i}]", box[i].tolist(), "lower bound above upper bound")
+    return box
+
+
+def stacked_float(nets: Sequence[Net], X: np.ndarray) -> np.ndarray:
+    """Float outputs of every network stacked, ``(batch, sum n_outputs)``; ``inf`` = never fires."""
+    return np.hstack([simulate(n, X) for n in nets])
+
+
+def stacked_exact(nets: Sequence[Net], x: Sequence) -> list[list[Fraction | None]]:
+    return [simulate_exact(n, x) for n in nets]
+
+
+def _lin_value(c: np.ndarray, Y: Sequence) -> Fraction | float:
+    """Exact ``c @ Y`` with ``None`` = +inf; returns ``nan`` if undefined."""
+    total, pos, neg = Fraction(0), False, False
+    for ci, yi in zip(c.tolist(), Y):
+        if ci == 0:
+            continue
+        if yi is None:
+            pos, neg = pos or ci > 0, neg or ci < 0
+        else:
+            total += to_fraction(ci) * yi
+    if pos and neg:
+        return float("nan")
+    return float("inf") if pos else float("-inf") if neg else total
+
+
+def atom_holds_exact(a: Atom, Y: Sequence) -> bool:
+    if a.silent is not None:
+        return Y[a.silent] is None
+    v = _lin_value(a.c, Y)
+    if a.d == np.inf:
+        return not (isinstance(v, float) and (v != v or v == np.inf))
+    if isinstance(v, float):
+        return v == float("-inf")
+    d = to_fraction(a.d)
+    return v < d if a.strict else v <= d
+
+
+def dnf_holds_exact(dnf: Sequence[Conj], Y: Sequence) -> bool:
+    """Exact truth of the DNF at exact stacked outputs ``Y`` (``None`` = never fires)."""
+    return any(all(atom_holds_exact(a, Y) for a in conj) for conj in dnf)
+
+
+def dnf_holds_float(dnf: Sequence[Conj], Y: np.ndarray) -> np.ndarray:
+    """Float screening of a batch (a superset is fine: candidates are re-checked exactly)."""
+    out = np.zeros(len(Y), bool)
+    for conj in dnf:
+        ok = np.ones(len(Y), bool)
+        for a in conj:
+            if a.silent is not None:
+                ok &= ~np.isfinite(Y[:, a.silent])
+                continue
+            with np.errstate(invalid="ignore"):
+                v = np.where(a.c != 0, a.c * np.where(np.isfinite(Y), Y, 0.0), 0.0).sum(axis=1)
+                pinf = ((a.c > 0) & ~np.isfinite(Y)).any(axis=1)
+                ninf = ((a.c < 0) & ~np.isfinite(Y)).any(axis=1)
+            ok &= np.where(pinf & ninf, False, np.where(ninf, True, np.where(pinf, False, v <= a.d + 1e-9 * (1 + abs(a.d)))))
+        out |= ok
+    return out
+
+
+# ----------------------------------------------------------------------------- encoding
+def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstraint | None = None,
+                relu_method: str = "symbolic") -> tuple[Program, list[int], list[VarMap]]:
+    """All networks on shared data-space input variables bounded by ``box``."""
+    p = Program()
+    x = input_vars(p, box)
+    if constraint is not None:
+        constraint(p, x)
+    maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}") for i, n in enumerate(nets)]
+    return p, x, maps
+
+
+def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj]) -> bool:
+    """Add "some conjunction holds" to ``p``; False if no conjunction can hold (trivially unsat)."""
+    outs = [v for m in maps for v in m.outputs]
+    fires = [f for m in maps for f in m.output_fire]
+    possible = []
+    for conj in dnf:
+        rows = []   # (literals-without-selector, lin, sense, rhs)
+        ok = True
+        for a in conj:
+            if a.silent is not None:
+                f = fires[a.silent]
+                if f is True:
+                    ok = False
+                elif f is not False:
+                    rows.append(([], Lin.var(f), "<=", 0.0))
+                continue
+            lits: list[tuple[Indicator, int]] = []
+            coef: dict[int, float] = {}
+            trivially_true = False
+            for k in np.flatnonzero(a.c):
+                ck, f = float(a.c[k]), fires[k]
+                if f is False:                      # never fires: +inf (atom false) or -inf (true)
+                    if ck > 0:
+                        ok = False
+                    else:
+                        trivially_true = True
+                    continue
+                if f is not True:
+                    if ck > 0:
+                        rows.append(([], Lin.var(f), ">=", 1.0))
+                    else:
+                        lits.append((f, 1))
+                coef[outs[k]] = coef.get(outs[k], 0.0) + ck
+            if not ok:
+                break
+            if not trivially_true and np.isfinite(a.d):
+                rows.append((lits, Lin(coef), "<" if a.strict else "<=", float(a.d)))
+        if ok:
+            possible.append(rows)
+    if not possible:
+        return False
+    if len(possible) == 1:
+        for lits, lin, sense, rhs in possible[0]:
+            p.implies([(f, v) for f, v in lits], lin, sense, rhs, "prop")
+        return True
+    sel = [p.var(f"prop.s{i}", binary=True) for i in range(len(possible))]
+    p.add(Lin({s: 1.0 for s in sel}), ">=", 1.0, "prop.any")
+    for s, rows in zip(sel, possible):
+        for lits, lin, sense, rhs in rows:
+            p.implies([(s, 1)] + [(f, v) for f, v in lits], lin, sense, rhs, "prop")
+    return True
+
+
+# ----------------------------------------------------------------------------- results
+def counterexample(nets: Sequence[Net], x: Sequence, Ys: list[list[Fraction | None]]) -> Counterexample:
+    xs = [to_fraction(v) for v in x]
+    fl = lambda q: None if q is None else float(q)  # noqa: E731
+    return Counterexample(input=[float(v) for v in xs], output=[fl(q) for q in Ys[0]],
+                          outputs=[[fl(q) for q in Y] for Y in Ys], exact_input=[str(v) for v in xs],
+                          exact_output=[str(q) if q is not None else "inf" for q in Ys[0]])
+
+
+def _flat(Ys: list[list]) -> list:
+    return [q for Y in Ys for q in Y]
+
+
+def sample_points(box: np.ndarray, rng: np.random.Generator, n: int = N_SAMPLES) -> np.ndarray:
+    """Centre, corners (up to 2^10) and uniform random points of a box."""
+    d = box.shape[0]
+    pts = [box.mean(axis=1)[None]]
+    if d <= 10:
+        bits = (np.arange(2 ** d)[:, None] >> np.arange(d)) & 1
+        pts.append(np.where(bits == 1, box[:, 1], box[:, 0]))
+    n = max(8, min(n, SAMPLE_ENTRIES // d))
+    pts.append(box[:, 0] + rng.random((n, d)) * (box[:, 1] - box[:, 0]))
+    return np.vstack(pts)
+
+
+def _repair(p: Program, sol: Solution, x: list[int], timeout: float | None) -> Solution:
+    """z3 on ``p`` with the MILP point's binaries fixed: an exact LP near the MILP point."""
+    q = p.copy()
+    for i, b in enumerate(q.binary):
+        if b:
+            q.lo[i] = q.hi[i] = float(round(sol.values[i]))
+    q.objective = None
+    return solve(q, "z3", timeout)
+
+
+def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *, query: str,
+                   engine: str = "highs", timeout: float | None = None, progress: Progress = no_progress,
+                   constraint: InputConstraint | None = None,
+                   admissible: Callable[[np.ndarray], np.ndarray] | None = None,
+                   project: Callable[[np.ndarray], np.ndarray] | None = None,
+                   falsify: bool = True) -> QueryResult:
+    """Search an input in ``box`` (and ``constraint``) making some conjunction true.
+
+    ``admissible(X)`` filters sample points (e.g. inside an L1 ball) and ``project(x)`` maps a
+    solver point back inside the input set before the exact re-check; ``falsify=False`` skips
+    the sampling step (tests use it to exercise the solver path).
+    """
+    check_engine(engine)
+    t0 = time.perf_counter()
+    tol = None if engine in EXACT_ENGINES else TAU
+    res = QueryResult(Verdict.UNKNOWN, query, engine, tolerance=tol)
+
+    def done(verdict: Verdict, **kw) -> QueryResult:
+        res.verdict = verdict
+        for k, v in kw.items():
+            setattr(res, k, v)
+        res.time = time.perf_counter() - t0
+        return res
+
+    def left() -> float | None:
+        return None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+
+    # 1. falsification by sampling
+    progress(0, 3, "sampling")
+    X = sample_points(box, np.random.default_rng(0)) if falsify else np.zeros((0, box.shape[0]))
+    if admissible is not None:
+        X = X[admissible(X)]
+    if len(X):
+        hits = np.flatnonzero(dnf_holds_float(dnf, stacked_float(nets, X)))
+        for i in hits[:20]:
+            Ys = stacked_exact(nets, X[i].tolist())
+            if dnf_holds_exact(dnf, _flat(Ys)):
+                res.stats["found_by"] = "sampling"
+                return done(Verdict.SAT, counterexample=counterexample(nets, X[i].tolist(), Ys))
+    # 2. the program
+    progress(1, 3, "encoding")
+    p, x, maps = encode_nets(nets, box, constraint)
+    res.stats.update(binaries=p.n_binaries, variables=p.n_vars, rows=len(p.rows) + len(p.implications))
+    if not add_dnf(p, maps, dnf):
+        res.stats["found_by"] = "bounds"
+        return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
+    progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
+    sol = solve(p, engine, left())
+    res.stats["solver_time"] = sol.time
+    res.stats["solver_status"] = sol.message or sol.status
+    if sol.status == "infeasible":
+        return done(Verdict.UNSAT)
+    if sol.status in ("timeout",):
+        return done(Verdict.TIMEOUT, message="time limit reached without a proof")
+    if not sol.has_point:
+        return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
+    # 3. exact re-check
+    if sol.exact is not None:
+        pt = [sol.exact[i] for i in x]
+    else:
+        xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
+        pt = (project(xf) if project is not None else xf).tolist()
+    Ys = stacked_exact(nets, pt)
+    if dnf_holds_exact(dnf, _flat(Ys)):
+        res.stats["found_by"] = engine
+        return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys))
+    if sol.exact is None:
+        rep = _repair(p, sol, x, left())
+        if rep.exact is not None:
+            pt = [rep.exact[i] for i in x]
+            Ys = stacked_exact(nets, pt)
+            if dnf_holds_exact(dnf, _flat(Ys)):
+                res.stats["found_by"] = f"{engine}+z3 repair"
+                return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys),
+                            message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "
+                                    "an exact point with the same pattern was found by z3")
+    return done(Verdict.ERROR, message=f"the {engine} counterexample does not reproduce under exact simulation "
+                                       f"(tolerance {TAU:g}); no exact counterexample found near it")

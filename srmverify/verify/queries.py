@@ -1,0 +1,368 @@
+"""The verification queries users run: output bounds, local robustness, equivalence and
+VNN-LIB-style properties. Every function takes boxes in DATA space (``(n, 2)`` arrays), an
+``engine`` (``highs`` default, ``cbc``, ``highs-pulp``, ``z3``), a ``timeout`` in seconds and a
+``progress`` callback, and never prints.
+"""
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from ..bounds import relu_preactivation_bounds, snn_time_bounds
+from ..encode.program import Lin
+from ..errors import InputError
+from ..network import ReLUNet, SNN
+from ..results import BoundsResult, Progress, QueryResult, Verdict, no_progress
+from ..simulate import simulate, simulate_exact, to_fraction
+from ..solvers import check_engine, solve
+from ..solvers.bigm import TAU
+from ..solvers.registry import EXACT_ENGINES
+from .bab import maximize_relu, objective_net
+from .pipeline import Atom, Net, check_box, encode_nets, find_violation
+
+BOUND_METHODS = ("optimal", "interval", "symbolic")
+
+
+# ----------------------------------------------------------------------------- bounds
+def _fast_bounds(net: Net, box: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    if isinstance(net, ReLUNet):
+        lo, hi = relu_preactivation_bounds(net, box, method)[-1]
+        return lo, hi, np.zeros(len(lo), bool), method
+    b = snn_time_bounds(net, box)
+    lo, hi, mnf = b.outputs(net)
+    return lo, hi, mnf, "corners (exact)" if b.exact else "interval"
+
+
+def _opt(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine: str = "highs",
+                  timeout: float | None = None, progress: Progress = no_progress) -> BoundsResult:
+    """Guaranteed lower/upper bound of every output over ``box``.
+
+    ``method``: ``"optimal"`` (tight: branch and bound / MILP / SMT optima; positive-weight SNNs
+    exactly by corner simulation), ``"interval"`` or ``"symbolic"`` (fast sound propagation).
+    The result says which (``method``, ``optimal``); on a timeout ``complete`` is False and the
+    bounds are the best SOUND ones known (never an unproven incumbent).
+    ``stats["attained"]`` holds the ``[min, max]`` values really taken by the network.
+
+    Examples
+    --------
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])   # |x|
+    >>> r = output_bounds(net, np.array([[-1.0, 2.0]]))
+    >>> [round(v, 9) + 0.0 for v in r.lower + r.upper], r.optimal
+    ([0.0, 2.0], True)
+    """
+    t0 = time.perf_counter()
+    check_engine(engine)
+    if method not in BOUND_METHODS:
+        raise InputError("--method", "method", method, f"choose one of {', '.join(BOUND_METHODS)}")
+    box = check_box(box, net.n_inputs)
+    lo, hi, mnf, used = _fast_bounds(net, box, "symbolic" if method == "optimal" and isinstance(net, ReLUNet) else
+                                     (method if method != "optimal" else "interval"))
+    res = BoundsResult([_opt(v) for v in lo], [_opt(v) for v in hi], used, "propagation", False,
+                       may_not_fire=[bool(v) for v in mnf])
+    if method != "optimal":
+        res.time = time.perf_counter() - t0
+        return res
+    if isinstance(net, SNN) and net.all_weights_positive:
+        # monotone network: the corners are the exact extremes (model.md §1.1)
+        corners = net.encode(box.T)                       # row 0: lower data corner in time space
+        flip = net.encoder is not None and np.any(net.encoder.scale < 0)
+        ends = []
+        for k in (0, 1):
+            xs = [box[i, k] if (net.encoder is None or net.encoder.scale[i] > 0) else box[i, 1 - k] for i in range(net.n_inputs)]
+            ends.append(simulate_exact(net, xs))
+        del corners, flip
+        a, b = np.array([float(v) for v in ends[0]]), np.array([float(v) for v in ends[1]])
+        res.lower, res.upper = np.minimum(a, b).tolist(), np.maximum(a, b).tolist()
+        res.method, res.engine, res.optimal, res.tolerance = "corners", "exact simulation", True, None
+        res.stats["attained"] = [[l, u] for l, u in zip(res.lower, res.upper)]
+        res.time = time.perf_counter() - t0
+        return res
+    res.method, res.engine, res.optimal = "optimal", engine, True
+    res.tolerance = None if engine in EXACT_ENGINES else TAU
+    attained = []
+    m = net.n_outputs
+    complete = True
+    for j in range(m):
+        row = []
+        for sign in (-1.0, 1.0):
+            left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+            progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
+            val, bound, ok = _extreme(net, box, j, sign, engine, left)
+            complete &= ok
+            row.append(None if val is None else sign * val)
+            if bound is not None and np.isfinite(bound):
+                if sign > 0:
+                    res.upper[j] = min(res.upper[j], bound) if res.upper[j] is not None else bound
+                else:
+                    res.lower[j] = max(res.lower[j], -bound) if res.lower[j] is not None else -bound
+        attained.append(row)
+    res.stats["attained"] = attained
+    res.complete = complete
+    res.optimal = complete
+    res.time = time.perf_counter() - t0
+    return res
+
+
+def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, timeout: float | None):
+    """``(attained max of sign*y_j, proven upper bound, proven?)``."""
+    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES:
+        c = np.zeros(net.n_outputs)
+        c[j] = sign
+        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=timeout)
+        return r.value, r.upper, r.complete
+    p, x, maps = encode_nets([net], box)
+    y, f = maps[0].outputs[j], maps[0].output_fire[j]
+    if y is None:
+        return None, None, True
+    if f is not True:
+        p.lo[f] = 1.0          # bound the output over the inputs where it fires
+    p.maximize(Lin.var(y, sign))
+    sol = solve(p, engine, timeout)
+    if sol.status == "infeasible":
+        return None, None, True
+    val = None
+    if sol.has_point:
+        pt = sol.exact and [sol.exact[i] for i in x] or np.clip(sol.values[x], box[:, 0], box[:, 1]).tolist()
+        out = simulate_exact(net, pt)[j]
+        val = None if out is None else sign * float(out)
+    proven = sol.status == "optimal"
+    bound = sol.bound if proven or engine == "highs" else None
+    if engine in EXACT_ENGINES and proven:
+        bound = sol.objective
+    return val, bound, proven
+
+
+# ----------------------------------------------------------------------------- robustness
+def _predict(net: Net, x0: np.ndarray, mode: str) -> int:
+    out = simulate_exact(net, x0.tolist())
+    if mode == "ttfs":
+        raw = out if not isinstance(net, SNN) or net.decoder is None else \
+            [None if v is None else to_fraction(o) + to_fraction(s) * v for v, o, s in
+             zip(out, net.decoder.offset, net.decoder.scale)]
+        fired = [(t, k) for k, t in enumerate(raw) if t is not None]
+        if not fired:
+            raise InputError("--x0", "x0", x0.tolist(), "no output neuron fires at x0: no time-to-first-spike class")
+        return min(fired)[1]
+    vals = [(v if v is not None else Fraction(10) ** 300, -k) for k, v in enumerate(out)]
+    return -max(vals)[1]
+
+
+def _raw_coef(net: Net, j: int) -> tuple[float, float]:
+    """``t_j = off + scale * y_j`` for the decoded output ``y_j`` (identity without decoder)."""
+    if isinstance(net, SNN) and net.decoder is not None:
+        return float(net.decoder.offset[j]), float(net.decoder.scale[j])
+    return 0.0, 1.0
+
+
+def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttfs", label: int | None = None,
+               out_lo=None, out_hi=None, domain=None, engine: str = "highs", timeout: float | None = None,
+               progress: Progress = no_progress) -> QueryResult:
+    """Local robustness around ``x0`` (data space) in the ``norm`` ball of radius ``eps``
+    (``linf`` or ``l1``), clipped to ``domain`` (an ``(n, 2)`` box) if given.
+
+    ``mode``: ``"ttfs"`` (class = earliest output spike; a violation is another output firing no
+    later than the label's, or the label not firing), ``"argmax"`` (decoded outputs; a violation is
+    another output >= the label's), ``"range"`` (every output stays within ``[out_lo, out_hi]``;
+    a violation is an output outside, or not firing when ``out_hi`` is finite).
+    ``label`` defaults to the prediction at ``x0``. ``unsat`` = robust (proven).
+
+    Examples
+    --------
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 1.0])])
+    >>> robustness(net, [0.2], 0.1, mode="argmax").verdict.value, robustness(net, [0.2], 0.5, mode="argmax").verdict.value
+    ('unsat', 'sat')
+    """
+    x0 = np.asarray(x0, dtype=float).reshape(-1)
+    n = net.n_inputs
+    if x0.shape != (n,) or not np.all(np.isfinite(x0)):
+        raise InputError("--x0", "x0", x0.tolist(), f"expected {n} finite numbers")
+    if not (np.isfinite(eps) and eps >= 0):
+        raise InputError("--eps", "eps", eps, "must be a finite number >= 0")
+    if norm not in ("linf", "l1"):
+        raise InputError("--norm", "norm", norm, "choose linf or l1")
+    if mode not in ("ttfs", "argmax", "range"):
+        raise InputError("--mode", "mode", mode, "choose ttfs, argmax or range")
+    box = np.stack([x0 - eps, x0 + eps], axis=1)
+    if domain is not None:
+        dom = check_box(domain, n, "--domain")
+        box = np.stack([np.maximum(box[:, 0], dom[:, 0]), np.minimum(box[:, 1], dom[:, 1])], axis=1)
+        if np.any(box[:, 0] > box[:, 1]):
+            raise InputError("--domain", "domain", dom.tolist(), "x0's ball does not meet the domain")
+    m = net.n_outputs
+    dnf: list[list[Atom]] = []
+    details: dict = {"mode": mode, "norm": norm, "eps": eps}
+    if mode == "range":
+        lo = np.broadcast_to(np.asarray(-np.inf if out_lo is None else out_lo, dtype=float), (m,))
+        hi = np.broadcast_to(np.asarray(np.inf if out_hi is None else out_hi, dtype=float), (m,))
+        for j in range(m):
+            e = np.eye(m)[j]
+            if np.isfinite(lo[j]):
+                dnf.append([Atom(e, float(lo[j]), strict=True)])
+            if np.isfinite(hi[j]):
+                dnf.append([Atom(-e, -float(hi[j]), strict=True)])
+                dnf.append([Atom(silent=j)])
+        details.update(out_lo=[_opt(v) for v in lo], out_hi=[_opt(v) for v in hi])
+    else:
+        if label is None:
+            label = _predict(net, x0, mode)
+        if not 0 <= int(label) < m:
+            raise InputError("--label", "label", label, f"must be in 0..{m - 1}")
+        label = int(label)
+        details["label"] = label
+        dnf.append([Atom(silent=label)])
+        for j in range(m):
+            if j == label:
+                continue
+            c = np.zeros(m)
+            if mode == "ttfs":    # t_j <= t_label  <=>  s_j y_j - s_l y_l <= off_l - off_j
+                (oj, sj), (ol, sl) = _raw_coef(net, j), _raw_coef(net, label)
+                c[j], c[label] = sj, -sl
+                dnf.append([Atom(c, ol - oj)])
+            else:                 # y_j >= y_label
+                c[label], c[j] = 1.0, -1.0
+                dnf.append([Atom(c, 0.0)])
+    constraint = admissible = project = None
+    if norm == "l1":
+        constraint, admissible, project = _l1_ball(x0, eps)
+    res = find_violation([net], box, dnf, query=f"robustness ({mode}, {norm})", engine=engine, timeout=timeout,
+                         progress=progress, constraint=constraint, admissible=admissible, project=project)
+    res.details.update(details)
+    return res
+
+
+def _l1_ball(x0: np.ndarray, eps: float):
+    def constraint(p, x):
+        u = [p.var(f"l1.u{i}", 0.0, eps) for i in range(len(x))]
+        for i, (xi, ui) in enumerate(zip(x, u)):
+            p.add(Lin({xi: 1.0, ui: -1.0}), "<=", float(x0[i]), "l1")
+            p.add(Lin({xi: -1.0, ui: -1.0}), "<=", -float(x0[i]), "l1")
+        p.add(Lin({ui: 1.0 for ui in u}), "<=", float(eps), "l1")
+
+    def admissible(X):
+        return np.abs(X - x0).sum(axis=1) <= eps
+
+    def project(x):
+        d = np.abs(x - x0).sum()
+        return x if d <= eps else x0 + (x - x0) * (eps / d) * (1 - 1e-12)
+    return constraint, admissible, project
+
+
+# ----------------------------------------------------------------------------- equivalence
+def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, engine: str = "highs",
+                timeout: float | None = None, progress: Progress = no_progress) -> QueryResult:
+    """Equivalence of two networks on ``box``: ``max_x |a(x) - b(x)| <= eps`` for every output
+    (``eps = 0`` proves exact equality; exact with ``engine="z3"``), or, with ``top1``, the same
+    argmax everywhere (a violation: an argmax of ``a`` that is not an argmax of ``b``).
+    ``details["max_difference"]`` holds the largest difference found (exact at a real input) and,
+    for two ReLU networks with a MILP engine, ``details["max_difference_bound"]`` a proven bound.
+
+    Examples
+    --------
+    >>> a = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])    # |x|
+    >>> b = ReLUNet([([[2.0], [-1.0]], [0.0, 0.0]), ([[0.5, 1.0]], [0.0])])    # also |x|
+    >>> equivalence(a, b, [[-1, 1]], engine="z3").verdict.value
+    'unsat'
+    """
+    if a.n_inputs != b.n_inputs or a.n_outputs != b.n_outputs:
+        raise InputError("B", "shape", f"{b.n_inputs} inputs/{b.n_outputs} outputs",
+                         f"network A has {a.n_inputs} inputs/{a.n_outputs} outputs")
+    if not (np.isfinite(eps) and eps >= 0):
+        raise InputError("--eps", "eps", eps, "must be a finite number >= 0")
+    box = check_box(box, a.n_inputs)
+    m = a.n_outputs
+    dnf: list[list[Atom]] = []
+    for j in range(m):
+        e = np.concatenate([np.eye(m)[j], -np.eye(m)[j]])
+        if top1:
+            for k in range(m):
+                if k == j:
+                    continue
+                conj = [Atom(np.concatenate([np.eye(m)[i] - np.eye(m)[j], np.zeros(m)]), 0.0) for i in range(m) if i != j]
+                conj.append(Atom(np.concatenate([np.zeros(m), np.eye(m)[j] - np.eye(m)[k]]), 0.0, strict=True))
+                dnf.append(conj)
+        else:
+            dnf.append([Atom(-e, -eps, strict=True)])      # a_j - b_j > eps
+            dnf.append([Atom(e, -eps, strict=True)])       # b_j - a_j > eps
+            dnf.append([Atom(silent=j), Atom(np.concatenate([np.zeros(m), np.eye(m)[j]]), np.inf)])
+            dnf.append([Atom(silent=m + j), Atom(np.concatenate([np.eye(m)[j], np.zeros(m)]), np.inf)])
+    t0 = time.perf_counter()
+    details: dict = {"eps": eps, "top1": top1}
+    if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES:
+        worst, bound, witness = 0.0, 0.0, None
+        for j in range(m):
+            for sign in (1.0, -1.0):
+                left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+                c = np.eye(m)[j] * sign
+                r = maximize_relu(objective_net([a, b], [c, -c]), box, engine=engine, timeout=left, progress=progress)
+                bound = max(bound, r.upper)
+                if r.value > worst:
+                    worst, witness = r.value, r.x
+        details.update(max_difference=worst, max_difference_bound=bound)
+        if bound <= eps:
+            res = QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+                              message=f"max |a - b| <= {bound:.6g} <= eps (branch and bound)")
+            res.details.update(details)
+            return res
+        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+        res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=left, progress=progress)
+    else:
+        res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=timeout, progress=progress)
+    if res.counterexample is not None and not top1:
+        ya, yb = res.counterexample.outputs
+        diffs = [abs(u - v) if u is not None and v is not None else np.inf for u, v in zip(ya, yb)]
+        details["max_difference"] = max(details.get("max_difference", 0.0), max(diffs))
+    res.details.update(details)
+    res.time = time.perf_counter() - t0
+    return res
+
+
+# ----------------------------------------------------------------------------- VNN-LIB properties
+def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequence[tuple]], *,
+                   engine: str = "highs", timeout: float | None = None,
+                   progress: Progress = no_progress) -> QueryResult:
+    """VNN-LIB semantics: ``sat`` iff some input in some box of ``input_boxes`` makes some
+    conjunction of ``output_dnf`` true (each conjunction a list of ``(c, d)``: ``c @ Y <= d``);
+    ``unsat`` = the property holds. Boxes are tried in order; the first ``sat`` wins.
+
+    Examples
+    --------
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])    # |x|
+    >>> check_property(net, [[[-1, 1]]], [[(np.array([-1.0]), -1.5)]]).verdict.value   # |x| >= 1.5 ?
+    'unsat'
+    """
+    t0 = time.perf_counter()
+    m = net.n_outputs
+    dnf = []
+    for ci, conj in enumerate(output_dnf):
+        atoms = []
+        for ai, (c, d) in enumerate(conj):
+            c = np.asarray(c, dtype=float).reshape(-1)
+            if c.shape != (m,):
+                raise InputError("property", f"output constraint [{ci}][{ai}]", f"{c.size} coefficients",
+                                 f"expected {m} (one per output)")
+            atoms.append(Atom(c, float(d)))
+        dnf.append(atoms)
+    boxes = [check_box(b, net.n_inputs, "property") for b in input_boxes]
+    if not boxes:
+        raise InputError("property", "input boxes", [], "no input region")
+    verdicts, last = [], None
+    for i, box in enumerate(boxes):
+        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+        last = find_violation([net], box, dnf, query="property", engine=engine, timeout=left, progress=progress)
+        verdicts.append(last.verdict)
+        if last.verdict in (Verdict.SAT, Verdict.ERROR):
+            break
+    if last.verdict not in (Verdict.SAT, Verdict.ERROR):
+        worst = next((v for v in (Verdict.TIMEOUT, Verdict.UNKNOWN) if v in verdicts), Verdict.UNSAT)
+        last.verdict = worst
+    last.details["boxes"] = len(boxes)
+    last.details["box_verdicts"] = [Verdict(v).value for v in verdicts]
+    last.time = time.perf_counter() - t0
+    return last
