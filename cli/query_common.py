@@ -44,6 +44,10 @@ def render_query(result: QueryResult, as_json: bool, **extra: Any) -> int:
     out.print(result.to_dict()["verdict"])
     tol = "exact" if result.tolerance is None else f"tolerance {result.tolerance:g}"
     out.print(f"query {result.query}, engine {result.engine} ({tol}), {result.time:.3f} s")
+    facts = [f"{k} {fmt(v) if isinstance(v, float) else v}" for k, v in result.details.items()
+             if isinstance(v, (int, float, str, bool))]
+    if facts:
+        out.print(", ".join(facts))
     cex = result.counterexample
     if cex is not None:
         out.print(f"counterexample input:  {_vector(cex.input)}")

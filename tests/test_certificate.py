@@ -167,13 +167,49 @@ def test_structural_mismatches_are_rejections():
     assert certify(other_snn, relu, box).first_failure.check == "shape"
 
 
-def test_lp_bounds_conversion_is_rejected_only_for_unconfirmed_stability():
+@pytest.mark.parametrize("method", ["symbolic", "lp"])
+def test_tighter_bounds_conversions_are_certified(method):
+    """Stability claims of float methods are kept only when proven exactly, so certificates accept."""
     rng = np.random.default_rng(5)
     relu = random_relu(rng, [3, 10, 10, 2])
     box = np.array([[0.0, 0.05]] * 3)
-    snn, rep = convert_relu_to_snn(relu, box, bounds="lp")
+    snn, rep = convert_relu_to_snn(relu, box, bounds=method)
     cert = certify(snn, relu, box)
-    if rep.kink_neurons < convert_relu_to_snn(relu, box)[1].kink_neurons:
-        assert {f.check for f in cert.failures} == {"unit proven stable or has a kink neuron"}
-    else:
-        assert cert.accepted
+    assert cert.accepted, cert.failures
+    assert rep.stable_proven <= rep.stable_claimed
+    stored = json.loads(json.dumps(cert.to_dict()))
+    assert check_certificate(stored, snn, relu).accepted
+
+
+def test_symbolic_bounds_remove_a_kink_with_an_exact_proof():
+    relu = ReLUNet([([[1.0], [1.0]], [0.0, 0.0]), ([[1.0, -1.0], [1.0, 1.0]], [0.125, -0.5]), ([[1.0, 1.0]], [0.0])])
+    box = np.array([[0.0, 1.0]])
+    snn, rep = convert_relu_to_snn(relu, box, bounds="symbolic")
+    assert rep.stable_proven == 1 and "k2_0" not in snn.names          # z2_0 = 1/8 proven active
+    cert = certify(snn, relu, box)
+    assert cert.accepted and cert.layers[1]["stability_proofs"] == {"0": "active"}
+    assert convert_relu_to_snn(relu, box, bounds="interval")[1].kink_neurons == rep.kink_neurons + 1
+
+
+def test_an_unproven_stability_claim_is_rejected(monkeypatch):
+    """A converter that drops the kink of an unstable unit (a false claim) is caught."""
+    import srmverify.convert.relu_to_snn as r2s
+    from srmverify.convert.dyadic import Dyadic
+
+    relu = ReLUNet([([[1.0], [1.0]], [0.0, 0.0]), ([[-1.0, 0.5], [1.0, 1.0]], [0.125, -0.5]), ([[1.0, 1.0]], [0.0])])
+    box = np.array([[0.0, 1.0]])
+    real = r2s.exact_interval_bounds
+
+    def lying(net, b, candidates=None):
+        bounds, proofs = real(net, b, candidates)
+        lo, hi = bounds[1]
+        bounds[1] = (Dyadic.zeros(lo.shape).where(np.array([True, False]), lo), hi)   # "z2_0 >= 0"
+        return bounds, proofs
+
+    monkeypatch.setattr(r2s, "exact_interval_bounds", lying)
+    snn, _ = convert_relu_to_snn(relu, box)
+    assert "k2_0" not in snn.names
+    assert simulate_exact(snn, [1.0]) != relu_exact(relu, [1.0])           # the claim is false: wrong SNN
+    cert = certify(snn, relu, box)
+    assert not cert.accepted
+    assert "unit proven stable or has a kink neuron" in {f.check for f in cert.failures}

@@ -95,7 +95,7 @@ def test_tighter_bounds_remove_kinks_and_stay_exact(method):
 def test_best_resolves_and_bad_arguments_are_input_errors():
     relu = ReLUNet([([[1.0]], [0.0])])
     _, rep = convert_relu_to_snn(relu, [[0, 1]], bounds="best")
-    assert rep.bounds_method == "interval"
+    assert rep.bounds_method == "symbolic"
     with pytest.raises(InputError, match="bounds"):
         convert_relu_to_snn(relu, [[0, 1]], bounds="magic")
     with pytest.raises(InputError, match="box"):

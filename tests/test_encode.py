@@ -28,7 +28,7 @@ def pinned(net, box, x):
     return p, vm
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(seeds, st.booleans(), st.booleans())
 def test_snn_encoding_has_exactly_the_simulated_output(seed, positive, coders):
     rng = np.random.default_rng(seed)

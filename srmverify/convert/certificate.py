@@ -3,7 +3,9 @@
 The proof (model.md §4), all in exact dyadic arithmetic (no solver, no rounding):
 
 1. **Bounds.** Exact interval bounds ``[l, u]`` of every pre-activation over the box are
-   re-derived from scratch (they are sound by construction).
+   re-derived from scratch (sound by construction). A hidden unit without a kink neuron that
+   intervals do not prove stable must be proven stable by an exact back-substitution to the input
+   box (:func:`.exact.prove_sign`); a proven sign tightens its bound for the layers above.
 2. **Affine neurons** (one per pre-activation ``z^l_i``; layer by layer). Its incoming synapses
    may come only from the previous layer's value neurons (or the inputs), its kink neurons and
    constant neurons. Checked: the weights sum to exactly 1; the threshold exceeds the §3 bound
@@ -203,7 +205,7 @@ def _prove(snn: SNN, relu: ReLUNet, box: np.ndarray, corr: Correspondence, run: 
         return
     names = snn.names
     n_layers = len(relu.layers)
-    bounds = exact_interval_bounds(relu, box)
+    bounds, proofs = exact_interval_bounds(relu, box, lambda l, lo, hi: _claims(snn, value, kink, l))
     # input sources: t = off + scale * x
     enc_off = snn.encoder.offset if snn.encoder is not None else np.zeros(snn.n_inputs)
     enc_sc = snn.encoder.scale if snn.encoder is not None else np.ones(snn.n_inputs)
@@ -287,7 +289,8 @@ def _prove(snn: SNN, relu: ReLUNet, box: np.ndarray, corr: Correspondence, run: 
         lz, uz = bounds[l]
         layer_rec = {"layer": l + 1, "neurons": [names[v] for v in ids],
                      "offset": [_s(f) for f in T.fractions()], "threshold_bound": [_s(f) for f in rhs.fractions()],
-                     "lower": [_s(f) for f in lz.fractions()], "upper": [_s(f) for f in uz.fractions()]}
+                     "lower": [_s(f) for f in lz.fractions()], "upper": [_s(f) for f in uz.fractions()],
+                     "stability_proofs": {str(u): k for u, k in proofs[l].items()}}
         stored.append(layer_rec)
         Cs, Ls, Us = T, T + lz, T + uz
         src_ids = ids
@@ -304,6 +307,15 @@ def _prove(snn: SNN, relu: ReLUNet, box: np.ndarray, corr: Correspondence, run: 
         Ca = T[k_units] + kappa
         La = Ca + lz[k_units] - lz[k_units].pos().half()
         Ua = Ca + uz[k_units] - uz[k_units].pos().half()
+
+
+def _claims(snn: SNN, value: list[np.ndarray], kink: list[np.ndarray], l: int) -> np.ndarray:
+    """Stability claims implied by the SNN for hidden layer ``l``: a unit without a kink neuron whose
+    spike feeds the next layer with a nonzero weight claims "active" (+1), else "dead" (-1); units with
+    a kink neuron claim nothing (0). Only a hint: each claim is proven exactly or the check fails."""
+    feeds = np.isin(snn.src, value[l]) & np.isin(snn.dst, value[l + 1]) & (snn.weight != 0)
+    used = np.isin(value[l], snn.src[feeds])
+    return np.where(kink[l] >= 0, 0, np.where(used, 1, -1))
 
 
 def _check_kinks(snn: SNN, run: _Run, names, ids, k_units, k_ids, T: Dyadic, uz: Dyadic,
@@ -387,7 +399,7 @@ def check_certificate(cert: dict[str, Any] | Certificate, snn: SNN, relu: ReLUNe
             new.failures.append(Failure("stored certificate", "layers", "number of layers differs"))
         else:
             for old, cur in zip(stored, new.layers):
-                for key in ("neurons", "offset", "threshold_bound", "lower", "upper", "kinks"):
+                for key in ("neurons", "offset", "threshold_bound", "lower", "upper", "kinks", "stability_proofs"):
                     if not isinstance(old, dict) or old.get(key) != cur.get(key):
                         new.failures.append(Failure("stored certificate", f"layer {cur['layer']}.{key}",
                                                     "stored values differ from the recomputed exact values"))

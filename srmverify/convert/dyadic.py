@@ -115,11 +115,8 @@ class Dyadic:
         return Dyadic(self.n, self.exp - 1)
 
     def dot(self, other: "Dyadic") -> "Dyadic":
-        """Matrix product ``self @ other`` (exact)."""
-        if self.n.size == 0 or other.n.size == 0:
-            shape = np.empty(self.shape)[..., :0].dot(np.empty(other.shape)[:0]).shape if self.n.ndim else ()
-            return Dyadic(_ints(shape), 0)
-        return Dyadic(np.asarray(self.n.dot(other.n), dtype=object), self.exp + other.exp)
+        """Matrix product ``self @ other`` (exact; see :func:`exact_matmul`)."""
+        return Dyadic(exact_matmul(self.n, other.n), self.exp + other.exp)
 
     def sum(self, axis: int | None = None) -> "Dyadic":
         if self.n.size == 0:
@@ -168,6 +165,56 @@ class Dyadic:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Dyadic({[str(f) for f in self.fractions()]})"
+
+
+#: Below this many multiply-adds (and for matrix-vector products) the plain object-array product is used.
+SMALL_PRODUCT = 20_000
+
+
+def _limbs(x: np.ndarray, bits: int) -> list[np.ndarray]:
+    """Signed base-``2**bits`` digits of Python ints as float64 arrays: ``x = Σ_i limbs[i] 2**(bits i)``."""
+    neg = np.asarray(x < 0, dtype=bool)
+    mag = np.abs(x)
+    mask = (1 << bits) - 1
+    out = []
+    while np.any(mag != 0):
+        digit = np.asarray(mag & mask).astype(np.int64)
+        out.append(np.where(neg, -digit, digit).astype(np.float64))
+        mag = mag >> bits
+    return out
+
+
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact ``a @ b`` of Python-int (object) arrays, fast: both sides are split into signed digits
+    small enough that every float64 BLAS product and partial sum is an integer below ``2**53``
+    (hence exact in any summation order); the digit products are recombined with Python ints.
+
+    >>> a = np.array([[3**60, -(2**70) + 1], [5, 7]], dtype=object)
+    >>> b = np.array([[2**65 + 3, 1], [-(3**41), 2]], dtype=object)
+    >>> bool(np.all(exact_matmul(a, b) == a.dot(b)))
+    True
+    """
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    shape = np.empty(a.shape, dtype=np.int8).dot(np.empty(b.shape, dtype=np.int8)).shape if a.size and b.size else None
+    inner = a.shape[-1] if a.ndim else 0
+    if shape is None:
+        shape = np.empty(a.shape)[..., :0].dot(np.empty(b.shape)[:0]).shape if a.ndim else ()
+        return _ints(shape)
+    work = a.size * (b.shape[-1] if b.ndim == 2 else 1)
+    if work < SMALL_PRODUCT or b.ndim < 2 or a.ndim < 2 or a.shape[0] < 8:   # splitting costs ~ a.size + b.size
+        return np.asarray(a.dot(b), dtype=object)
+    bits = max(1, (52 - int(inner).bit_length()) // 2)
+    la, lb = _limbs(a, bits), _limbs(b, bits)
+    acc: dict[int, np.ndarray] = {}
+    for i, ai in enumerate(la):
+        for j, bj in enumerate(lb):
+            p = (ai @ bj).astype(np.int64)            # exact: |entries| < 2**52
+            acc[i + j] = acc[i + j] + p if i + j in acc else p   # at most ~10 terms: < 2**56
+    out = _ints(shape)
+    for k, v in acc.items():
+        out = out + np.left_shift(v.astype(object), bits * k)
+    return np.asarray(out, dtype=object)
 
 
 def float_expansion(r: Fraction, limit: int = 64) -> list[float]:

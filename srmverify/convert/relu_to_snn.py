@@ -46,11 +46,11 @@ from .exact import affine_terms, exact_interval_bounds, sum_bounds
 #: Largest integer offset/threshold written (exactly representable, with room for the values).
 MAX_EXACT_INT = 2 ** 50
 
-#: ``bounds="best"``: the tightest method whose stability claims the certificate re-derives
-#: exactly (exact interval arithmetic). Tighter registered methods ("symbolic", "lp") may be
-#: requested by name: they remove kink neurons, but a certificate can then only confirm the
-#: stability claims that exact interval arithmetic also proves (use ``equiv`` for the rest).
-BEST = "interval"
+#: ``bounds="best"``: the float method whose stability claims exact back-substitution (same
+#: relaxation family) can usually confirm. Whatever the method, a ReLU is treated as stable only
+#: when exact interval arithmetic or an exact back-substitution proof confirms it, so every
+#: conversion stays exact and certifiable; the float method only proposes candidates.
+BEST = "symbolic"
 
 
 @dataclass
@@ -104,6 +104,8 @@ class ConversionReport:
     neurons_per_relu_neuron: float
     max_threshold: float
     max_offset: float
+    stable_claimed: int = 0
+    stable_proven: int = 0
     error_bound: float = 0.0
     rounding: str = ("exact: every parameter is a float64 chosen so that the realised map equals the ReLU "
                      "network exactly (integer offsets/thresholds/delays, weights W, 2W, -2W, reference "
@@ -116,7 +118,8 @@ class ConversionReport:
         d = {k: getattr(self, k) for k in (
             "bounds_method", "relu_widths", "relu_neurons", "stable_active", "stable_dead", "unstable",
             "snn_neurons", "snn_synapses", "snn_depth", "snn_constants", "kink_neurons",
-            "neurons_per_relu_neuron", "max_threshold", "max_offset", "error_bound", "rounding", "time")}
+            "neurons_per_relu_neuron", "max_threshold", "max_offset", "stable_claimed", "stable_proven",
+            "error_bound", "rounding", "time")}
         if full:
             d["correspondence"] = self.correspondence.to_dict() if self.correspondence else None
             d["bounds"] = self.bounds
@@ -126,7 +129,7 @@ class ConversionReport:
 def resolve_bounds_method(bounds: str) -> str:
     """``"best"`` → :data:`BEST`; otherwise a name registered in ``srmverify.bounds.relu.METHODS``."""
     if bounds == "best":
-        return BEST
+        return BEST if BEST in METHODS else "interval"
     if bounds not in METHODS:
         raise InputError("<arguments>", "bounds", bounds, f"choose from {['best'] + sorted(METHODS)}")
     return bounds
@@ -162,8 +165,9 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
     ----------
     relu : the ReLU network.
     box : ``(n_inputs, 2)`` input box ``[lo, hi]`` (data space; any sign).
-    bounds : ``"best"`` (the tightest bounds a certificate can re-derive exactly) or a method of
-        :func:`srmverify.bounds.relu_preactivation_bounds` (``"interval"``, ``"symbolic"``, ``"lp"``).
+    bounds : ``"best"`` (:data:`BEST`) or a method of :func:`srmverify.bounds.relu_preactivation_bounds`
+        (``"interval"``, ``"symbolic"``, ``"lp"``) proposing stable ReLUs; each proposal is kept only
+        if an exact proof confirms it (see :func:`.exact.exact_interval_bounds`).
     progress : ``progress(done, total, message)`` callback.
 
     Returns
@@ -187,8 +191,19 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
                          "ReLU→SNN conversion needs a ReLU network")
     box = check_box(box, relu.n_inputs)
     method = resolve_bounds_method(bounds)
-    exact = exact_interval_bounds(relu, box)
     tight = None if method == "interval" else relu_preactivation_bounds(relu, box, method)
+    claimed = 0
+
+    def candidates(l: int, lo: Dyadic, hi: Dyadic) -> np.ndarray:
+        """The float method's stability claims as sign hints (+1 active, -1 dead)."""
+        nonlocal claimed
+        zero = Dyadic.zeros(lo.shape)
+        unstable = (lo.cmp(zero) < 0) & (hi.cmp(zero) > 0)
+        hint = np.where(tight[l][0] >= 0, 1, np.where(tight[l][1] <= 0, -1, 0))
+        claimed += int(np.sum(unstable & (hint != 0)))
+        return hint
+
+    exact, proofs = exact_interval_bounds(relu, box, candidates if tight is not None else None)
     n_layers = len(relu.layers)
 
     # input sources: spike = off + x, off an integer making every input time >= 0
@@ -258,7 +273,7 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
         Ln, Un = th_d + slo, th_d + shi
         kinks = None
         if l < n_layers - 1:
-            status = _status(lz, uz, tight[l] if tight is not None else None)   # 1 active, -1 dead, 0 unstable
+            status = _status(lz, uz)   # 1 active, -1 dead, 0 unstable
             for k, key in ((1, "active"), (-1, "dead"), (0, "unstable")):
                 stats[key] += int(np.sum(status == k))
             kink_units = np.flatnonzero(status == 0)
@@ -282,8 +297,8 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
         max_threshold=float(snn.thresholds.max()),
         max_offset=float(max(np.max(v["T"]) for v, _ in layers_out)),
         time=time.perf_counter() - t0, correspondence=corr,
-        bounds=[([float(f) for f in lo_.fractions()], [float(f) for f in hi_.fractions()]) for lo_, hi_ in exact]
-        if method == "interval" else [(lo_.tolist(), hi_.tolist()) for lo_, hi_ in tight],
+        bounds=[([float(f) for f in lo_.fractions()], [float(f) for f in hi_.fractions()]) for lo_, hi_ in exact],
+        stable_claimed=claimed, stable_proven=sum(len(p) for p in proofs),
     )
     return snn, report
 
@@ -297,14 +312,11 @@ def _kink_time(a: Dyadic, c: Dyadic, ref: Dyadic) -> Dyadic:
     return m.where(m.cmp(t3) <= 0, t3)
 
 
-def _status(lz: Dyadic, uz: Dyadic, tight: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+def _status(lz: Dyadic, uz: Dyadic) -> np.ndarray:
     """1 = proven active (l >= 0), -1 = proven dead (u <= 0), 0 = unstable."""
     zero = Dyadic.zeros(lz.shape)
     active = lz.cmp(zero) >= 0
     dead = uz.cmp(zero) <= 0
-    if tight is not None:
-        active |= tight[0] >= 0
-        dead |= tight[1] <= 0
     return np.where(active, 1, np.where(dead, -1, 0))
 
 

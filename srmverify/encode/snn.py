@@ -109,7 +109,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         if fv is True and all(sure) and all(decided):                       # static
             S = [i for i in range(len(ks)) if U[i] < lo[v]]
             for i in range(len(ks)):
-                causal[ks[i]] = U[i] < lo[v]
+                causal[ks[i]] = bool(U[i] < lo[v])
             p.add(Lin.sum((t - arr[i]).scaled(w[i]) for i in S), "==", theta, tag)
             vm.causal[v] = causal
             time[v] = t

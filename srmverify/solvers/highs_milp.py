@@ -49,7 +49,7 @@ STATUS_MAP = {} if highspy is None else {
 _banner_done = False
 
 #: Primal / integrality feasibility tolerance asked of HiGHS (well below the strict-row TAU).
-FEAS_TOL = 1e-9
+FEAS_TOL = 1e-8
 
 
 def new_highs(threads: int | None = 1) -> "highspy.Highs":

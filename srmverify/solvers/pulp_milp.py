@@ -7,6 +7,7 @@ and no solution the variable values are junk. ``STATUS_MAP`` maps ``(status, sol
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -41,7 +42,9 @@ def _solver(name: str, timeout: float | None):
     if timeout is not None:
         opts["timeLimit"] = max(float(timeout), 0.01)
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(gapRel=1e-9, gapAbs=1e-9, **opts)
+        with warnings.catch_warnings():      # PuLP 3 deprecates the bundled CBC (still the one that works here)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(gapRel=1e-9, gapAbs=1e-9, **opts)
     if name == "highs-pulp":
         return pulp.HiGHS(gapRel=1e-9, gapAbs=1e-9, threads=1, mip_feasibility_tolerance=FEAS_TOL,
                           primal_feasibility_tolerance=FEAS_TOL, **opts)
@@ -73,9 +76,10 @@ def solve_arrays(m: MilpArrays, engine: str = "cbc", timeout: float | None = Non
     status = STATUS_MAP.get((prob.status, prob.sol_status), "unknown")
     values = None
     if status in ("optimal", "feasible"):
-        values = np.array([x.varValue if x.varValue is not None else np.nan for x in xs], dtype=float)
-        if np.isnan(values).any():
-            values, status = None, "unknown"
+        # a column in no row and not in the objective is not written to the solver: any value in
+        # its bounds is feasible
+        free = np.clip(0.0, m.col_lo, m.col_hi)
+        values = np.array([x.varValue if x.varValue is not None else free[i] for i, x in enumerate(xs)], dtype=float)
     obj = float(m.cost @ values) + m.cost_const if values is not None else None
     return Solution(status, engine, values, obj, obj if status == "optimal" else None, None, m.tau,
                     time.perf_counter() - t0, message=f"{pulp.LpStatus[prob.status]}/sol_status={prob.sol_status}",

@@ -1,0 +1,86 @@
+"""Solver backends: strict rows (exact in z3, ``<= -tau`` in a MILP), status mapping, time limits
+that never become proofs, big-M from bounds only, and a clean stdout."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from engine_nets import random_relu  # noqa: E402
+
+from srmverify.encode import Lin, Program, encode_network  # noqa: E402
+from srmverify.errors import InputError, SolverError  # noqa: E402
+from srmverify.solvers import ENGINES, solve  # noqa: E402
+from srmverify.solvers import highs_milp, pulp_milp  # noqa: E402
+from srmverify.solvers.bigm import TAU, lower  # noqa: E402
+from srmverify.solvers.solution import STATUSES  # noqa: E402
+
+
+def one_relu() -> tuple[Program, int]:
+    p = Program()
+    x = p.var("x", -1, 2)
+    y, _ = p.relu(Lin.var(x), -1, 2)
+    return p, y
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_optimum_and_strict_rows(engine):
+    p, y = one_relu()
+    p.maximize(Lin.var(y) - Lin.var(0, 0.5))
+    sol = solve(p, engine)
+    assert sol.status == "optimal" and abs(sol.objective - 1.0) < 1e-9
+    q, y = one_relu()
+    q.add(Lin.var(y), ">", 2.0)                           # y > 2 is impossible (y <= 2)
+    assert solve(q, engine).status == "infeasible"
+    q, y = one_relu()
+    q.add(Lin.var(y), ">", 2.0 - 1e-3)                    # but y > 2 - 1e-3 is possible
+    assert solve(q, engine).status == "optimal"
+
+
+def test_strict_is_exact_only_in_z3():
+    q, y = one_relu()
+    q.add(Lin.var(y), ">", 2.0 - TAU / 10)                # feasible, but within the MILP tolerance
+    assert solve(q, "z3").status == "optimal"
+    assert solve(q, "highs").status == "infeasible"
+    assert solve(q, "z3").tolerance is None and solve(q, "highs").tolerance == TAU
+
+
+def test_status_maps_only_use_our_vocabulary():
+    for table in (highs_milp.STATUS_MAP, pulp_milp.STATUS_MAP):
+        assert set(table.values()) <= set(STATUSES)
+
+
+def test_big_m_needs_finite_bounds():
+    p = Program()
+    x = p.var("x")                                        # unbounded
+    b = p.var("b", binary=True)
+    p.implies([(b, 1)], Lin.var(x), "<=", 0.0)
+    with pytest.raises(SolverError):
+        lower(p)
+
+
+def test_unknown_engine_is_input_error():
+    with pytest.raises(InputError):
+        solve(Program(), "gurobi")
+
+
+@pytest.mark.parametrize("engine", ["highs", "cbc", "highs-pulp"])
+def test_time_limit_is_never_a_proof(engine):
+    net = random_relu(np.random.default_rng(0), (5, 40, 40, 1))
+    p = Program()
+    vm = encode_network(p, net, np.array([[-1.0, 1.0]] * 5), relu_method="interval")
+    p.maximize(Lin.var(vm.outputs[0]))
+    sol = solve(p, engine, timeout=0.05)
+    assert sol.status in ("feasible", "timeout")
+    assert not sol.proven
+    if sol.status == "timeout":
+        assert sol.values is None                         # no junk values
+
+
+def test_highs_keeps_stdout_clean(capfd):
+    import subprocess
+    code = ("from srmverify.solvers import solve; from srmverify.encode import Program, Lin;"
+            "p = Program(); x = p.var('x', 0, 1); p.maximize(Lin.var(x)); print(solve(p, 'highs').status)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "optimal"
