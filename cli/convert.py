@@ -17,7 +17,7 @@ def convert_cmd(
     box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network)."),
     to: str = typer.Option("auto", "--to", help="snn, relu, or auto (the other kind)."),
-    bounds: str = typer.Option("best", "--bounds", help="ReLU→SNN bounds: best (certifiable), interval, symbolic, lp."),
+    bounds: str = typer.Option("best", "--bounds", help="ReLU→SNN: which float bounds propose stable ReLUs (each claim is proven exactly): best (= symbolic), interval, symbolic, lp."),
     certify: bool = typer.Option(False, "--certify", help="Check the ReLU→SNN conversion with the exact certificate."),
     cert_out: Optional[Path] = typer.Option(None, "--cert-out", help="Write the JSON certificate here (implies --certify)."),
     max_pieces: int = typer.Option(256, "--max-pieces", help="SNN→ReLU: refuse a neuron with more affine pieces."),

@@ -19,7 +19,7 @@ import typer
 
 from srmverify.errors import SrmverifyError
 
-from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify
+from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify, regions
 
 app = typer.Typer(
     name="srmverify",
@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify):
+for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions):
     module.register(app)
 
 

@@ -237,6 +237,21 @@ def test_verify_snn_multiclass_property_and_json(capsys, files, tmp_path):
         assert outs[0] <= outs[1]
 
 
+def test_verify_property_pairing_boxes_with_different_output_conditions(capsys, files, tmp_path):
+    path = files("id.json", ReLUNet([(np.eye(1), np.zeros(1))]))        # y = x
+    head = "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n"
+    sat = tmp_path / "groups_sat.vnnlib"
+    sat.write_text(head + "(assert (or (and (>= X_0 0) (<= X_0 1) (>= Y_0 2))\n"
+                          "            (and (>= X_0 2) (<= X_0 3) (>= Y_0 2.5))))\n")
+    code, d, _ = call(capsys, "verify", path, str(sat))
+    assert code == 1 and 2.5 <= d["counterexample"]["input"][0] <= 3
+    unsat = tmp_path / "groups_unsat.vnnlib"
+    unsat.write_text(head + "(assert (or (and (>= X_0 0) (<= X_0 1) (>= Y_0 2))\n"
+                            "            (and (>= X_0 2) (<= X_0 3) (<= Y_0 1.5))))\n")
+    code, d, _ = call(capsys, "verify", path, str(unsat))
+    assert code == 0 and d["verdict"] == "unsat"
+
+
 # ----------------------------------------------------------------------------- bad input, timeouts
 @pytest.mark.parametrize("argv_tail, needle", [
     (["bounds", "NET", "--box", "0:1,0:1,0:1"], "3 intervals"),

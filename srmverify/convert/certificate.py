@@ -222,7 +222,6 @@ def _prove(snn: SNN, relu: ReLUNet, box: np.ndarray, corr: Correspondence, run: 
     const_ids = np.arange(snn.n_inputs, snn.first_neuron)
     Cc = Dyadic.from_floats(snn.constants)
     col_of = np.full(snn.n_total, -1, dtype=np.int64)
-    zero = None
     for l, (W, bias) in enumerate(relu.layers):
         progress(l, n_layers, f"layer {l + 1}/{n_layers}")
         n, m = W.shape

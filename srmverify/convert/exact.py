@@ -41,7 +41,6 @@ def exact_interval_bounds(net: ReLUNet, box: np.ndarray,
     lo, hi = Dyadic.from_floats(box[:, 0]), Dyadic.from_floats(box[:, 1])
     out: list[tuple[Dyadic, Dyadic]] = []
     proofs: list[dict[int, str]] = []
-    zero = None
     for l, (W, b) in enumerate(net.layers):
         Wd = Dyadic.from_floats(W)
         Wp = Wd.pos()

@@ -18,7 +18,9 @@ Construction (every written parameter is a float64 and the realised map equals t
   evaluated with *SNN-side* interval bounds of the arrival times (looser than the ReLU-side
   bounds, so the certificate's check holds too), which lets SNN-only tools such as
   :func:`srmverify.convert.convert_snn_to_relu` re-prove that the neuron is affine.
-* Every ReLU that the bounds do not prove stable gets a **kink neuron**: weight 1 from ``z``'s
+* Every ReLU not *proven* stable gets a **kink neuron** (proofs: exact interval arithmetic, or an
+  exact back-substitution for the units a float bounds method claims stable — see
+  :func:`.exact.exact_interval_bounds`): weight 1 from ``z``'s
   spike (delay 0) and from a reference (integer delay ``D = T_z + c``), threshold the integer
   ``c >= max(1, u/2)``; it fires at ``T_z + c + z − max(0, z)/2`` on ``z <= 2c``.
 * Output neurons are affine neurons; the decoder subtracts their integer offsets (scale 1).

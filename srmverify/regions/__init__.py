@@ -1,1 +1,70 @@
-"""regions"""
+"""Exact counting of the linear regions of SNNs (causal patterns) and ReLU networks.
+
+:func:`count_regions` is the entry point: a box, a 2-D slice or a segment (:class:`Domain`), one
+of the engines ``traverse`` (region-adjacency traversal with HiGHS LPs; on a segment of a
+positive-weight SNN the kinetic walk), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
+known theoretical count next to the measured one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..network import ReLUNet, SNN
+from ..results import Progress, no_progress
+from .enumerate import enumerate_patterns
+from .lines_slices import count_line, count_slice, sample_line, walk_line
+from .polyhedron import Cell, Domain, cell_at, pattern_bits
+from .result import Region, RegionsResult
+from .theory import theory_for
+from .traverse import traverse
+
+ENGINES = ("traverse", "z3", "milp")
+
+
+def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", *,
+                  max_regions: int | None = None, timeout: float | None = None,
+                  compare_relu: ReLUNet | None = None, samples: int = 0,
+                  progress: Progress = no_progress) -> RegionsResult:
+    """Count the full-dimensional regions of ``net`` on ``domain``.
+
+    ``compare_relu`` counts that ReLU network on the same domain with the same engine (stored in
+    ``result.compare``); ``samples > 0`` on a segment also runs the ``samples``-point sampling
+    estimate (``result.stats["sampled"]``). The theory for the architecture is attached when the
+    domain is the whole input box.
+
+    Examples
+    --------
+    >>> net = SNN.layered([[[1.0, 2.0, 3.0]]], [[1.0]])
+    >>> r = count_regions(net, Domain.box(np.array([[0.0, 10.0]] * 3)))
+    >>> r.causal_regions, r.theory["value"], r.complete
+    (7, 7, True)
+    """
+    if engine not in ENGINES:
+        raise InputError("<command line>", "--engine", engine, f"choose one of {', '.join(ENGINES)}")
+    domain.check(net.n_inputs)
+    if engine == "traverse":
+        if domain.dim == 1:
+            res = count_line(net, domain.c, domain.c + domain.M[:, 0], max_regions=max_regions,
+                             timeout=timeout, progress=progress)
+        else:
+            res = traverse(net, domain, max_regions=max_regions, timeout=timeout, progress=progress)
+    else:
+        res = enumerate_patterns(net, domain, engine, max_regions=max_regions, timeout=timeout, progress=progress)
+    if domain.dim == net.n_inputs and np.array_equal(domain.M, np.eye(net.n_inputs)):
+        res.theory = theory_for(net)
+    if samples > 0 and domain.dim == 1:
+        n, _ = sample_line(net, domain.c, domain.c + domain.M[:, 0], samples)
+        res.stats["sampled"] = {"points": samples, "regions_seen": n}
+    if compare_relu is not None:
+        if compare_relu.n_inputs != net.n_inputs:
+            raise InputError(compare_relu.source, "inputs", compare_relu.n_inputs,
+                             f"the compared ReLU network must have {net.n_inputs} inputs")
+        res.compare = count_regions(compare_relu, domain, engine, max_regions=max_regions, timeout=timeout,
+                                    samples=samples, progress=progress)
+    return res
+
+
+__all__ = ["count_regions", "traverse", "enumerate_patterns", "count_line", "count_slice", "walk_line",
+           "sample_line", "Domain", "Cell", "cell_at", "pattern_bits", "Region", "RegionsResult", "theory_for",
+           "ENGINES"]

@@ -79,7 +79,7 @@ def walk_line(net: SNN, x0: np.ndarray, x1: np.ndarray, *, timeout: float | None
     >>> net = SNN.layered([[[1.0, 1.0]]], [[1.0]])
     >>> w = walk_line(net, [0.0, 3.0], [3.0, 0.0])   # {x0}, {x0, x1}, {x1}
     >>> w.causal_regions, [round(float(s), 6) for s in w.events]
-    (3, [0.166667, 0.833333])
+    (3, [0.333333, 0.666667])
     """
     if not net.all_weights_positive:
         raise UnsupportedNetwork(net.source, "weights", "mixed signs",

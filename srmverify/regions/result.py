@@ -49,6 +49,7 @@ class RegionsResult:
     theory: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    compare: "RegionsResult | None" = None
 
     @property
     def rate(self) -> float:
@@ -65,6 +66,8 @@ class RegionsResult:
             "discontinuities": self.discontinuities, "theory": self.theory, "stats": self.stats,
             "warnings": self.warnings,
         }
+        if self.compare is not None:
+            d["compare_relu"] = self.compare.to_dict()
         if include_regions:
             d["regions"] = [vars(r) for r in self.regions]
             if self.graph is not None:

@@ -101,10 +101,35 @@ def _leaf_milp(net: ReLUNet, box: np.ndarray, pre: list, engine: str, timeout: f
     return solve(p, engine if engine != "z3" else "highs", timeout), vm
 
 
+def _bound_boxes(net: ReLUNet, boxes: np.ndarray):
+    """Symbolic upper bound of the output on each box, its linear bound's slopes, the number of
+    unstable ReLUs and the intermediate bounds."""
+    L = len(net.layers)
+    pre = symbolic_bounds_batch(net, boxes, layers=L - 1)
+    ub, A, _ = backsubstitute(net, L - 1, np.ones((len(boxes), 1, 1)), pre, boxes, upper=True)
+    ub = ub[:, 0] + 1e-9 * (1 + np.abs(ub[:, 0]))
+    unstable = sum(((lo < 0) & (hi > 0)).sum(axis=1) for lo, hi in pre) if pre else np.zeros(len(boxes), int)
+    return ub, A[:, 0, :], unstable, pre
+
+
+def _halves(boxes: np.ndarray) -> np.ndarray:
+    """All ``2 n`` half boxes of every box: shape ``(B, n, 2, n, 2)`` (box, dim, side, ...)."""
+    B, n, _ = boxes.shape
+    mid = boxes.mean(axis=2)                                   # (B, n)
+    kids = np.broadcast_to(boxes[:, None, None], (B, n, 2, n, 2)).copy()
+    d = np.arange(n)
+    kids[:, d, 0, d, 1] = mid
+    kids[:, d, 1, d, 0] = mid
+    return kids
+
+
 def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
                   engine: str = "highs", timeout: float | None = None,
                   progress: Progress = no_progress) -> MaxResult:
     """Maximum of the single output of ``net`` over ``box`` by branch and bound (module doc).
+
+    Branching is *strong*: every coordinate split of a box is bounded (one numpy batch) and the
+    split with the smallest larger-child bound is kept.
 
     Examples
     --------
@@ -117,8 +142,6 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     deadline = None if timeout is None else t0 + timeout
     box = np.asarray(box, dtype=float)
     n = box.shape[0]
-    L = len(net.layers)
-    c = np.ones((1, 1, 1))
     best_x = box.mean(axis=1)
     best = float(net.evaluate(best_x)[0, 0])
     heap: list[tuple[float, int, np.ndarray]] = []
@@ -128,61 +151,64 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     def tol(v: float) -> float:
         return atol + rtol * abs(v)
 
-    def process(boxes: np.ndarray) -> None:
-        nonlocal best, best_x, counter
-        stats["boxes"] += len(boxes)
-        pre = symbolic_bounds_batch(net, boxes, layers=L - 1)
-        C = np.broadcast_to(c, (len(boxes), 1, 1))
-        ub, A, _ = backsubstitute(net, L - 1, C, pre, boxes, upper=True)
-        ub = ub[:, 0] + 1e-9 * (1 + np.abs(ub[:, 0]))
-        A = A[:, 0, :]
-        corner = np.where(A > 0, boxes[:, :, 1], boxes[:, :, 0])
-        cand = np.concatenate([corner, boxes.mean(axis=2)])
+    def left() -> float | None:
+        return None if deadline is None else max(deadline - time.perf_counter(), 0.01)
+
+    def incumbent(boxes: np.ndarray, A: np.ndarray) -> None:
+        nonlocal best, best_x
+        cand = np.concatenate([np.where(A > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)])
         vals = net.evaluate(cand)[:, 0]
         i = int(np.argmax(vals))
         if vals[i] > best:
             best, best_x = float(vals[i]), cand[i]
-        unstable = sum(((lo < 0) & (hi > 0)).sum(axis=1) for lo, hi in pre) if pre else np.zeros(len(boxes), int)
-        for b in range(len(boxes)):
-            if ub[b] <= best + tol(best):
-                stats["pruned"] += 1
-                continue
-            if unstable[b] <= LEAF_UNSTABLE:
-                left = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-                bpre = [(lo[b], hi[b]) for lo, hi in pre] + [(np.array([-np.inf]), np.array([np.inf]))]
-                bpre[-1] = (np.array([-abs(ub[b]) - 1e9]), np.array([ub[b]]))
-                sol, vm = _leaf_milp(net, boxes[b], bpre, engine, left)
-                stats["leaf_milps"] += 1
-                if sol.has_point:
-                    xb = np.clip(vm.input_point(sol.values), boxes[b, :, 0], boxes[b, :, 1])
-                    v = float(net.evaluate(xb)[0, 0])
-                    if v > best:
-                        best, best_x = v, xb
-                if sol.status == "optimal" and sol.bound is not None:
-                    continue   # closed: its maximum (up to the MILP gap) is <= bound, and a point is known
-                # not closed (time limit): keep the box with its sound bound
-            widths = boxes[b, :, 1] - boxes[b, :, 0]
-            score = (np.abs(A[b]) + np.abs(A[b]).mean() + 1e-12) * widths
-            heapq.heappush(heap, (-float(ub[b]), counter, boxes[b], int(np.argmax(score)) if score.max() > 0 else int(np.argmax(widths))))
-            counter += 1
 
-    process(box[None])
+    def keep(bx: np.ndarray, ub: float, unstable: int, pre_b) -> None:
+        """Prune, close by a leaf MILP, or queue one box."""
+        nonlocal best, best_x, counter
+        if ub <= best + tol(best):
+            stats["pruned"] += 1
+            return
+        if unstable <= LEAF_UNSTABLE:
+            bpre = list(pre_b) + [(np.array([-np.inf]), np.array([ub]))]
+            bpre[-1] = (np.array([-abs(ub) - 1e9]), np.array([ub]))
+            sol, vm = _leaf_milp(net, bx, bpre, engine, left())
+            stats["leaf_milps"] += 1
+            if sol.has_point:
+                xb = np.clip(vm.input_point(sol.values), bx[:, 0], bx[:, 1])
+                v = float(net.evaluate(xb)[0, 0])
+                if v > best:
+                    best, best_x = v, xb
+            if sol.status == "optimal" and sol.bound is not None:
+                return            # closed: its maximum (up to the MILP gap) is known
+        heapq.heappush(heap, (-float(ub), counter, bx))
+        counter += 1
+
+    ub, A, unst, pre = _bound_boxes(net, box[None])
+    stats["boxes"] += 1
+    incumbent(box[None], A)
+    keep(box, float(ub[0]), int(unst[0]), [(lo[0], hi[0]) for lo, hi in pre])
     complete = True
+    batch_parents = max(1, BATCH // (2 * n))
     while heap:
         if -heap[0][0] <= best + tol(best):
             break
         if deadline is not None and time.perf_counter() > deadline:
             complete = False
             break
-        batch = [heapq.heappop(heap) for _ in range(min(BATCH, len(heap)))]
-        kids = []
-        for _, _, bx, d in batch:
-            mid = 0.5 * (bx[d, 0] + bx[d, 1])
-            lo_box, hi_box = bx.copy(), bx.copy()
-            lo_box[d, 1] = mid
-            hi_box[d, 0] = mid
-            kids += [lo_box, hi_box]
-        process(np.array(kids))
+        parents = np.array([heapq.heappop(heap)[2] for _ in range(min(batch_parents, len(heap)))])
+        kids = _halves(parents)                                           # (P, n, 2, n, 2)
+        flat = kids.reshape(-1, n, 2)
+        ub, A, unst, pre = _bound_boxes(net, flat)
+        stats["boxes"] += len(flat)
+        incumbent(flat, A)
+        ubk = ub.reshape(len(parents), n, 2)
+        widths = parents[:, :, 1] - parents[:, :, 0]
+        score = np.where(widths > 0, ubk.max(axis=2), np.inf)
+        dims = np.argmin(score, axis=1)
+        for p_i, d in enumerate(dims):
+            for side in (0, 1):
+                f = (p_i * n + d) * 2 + side
+                keep(flat[f], float(ub[f]), int(unst[f]), [(lo[f], hi[f]) for lo, hi in pre])
         up = max(best, -heap[0][0]) if heap else best
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
     upper = max(best, -heap[0][0]) if heap else best
