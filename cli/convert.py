@@ -53,8 +53,9 @@ def convert_cmd(
     if conv.direction == "relu->snn":
         out.print(f"converted ReLU {rep['relu_widths']} -> SNN: {rep['snn_neurons']} neurons, {rep['snn_synapses']} synapses, "
                   f"depth {rep['snn_depth']}, {rep['snn_constants']} reference neurons ({fmt(rep['time'])} s)")
-        out.print(f"ReLUs: {rep['stable_active']} stable active, {rep['stable_dead']} stable dead, {rep['unstable']} unstable "
-                  f"(kink neurons); {rep['neurons_per_relu_neuron']:.3f} SNN neurons per ReLU neuron; bounds: {rep['bounds_method']}")
+        out.print(f"ReLUs: {rep['stable_active']} stable active, {rep['stable_dead']} stable dead ({rep['stable_proven']} of them "
+                  f"by exact proofs of {rep['stable_claimed']} {rep['bounds_method']} claims), {rep['unstable']} unstable "
+                  f"(kink neurons); {rep['neurons_per_relu_neuron']:.3f} SNN neurons per ReLU neuron")
         out.print(f"rounding: {rep['rounding']}")
     else:
         out.print(f"converted SNN ({rep['snn_neurons']} neurons) -> ReLU {rep['relu_widths']}: {rep['relu_hidden_units']} hidden units, "

@@ -48,21 +48,17 @@ def _syn(snn, src_prefix, dst_prefix):
             if n[snn.src[k]].startswith(src_prefix) and n[snn.dst[k]].startswith(dst_prefix)]
 
 
-def _tamper_weight(src, dst, amount):
-    def f(snn):
-        k = _syn(snn, src, dst)[0]
-        w = snn.weight.copy()
-        w[k] = ulp_up(w[k]) if amount == "ulp" else w[k] + amount
-        return snn.with_(weight=w)
-    return f
+def _bump(x, amount):
+    return ulp_up(x) if amount == "ulp" else x + amount
 
 
-def _tamper_delay(src, dst, amount):
+def _tamper_synapse(field, src, dst, amount):
+    """Change the ``field`` (weight/delay) of the first synapse ``src* -> dst*``."""
     def f(snn):
         k = _syn(snn, src, dst)[0]
-        d = snn.delay.copy()
-        d[k] = ulp_up(d[k]) if amount == "ulp" else d[k] + amount
-        return snn.with_(delay=d)
+        arr = getattr(snn, field).copy()
+        arr[k] = _bump(arr[k], amount)
+        return snn.with_(**{field: arr})
     return f
 
 
@@ -70,7 +66,7 @@ def _tamper_threshold(prefix, amount):
     def f(snn):
         v = next(i for i, nm in enumerate(snn.names) if nm.startswith(prefix)) - snn.first_neuron
         th = snn.thresholds.copy()
-        th[v] = ulp_up(th[v]) if amount == "ulp" else th[v] + amount
+        th[v] = _bump(th[v], amount)
         return snn.with_(thresholds=th)
     return f
 
@@ -88,16 +84,16 @@ def _tamper_encoder(snn):
 
 
 TAMPERS = {
-    "input weight +ulp": _tamper_weight("x", "z1_", "ulp"),
-    "input weight +1e-9": _tamper_weight("x", "z1_", 1e-9),
-    "hidden weight +ulp": _tamper_weight("z1_", "z2_", "ulp"),
-    "kink-spike weight +ulp": _tamper_weight("k1_", "z2_", "ulp"),
-    "reference weight +ulp": _tamper_weight("r", "z2_", "ulp"),
-    "kink weight +ulp": _tamper_weight("z1_", "k1_", "ulp"),
-    "kink reference delay +ulp": _tamper_delay("r", "k1_", "ulp"),
-    "kink reference delay -0.001": _tamper_delay("r", "k1_", -0.001),
-    "value synapse delay +1e-6": _tamper_delay("z1_", "z2_", 1e-6),
-    "reference delay +ulp": _tamper_delay("r", "z1_", "ulp"),
+    "input weight +ulp": _tamper_synapse("weight", "x", "z1_", "ulp"),
+    "input weight +1e-9": _tamper_synapse("weight", "x", "z1_", 1e-9),
+    "hidden weight +ulp": _tamper_synapse("weight", "z1_", "z2_", "ulp"),
+    "kink-spike weight +ulp": _tamper_synapse("weight", "k1_", "z2_", "ulp"),
+    "reference weight +ulp": _tamper_synapse("weight", "r", "z2_", "ulp"),
+    "kink weight +ulp": _tamper_synapse("weight", "z1_", "k1_", "ulp"),
+    "kink reference delay +ulp": _tamper_synapse("delay", "r", "k1_", "ulp"),
+    "kink reference delay -0.001": _tamper_synapse("delay", "r", "k1_", -0.001),
+    "value synapse delay +1e-6": _tamper_synapse("delay", "z1_", "z2_", 1e-6),
+    "reference delay +ulp": _tamper_synapse("delay", "r", "z1_", "ulp"),
     "output threshold +ulp": _tamper_threshold("z3_", "ulp"),
     "hidden threshold +ulp": _tamper_threshold("z1_", "ulp"),
     "kink threshold +ulp": _tamper_threshold("k1_", "ulp"),

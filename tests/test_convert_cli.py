@@ -88,3 +88,26 @@ def test_discontinuous_snn_refused_with_witness(tmp_path, capsys):
     assert run(["convert", str(path), "--box=0:1", "-o", str(tmp_path / "r.json"), "--json"]) == 3
     res = json.loads(capsys.readouterr().out)
     assert res["refused"] and res["witness"]["distance"] < 1e-9 and not (tmp_path / "r.json").exists()
+
+
+def test_ci_recipe_shell_step(tmp_path, relu_file):
+    """The README's plain-shell CI step, run with the installed ``srmverify`` executable."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("srmverify")
+    if exe is None:
+        pytest.skip("the srmverify executable is not on PATH")
+    relu, rpath = relu_file
+    script = (f"set -e; {exe} convert {rpath} --box 0:1 -o snn.json --cert-out cert.json && "
+              f"{exe} certify snn.json {rpath} --cert cert.json --json > certify.json")
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "certify.json").read_text())["verdict"] == "accepted"
+    d = json.loads((tmp_path / "snn.json").read_text())          # tamper: the same step must fail
+    d["neurons"][0]["threshold"] += 1e-9
+    (tmp_path / "snn.json").write_text(json.dumps(d))
+    again = subprocess.run(["bash", "-c", f"set -e; {exe} certify snn.json {rpath} --box 0:1 --json > certify.json"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1
+    assert json.loads((tmp_path / "certify.json").read_text())["verdict"] == "rejected"

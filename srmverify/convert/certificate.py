@@ -44,7 +44,8 @@ from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
 from .dyadic import Dyadic
 from .exact import affine_terms, exact_interval_bounds
-from .relu_to_snn import Correspondence, check_box
+from ..formats.arrays import check_box
+from .relu_to_snn import Correspondence
 
 FORMAT = "srmverify-equivalence-certificate/1"
 

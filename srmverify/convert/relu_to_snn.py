@@ -40,6 +40,7 @@ import numpy as np
 from ..bounds import relu_preactivation_bounds
 from ..bounds.relu import METHODS
 from ..errors import InputError, SrmverifyError, UnsupportedNetwork
+from ..formats.arrays import check_box
 from ..network import SNN, Affine, ReLUNet
 from ..results import Progress, no_progress
 from .dyadic import Dyadic, float_expansion
@@ -135,20 +136,6 @@ def resolve_bounds_method(bounds: str) -> str:
     if bounds not in METHODS:
         raise InputError("<arguments>", "bounds", bounds, f"choose from {['best'] + sorted(METHODS)}")
     return bounds
-
-
-def check_box(box: Any, n: int, source: str = "<arguments>") -> np.ndarray:
-    """An ``(n, 2)`` float array with finite ``lo <= hi`` rows, else :class:`InputError`."""
-    try:
-        b = np.asarray(box, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(source, "box", box, "not a numeric (n, 2) array") from None
-    if b.shape != (n, 2):
-        raise InputError(source, "box", f"shape {b.shape}", f"expected ({n}, 2) for a network with {n} inputs")
-    bad = np.flatnonzero(~np.isfinite(b).all(axis=1) | (b[:, 0] > b[:, 1]))
-    if bad.size:
-        raise InputError(source, f"box[{int(bad[0])}]", b[bad[0]].tolist(), "need finite lo <= hi")
-    return b
 
 
 def _ints_to_floats(x: np.ndarray, what: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from ..errors import InputError, UnsupportedNetwork
 from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import simulate, simulate_exact
-from .relu_to_snn import check_box
+from ..formats.arrays import check_box
 
 #: Relative safety margin when float bounds decide something (static proofs, pruning).
 SAFETY = 1e-9

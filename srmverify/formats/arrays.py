@@ -89,12 +89,29 @@ def parse_box(text: str, n: int | None = None, field: str = "--box") -> np.ndarr
         raise InputError(t, "file", t, f"cannot read ({exc.strerror or exc})") from None
     except (ValueError, TypeError) as exc:
         raise InputError(src, field, text, f"expected lo:hi, lo:hi,... or a JSON list of [lo, hi] ({exc})") from None
+    return check_box(box, n, src, field)
+
+
+def check_box(box, n: int | None = None, source: str = "<arguments>", field: str = "box") -> np.ndarray:
+    """Validate an input box: an ``(n, 2)`` float array of finite ``[lo, hi]`` rows with ``lo <= hi``.
+
+    >>> check_box([[0, 1]], 1).tolist()
+    [[0.0, 1.0]]
+    >>> check_box([[1, 0]], 1)
+    Traceback (most recent call last):
+    ...
+    srmverify.errors.InputError: <arguments>: box[0] = [1.0, 0.0]: lower bound exceeds upper bound
+    """
+    try:
+        box = np.asarray(box, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(source, field, box, "not a numeric (n, 2) array of [lo, hi] pairs") from None
     if box.ndim != 2 or box.shape[1] != 2:
-        raise InputError(src, field, text, "expected a list of [lo, hi] pairs")
-    _check(box, src, field, None)
+        raise InputError(source, field, f"shape {box.shape}", "expected a list of [lo, hi] pairs")
+    _check(box, source, field, None)
     if n is not None and len(box) != n:
-        raise InputError(src, field, f"{len(box)} intervals", f"the network has {n} inputs")
+        raise InputError(source, field, f"{len(box)} intervals", f"the network has {n} inputs")
     bad = np.flatnonzero(box[:, 0] > box[:, 1])
     if bad.size:
-        raise InputError(src, f"{field}[{int(bad[0])}]", box[bad[0]].tolist(), "lower bound exceeds upper bound")
+        raise InputError(source, f"{field}[{int(bad[0])}]", box[bad[0]].tolist(), "lower bound exceeds upper bound")
     return box

@@ -29,12 +29,20 @@ _SHAPE_OPS = {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout
 @dataclass
 class _Act:
     """A tensor that depends on the input: its values (row-major) are ``W @ h + b`` where ``h``
-    is the output of ReLU layer ``layer`` (0 = the network input)."""
+    is the output of ReLU layer ``layer`` (0 = the network input); ``W = None`` is the identity
+    (so weights that follow a ReLU are taken as they are, without a product)."""
 
     shape: tuple[int, ...]
     layer: int
-    W: np.ndarray
+    W: np.ndarray | None
     b: np.ndarray
+
+    def matrix(self) -> np.ndarray:
+        return np.eye(len(self.b)) if self.W is None else self.W
+
+    def then(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``M @ (W h + b)`` as a new ``(W, b)``."""
+        return (M.copy() if self.W is None else M @ self.W), M @ self.b
 
 
 def _onnx():
@@ -88,7 +96,7 @@ def load_onnx(path: str | Path) -> ReLUNet:
     a = acts[out]
     if a.layer != len(layers):
         raise UnsupportedNetwork(src, "graph.output", out, "the output skips later layers (not a chain)")
-    layers.append((a.W, a.b))
+    layers.append((a.matrix(), a.b))
     return ReLUNet(layers, src)
 
 
@@ -112,7 +120,7 @@ def _input_act(vi, src: str) -> _Act:
         raise UnsupportedNetwork(src, where, [d if d is not None else "?" for d in dims],
                                  "only the leading (batch) dimension may be symbolic")
     n = int(np.prod(dims))
-    return _Act(tuple(dims), 0, np.eye(n), np.zeros(n))
+    return _Act(tuple(dims), 0, None, np.zeros(n))
 
 
 def _attrs(node) -> dict:
@@ -157,9 +165,8 @@ def _step(node, where, consts, acts, layers, src, numpy_helper) -> None:
             bad("the data input must be the network value")
         acts[node.output[0]] = _Act(_reshaped(op, at, a.shape, ins, consts, bad), a.layer, a.W, a.b)
     elif op == "Relu":
-        layers.append((a.W, a.b))
-        n = len(a.b)
-        acts[node.output[0]] = _Act(a.shape, len(layers), np.eye(n), np.zeros(n))
+        layers.append((a.matrix(), a.b))
+        acts[node.output[0]] = _Act(a.shape, len(layers), None, np.zeros(len(a.b)))
     elif op == "Gemm":
         acts[node.output[0]] = _gemm(a, ins.index(dyn[0]), at, [consts.get(i) for i in ins], bad)
     elif op == "MatMul":
@@ -176,7 +183,7 @@ def _step(node, where, consts, acts, layers, src, numpy_helper) -> None:
         cv = np.broadcast_to(c, shape).reshape(-1)
         sign = -1.0 if (op == "Sub" and i == 1) else 1.0
         cs = -cv if (op == "Sub" and i == 0) else cv
-        acts[node.output[0]] = _Act(shape, a.layer, sign * a.W, sign * a.b + cs)
+        acts[node.output[0]] = _Act(shape, a.layer, a.W if sign > 0 else -a.matrix(), sign * a.b + cs)
     else:
         bad("unsupported operator (supported: Gemm, MatMul, Add, Sub, Relu, Flatten, Reshape, "
             "Squeeze, Unsqueeze, Identity, Dropout, Constant)")
@@ -208,7 +215,8 @@ def _gemm(a: _Act, pos: int, at: dict, args: list, bad) -> _Act:
         c = np.broadcast_to(C, shape).reshape(-1)
     except ValueError:
         bad(f"bias shape {C.shape} does not broadcast to {shape}")
-    return _Act(shape, a.layer, alpha * (M @ a.W), alpha * (M @ a.b) + beta * c)
+    W, b = a.then(M)
+    return _Act(shape, a.layer, alpha * W, alpha * b + beta * c)
 
 
 def _matmul(a: _Act, pos: int, M: np.ndarray, bad) -> _Act:
@@ -223,7 +231,7 @@ def _matmul(a: _Act, pos: int, M: np.ndarray, bad) -> _Act:
         if a.shape not in ((n,), (n, 1)) or M.shape[1] != n:
             bad(f"weight {M.shape} @ value shape {a.shape} is not a matrix-vector product")
         W, shape = M, (M.shape[0],) + a.shape[1:]
-    return _Act(shape, a.layer, W @ a.W, W @ a.b)
+    return _Act(shape, a.layer, *a.then(W))
 
 
 def _axes(at: dict, ins: list, consts: dict) -> list[int] | None:

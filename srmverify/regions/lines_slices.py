@@ -176,7 +176,9 @@ def _sweep_level(lv, a_src, b_src, sb_s, sb_col, sb_a, sb_b, t0, timeout, stats)
         if len(ci):
             j = cmin_j[ci]
             s[ci] = cmin[ci]
-            S[ci, j] = ~S[ci, j]
+            # sources with the very same arrival piece (ties) cross together
+            tie = (A[ci] == A[ci, j][:, None]) & (B[ci] == B[ci, j][:, None]) & (S[ci] == S[ci, j][:, None])
+            S[ci] ^= tie
             cr_s.append(s[ci].copy())
             cr_i.append(ci)
         if len(bi):

@@ -1,0 +1,113 @@
+"""Region-counting benchmarks (issue 5), printed as side-by-side tables.
+
+    python benchmarks/bench_regions.py neurons      # traversal regions/s, single neurons d = 2..12
+    python benchmarks/bench_regions.py engines      # traverse vs z3 vs MILP on the same small networks
+    python benchmarks/bench_regions.py line         # exact 1-D walk vs 20,000-point sampling, 784-512-512
+
+Numbers are recorded in benchmarks/README.md (section "Regions").
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from srmverify.network import ReLUNet, SNN
+from srmverify.regions import Domain, enumerate_patterns, sample_line, traverse, walk_line
+
+
+def random_snn(widths, seed=0, spread=2.0, thresholds=(0.1, 0.5)):
+    """A randomly initialised positive-weight SNN: weights U(0, spread/n_in), thresholds U(lo, hi)."""
+    rng = np.random.default_rng(seed)
+    Ws = [rng.uniform(0, spread / a, size=(b, a)) for a, b in zip(widths[:-1], widths[1:])]
+    Ts = [rng.uniform(*thresholds, size=b) for b in widths[1:]]
+    return SNN.layered(Ws, Ts)
+
+
+def digit_images(n=2, size=28, seed=0):
+    """``n`` scikit-learn digits upsampled to ``size x size`` (pixel values in [0, 1])."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().images / 16.0
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(X), n, replace=False)
+    k = size // 8
+    imgs = [np.kron(X[i], np.ones((k, k))) for i in idx]
+    pad = size - 8 * k
+    return np.array([np.pad(im, ((0, pad), (0, pad))).reshape(-1) for im in imgs])
+
+
+def bench_neurons(dmax: int) -> None:
+    print("| d | regions | 2^d - 1 | time (s) | regions/s | LPs |")
+    print("|---|---|---|---|---|---|")
+    for d in range(2, dmax + 1):
+        net = SNN.layered([[np.linspace(1, 2, d).tolist()]], [[1.0]])
+        r = traverse(net, Domain.box(np.array([[0.0, 100.0]] * d)))
+        print(f"| {d} | {r.causal_regions} | {2 ** d - 1} | {r.time:.2f} | {r.rate:.0f} | {r.stats['lps']} |", flush=True)
+    for widths in ((2, 8, 8, 1), (3, 6, 6, 2), (2, 16, 16, 16, 1)):
+        net = random_snn(widths, seed=1, spread=1.5, thresholds=(0.2, 1.0))
+        r = traverse(net, Domain.box(np.array([[0.0, 1.0]] * widths[0])))
+        print(f"| deep {'-'.join(map(str, widths))} | {r.causal_regions} (linear {r.linear_regions}) | - | "
+              f"{r.time:.2f} | {r.rate:.0f} | {r.stats['lps']} |", flush=True)
+
+
+def bench_engines() -> None:
+    print("| network | traverse | z3 | MILP | traverse s | z3 s | MILP s |")
+    print("|---|---|---|---|---|---|---|")
+    nets = [("neuron d=4", SNN.layered([[[1.0, 1.5, 2.0, 2.5]]], [[1.0]]), [[0, 10]] * 4),
+            ("shared 3x3", SNN.layered([[[1.0, 2.0, 1.5]] * 3], [[1.0, 2.0, 3.0]]), [[0, 100]] * 3),
+            ("SNN 2-3-2", random_snn((2, 3, 2), seed=3, spread=1.5, thresholds=(0.2, 1.0)), [[0, 1]] * 2)]
+    rng = np.random.default_rng(0)
+    nets.append(("ReLU 2-6-1", ReLUNet([(rng.normal(size=(6, 2)), rng.normal(size=6)),
+                                        (rng.normal(size=(1, 6)), rng.normal(size=1))]), [[-2, 2]] * 2))
+    nets.append(("ReLU 2-4-4-1", ReLUNet([(rng.normal(size=(4, 2)), rng.normal(size=4)),
+                                          (rng.normal(size=(4, 4)), rng.normal(size=4)),
+                                          (rng.normal(size=(1, 4)), rng.normal(size=1))]), [[-2, 2]] * 2))
+    for name, net, box in nets:
+        dom = Domain.box(np.array(box, dtype=float))
+        a = traverse(net, dom)
+        b = enumerate_patterns(net, dom, "z3", timeout=600)
+        c = enumerate_patterns(net, dom, "milp", timeout=600)
+        print(f"| {name} | {a.causal_regions} | {b.causal_regions}{'' if b.complete else '+'} | "
+              f"{c.causal_regions}{'' if c.complete else '+'} | {a.time:.2f} | {b.time:.2f} | {c.time:.2f} |", flush=True)
+
+
+def bench_line(widths, n_samples: int, pairs: int, random_points: bool) -> None:
+    net = random_snn(widths, seed=0)
+    print(f"network {'-'.join(map(str, widths))}, {n_samples}-point sampling vs exact walk")
+    print("| segment | exact regions | exact linear | narrowest | walk s | sampled regions | sampling s | missed by sampling |")
+    print("|---|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(0, 1, size=(2 * pairs, widths[0])) if random_points else digit_images(2 * pairs, seed=1)
+    for k in range(pairs):
+        x0, x1 = pts[2 * k], pts[2 * k + 1]
+        t = time.perf_counter()
+        w = walk_line(net, x0, x1)
+        tw = time.perf_counter() - t
+        t = time.perf_counter()
+        ns, _ = sample_line(net, x0, x1, n_samples)
+        ts = time.perf_counter() - t
+        print(f"| {'random' if random_points else 'digits'} {k} | {w.causal_regions} | {w.linear_regions} | "
+              f"{w.widths.min():.2e} | {tw:.1f} | {ns} | {ts:.1f} | {w.causal_regions - ns} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("part", choices=["neurons", "engines", "line"])
+    ap.add_argument("--dmax", type=int, default=12)
+    ap.add_argument("--widths", default="784,512,512")
+    ap.add_argument("--samples", type=int, default=20000)
+    ap.add_argument("--pairs", type=int, default=1)
+    ap.add_argument("--random-points", action="store_true", help="uniform random endpoints instead of digits")
+    a = ap.parse_args()
+    if a.part == "neurons":
+        bench_neurons(a.dmax)
+    elif a.part == "engines":
+        bench_engines()
+    else:
+        bench_line(tuple(int(w) for w in a.widths.split(",")), a.samples, a.pairs, a.random_points)
+
+
+if __name__ == "__main__":
+    main()

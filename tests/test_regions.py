@@ -1,0 +1,207 @@
+"""Region counting (issue 5) against model.md theorems, brute force and independent engines."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from srmverify.errors import UnsupportedNetwork
+from srmverify.network import ReLUNet, SNN
+from srmverify.regions import (Domain, cell_at, count_line, count_regions, count_slice, enumerate_patterns,
+                               pattern_bits, sample_line, theory_for, traverse, walk_line)
+from srmverify.simulate import run_exact
+
+
+def patterns(result):
+    return {r.pattern for r in result.regions}
+
+
+def sampled_patterns(net, domain, n=200_000, seed=0):
+    rng = np.random.default_rng(seed)
+    Y = domain.lo + rng.random((n, domain.dim)) * (domain.hi - domain.lo)
+    return {np.packbits(b).tobytes().hex() for b in np.unique(pattern_bits(net, domain, Y), axis=0)}
+
+
+# ----------------------------------------------------------------------------- theorems (model.md §1.1)
+@pytest.mark.parametrize("d", range(1, 9))
+def test_single_neuron_has_2_to_the_d_minus_1_regions(d):
+    rng = np.random.default_rng(d)
+    net = SNN.layered([[rng.uniform(0.5, 2.0, d).tolist()]], [[1.0]])
+    r = traverse(net, Domain.box(np.array([[0.0, 100.0]] * d)))      # large enough to meet every region
+    assert r.complete and r.causal_regions == 2 ** d - 1 == theory_for(net)["value"]
+    assert r.linear_regions == 2 ** d - 1                                # every causal set has its own map
+
+
+@pytest.mark.parametrize("m,d", [(2, 2), (3, 2), (2, 3), (3, 3), (4, 2)])
+def test_shared_weight_layer_has_m_plus_1_to_the_d_minus_m_to_the_d(m, d):
+    rng = np.random.default_rng(10 * m + d)
+    w = rng.uniform(0.5, 2.0, d).tolist()
+    net = SNN.layered([[w] * m], [np.arange(1, m + 1, dtype=float)])
+    r = traverse(net, Domain.box(np.array([[0.0, 200.0]] * d)))
+    assert r.complete and r.causal_regions == (m + 1) ** d - m ** d == theory_for(net)["value"]
+
+
+def test_neighbours_of_a_single_neuron_differ_in_one_input():
+    net = SNN.layered([[[1.0, 1.5, 2.0, 0.7]]], [[1.0]])
+    r = traverse(net, Domain.box(np.array([[0.0, 100.0]] * 4)))
+    bits = {i: np.unpackbits(np.frombuffer(bytes.fromhex(reg.pattern), dtype=np.uint8))[:4]
+            for i, reg in enumerate(r.regions)}
+    assert r.graph.number_of_edges() > 0
+    for u, v in r.graph.edges:
+        assert int(np.sum(bits[u] != bits[v])) == 1                     # |S delta T| = 1
+
+
+def test_region_interior_points_reproduce_their_pattern_exactly():
+    """Every reported region's Chebyshev centre is re-simulated in exact rationals."""
+    rng = np.random.default_rng(3)
+    net = SNN.layered([rng.uniform(0.2, 1.5, (3, 2)), rng.uniform(0.2, 1.5, (2, 3))],
+                      [rng.uniform(0.3, 1.5, 3), rng.uniform(0.3, 1.5, 2)])
+    dom = Domain.box(np.array([[0.0, 2.0]] * 2))
+    r = traverse(net, dom)
+    for reg in r.regions:
+        run = run_exact(net, reg.point)
+        causal = [[int(u) in run.causal[v] for u in net.src[net.incoming(v)]] for v in range(net.first_neuron, net.n_total)]
+        cell = cell_at(net, dom, np.asarray(reg.point))
+        assert cell.pattern.hex() == reg.pattern
+        bits = np.unpackbits(np.frombuffer(bytes.fromhex(reg.pattern), dtype=np.uint8))[: net.n_synapses]
+        assert np.array_equal(np.concatenate(causal), bits.astype(bool))   # layered: bits in synapse order
+        out = float(run.outputs[0])
+        assert out == pytest.approx(float(cell.output_at(np.asarray(reg.point))[0]), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- ReLU: brute force
+@pytest.mark.parametrize("seed,widths", [(0, (2, 4, 1)), (1, (2, 5, 1)), (2, (2, 3, 3, 1)), (3, (3, 4, 1))])
+def test_relu_counts_agree_with_brute_force_sampling(seed, widths):
+    rng = np.random.default_rng(seed)
+    net = ReLUNet([(rng.normal(size=(b, a)), rng.normal(size=b)) for a, b in zip(widths[:-1], widths[1:])])
+    dom = Domain.box(np.array([[-2.0, 2.0]] * widths[0]))
+    r = traverse(net, dom)
+    exact = patterns(r)
+    seen = sampled_patterns(net, dom)
+    assert seen <= exact                                       # sampling never finds a region we miss
+    assert len(exact) - len(seen) <= 1                         # and dense sampling finds (almost) all
+    for reg in r.regions:                                      # every exact region is real
+        y = np.asarray(reg.point)
+        assert np.packbits(pattern_bits(net, dom, y[None])[0]).tobytes().hex() == reg.pattern
+    if len(widths) == 3:
+        assert r.causal_regions <= theory_for(net)["value"]
+
+
+# ----------------------------------------------------------------------------- three engines agree
+small = st.integers(min_value=0, max_value=10_000)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small)
+def test_traverse_z3_milp_agree_on_random_positive_snns(seed):
+    rng = np.random.default_rng(seed)
+    net = SNN.layered([rng.uniform(0.2, 1.5, (2, 3)), rng.uniform(0.2, 1.5, (1, 3))],
+                      [rng.uniform(0.3, 1.5, 2), rng.uniform(0.3, 1.5, 1)], constants=[0.5])
+    dom = Domain.box(np.array([[0.0, 2.0]] * 2))
+    a, b, c = (count_regions(net, dom, e) for e in ("traverse", "z3", "milp"))
+    assert a.complete and b.complete and c.complete
+    assert patterns(a) == patterns(b) == patterns(c)
+    assert b.tolerance is None and c.tolerance > 0
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small)
+def test_traverse_z3_milp_agree_on_random_relu_nets(seed):
+    rng = np.random.default_rng(seed)
+    net = ReLUNet([(rng.normal(size=(3, 2)), rng.normal(size=3)), (rng.normal(size=(1, 3)), rng.normal(size=1))])
+    dom = Domain.box(np.array([[-2.0, 2.0]] * 2))
+    a, b, c = (count_regions(net, dom, e) for e in ("traverse", "z3", "milp"))
+    assert patterns(a) == patterns(b) == patterns(c)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small)
+def test_traverse_and_z3_agree_on_mixed_sign_snns(seed):
+    rng = np.random.default_rng(seed)
+    net = SNN.layered([rng.normal(0.5, 1.0, (2, 2)), rng.normal(0.5, 1.0, (1, 2))],
+                      [rng.uniform(0.3, 1.5, 2), rng.uniform(0.3, 1.5, 1)])
+    dom = Domain.box(np.array([[0.0, 2.0]] * 2))
+    a, b = traverse(net, dom), enumerate_patterns(net, dom, "z3")
+    assert a.complete and b.complete and patterns(a) == patterns(b)
+    assert patterns(a) >= sampled_patterns(net, dom, 50_000)
+    with pytest.raises(UnsupportedNetwork):
+        enumerate_patterns(net, dom, "milp") if not net.all_weights_positive else (_ for _ in ()).throw(UnsupportedNetwork("", "", "", ""))
+
+
+def test_mixed_sign_discontinuity_is_reported():
+    # inhibitory x1: while x1 arrives before the excitatory drive has crossed, the neuron never fires
+    net = SNN.layered([[[2.0, -3.0]]], [[1.0]])
+    dom = Domain.box(np.array([[0.0, 2.0], [0.0, 2.0]]))
+    r = traverse(net, dom)
+    assert r.complete and r.discontinuities > 0
+    assert patterns(r) == patterns(enumerate_patterns(net, dom, "z3"))
+
+
+# ----------------------------------------------------------------------------- lines and slices
+@pytest.mark.parametrize("seed", range(4))
+def test_line_walk_agrees_with_dense_sampling(seed):
+    rng = np.random.default_rng(seed)
+    d, m = 5, 6
+    net = SNN.layered([rng.uniform(0, 1, (m, d + 1)), rng.uniform(0, 1, (3, m + 1))],
+                      [rng.uniform(0.2, 1, m), rng.uniform(0.2, 1, 3)],
+                      delays=[rng.uniform(0, 0.3, (m, d + 1)), None], constants=[0.5])
+    x0, x1 = rng.uniform(0, 1, d), rng.uniform(0, 1, d)
+    w = walk_line(net, x0, x1)
+    n, changes = sample_line(net, x0, x1, 100_000)
+    assert w.causal_regions >= n
+    step = 1 / (100_000 - 1)
+    for c in changes:                                  # every change sampling sees is an exact event
+        assert np.min(np.abs(w.events - c)) <= step
+    if w.widths.min() > 2 * step:                      # no region narrower than the step: same count
+        assert w.causal_regions == n
+    mids = (np.concatenate([[0], w.events]) + np.concatenate([w.events, [1]])) / 2
+    dom = Domain.segment(x0, x1)
+    pats = pattern_bits(net, dom, mids[:, None])
+    assert np.all(np.any(pats[1:] != pats[:-1], axis=1))   # consecutive exact regions really differ
+
+
+def test_line_walk_finds_a_region_narrower_than_the_sampling_step():
+    # t = (1 + x0 + x1) / 2 has both inputs causal only while |x0 - x1| < 1: width 1/L of the segment
+    L = 1e6
+    net = SNN.layered([[[1.0, 1.0]]], [[1.0]])
+    x0, x1 = np.array([0.0, L]), np.array([L, 0.0])
+    w = walk_line(net, x0, x1)
+    n, _ = sample_line(net, x0, x1, 20_000)
+    assert w.causal_regions == 3 and n == 2
+    assert w.widths[1] == pytest.approx(1 / L, rel=1e-6)
+    r = count_line(net, x0, x1)
+    assert r.causal_regions == 3 and r.engine == "walk"
+
+
+def test_line_traversal_matches_walk_and_handles_relu():
+    rng = np.random.default_rng(5)
+    net = SNN.layered([rng.uniform(0, 1, (4, 3)), rng.uniform(0, 1, (2, 4))], [rng.uniform(0.2, 1, 4), rng.uniform(0.2, 1, 2)])
+    x0, x1 = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    assert traverse(net, Domain.segment(x0, x1)).causal_regions == walk_line(net, x0, x1).causal_regions
+    relu = ReLUNet([(rng.normal(size=(6, 3)), rng.normal(size=6)), (rng.normal(size=(1, 6)), rng.normal(size=1))])
+    r = count_line(relu, x0 * 4 - 2, x1 * 4 - 2)
+    n, _ = sample_line(relu, x0 * 4 - 2, x1 * 4 - 2, 50_000)
+    assert r.complete and r.causal_regions >= n and r.causal_regions <= 7
+
+
+def test_slice_of_a_single_neuron():
+    net = SNN.layered([[[1.0, 1.0, 1.0]]], [[1.0]])
+    # the plane x2 = 50 (never causal) through the box: regions of the first two inputs only
+    r = count_slice(net, [0.0, 0.0, 50.0], [10.0, 0.0, 50.0], [0.0, 10.0, 50.0])
+    assert r.complete and r.causal_regions == 3 and r.dim == 2
+    dom = Domain.plane([0.0, 0.0, 50.0], [10.0, 0.0, 50.0], [0.0, 10.0, 50.0])
+    assert patterns(r) == sampled_patterns(net, dom, 50_000)
+
+
+# ----------------------------------------------------------------------------- limits
+def test_max_regions_and_timeout_stop_cleanly_with_partial_counts():
+    net = SNN.layered([[[1.0, 1.2, 1.4, 1.6, 1.8]]], [[1.0]])
+    dom = Domain.box(np.array([[0.0, 100.0]] * 5))
+    r = count_regions(net, dom, max_regions=5)
+    assert not r.complete and r.stopped == "max-regions" and 5 <= r.causal_regions < 31
+    r = count_regions(net, dom, "z3", max_regions=4)
+    assert not r.complete and r.causal_regions == 4
+    r = count_regions(net, dom, timeout=1e-9)
+    assert not r.complete and r.stopped == "timeout"
+    d = r.to_dict()
+    assert d["complete"] is False and d["partial"] is True and "causal_regions" in d and "linear_regions" in d
