@@ -16,7 +16,7 @@ def patterns(result):
     return {r.pattern for r in result.regions}
 
 
-def sampled_patterns(net, domain, n=200_000, seed=0):
+def sampled_patterns(net, domain, n=60_000, seed=0):
     rng = np.random.default_rng(seed)
     Y = domain.lo + rng.random((n, domain.dim)) * (domain.hi - domain.lo)
     return {np.packbits(b).tobytes().hex() for b in np.unique(pattern_bits(net, domain, Y), axis=0)}
@@ -91,7 +91,7 @@ def test_relu_counts_agree_with_brute_force_sampling(seed, widths):
 small = st.integers(min_value=0, max_value=10_000)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small)
 def test_traverse_z3_milp_agree_on_random_positive_snns(seed):
     rng = np.random.default_rng(seed)
@@ -114,7 +114,7 @@ def test_traverse_z3_milp_agree_on_random_relu_nets(seed):
     assert patterns(a) == patterns(b) == patterns(c)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small)
 def test_traverse_and_z3_agree_on_mixed_sign_snns(seed):
     rng = np.random.default_rng(seed)
@@ -124,8 +124,9 @@ def test_traverse_and_z3_agree_on_mixed_sign_snns(seed):
     a, b = traverse(net, dom), enumerate_patterns(net, dom, "z3")
     assert a.complete and b.complete and patterns(a) == patterns(b)
     assert patterns(a) >= sampled_patterns(net, dom, 50_000)
-    with pytest.raises(UnsupportedNetwork):
-        enumerate_patterns(net, dom, "milp") if not net.all_weights_positive else (_ for _ in ()).throw(UnsupportedNetwork("", "", "", ""))
+    if not net.all_weights_positive:
+        with pytest.raises(UnsupportedNetwork):
+            enumerate_patterns(net, dom, "milp")
 
 
 def test_mixed_sign_discontinuity_is_reported():
@@ -138,7 +139,7 @@ def test_mixed_sign_discontinuity_is_reported():
 
 
 # ----------------------------------------------------------------------------- lines and slices
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_line_walk_agrees_with_dense_sampling(seed):
     rng = np.random.default_rng(seed)
     d, m = 5, 6
@@ -147,9 +148,9 @@ def test_line_walk_agrees_with_dense_sampling(seed):
                       delays=[rng.uniform(0, 0.3, (m, d + 1)), None], constants=[0.5])
     x0, x1 = rng.uniform(0, 1, d), rng.uniform(0, 1, d)
     w = walk_line(net, x0, x1)
-    n, changes = sample_line(net, x0, x1, 100_000)
+    n, changes = sample_line(net, x0, x1, 40_000)
     assert w.causal_regions >= n
-    step = 1 / (100_000 - 1)
+    step = 1 / (40_000 - 1)
     for c in changes:                                  # every change sampling sees is an exact event
         assert np.min(np.abs(w.events - c)) <= step
     if w.widths.min() > 2 * step:                      # no region narrower than the step: same count

@@ -189,22 +189,27 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     keep(box, float(ub[0]), int(unst[0]), [(lo[0], hi[0]) for lo, hi in pre])
     complete = True
     batch_parents = max(1, BATCH // (2 * n))
+    scale = np.maximum(box[:, 1] - box[:, 0], 1e-300)
     while heap:
         if -heap[0][0] <= best + tol(best):
             break
         if deadline is not None and time.perf_counter() > deadline:
             complete = False
             break
-        parents = np.array([heapq.heappop(heap)[2] for _ in range(min(batch_parents, len(heap)))])
+        popped = [heapq.heappop(heap) for _ in range(min(batch_parents, len(heap)))]
+        parents = np.array([b for _, _, b in popped])
+        parent_ub = -np.array([u for u, _, _ in popped])
         kids = _halves(parents)                                           # (P, n, 2, n, 2)
         flat = kids.reshape(-1, n, 2)
         ub, A, unst, pre = _bound_boxes(net, flat)
         stats["boxes"] += len(flat)
         incumbent(flat, A)
         ubk = ub.reshape(len(parents), n, 2)
-        widths = parents[:, :, 1] - parents[:, :, 0]
-        score = np.where(widths > 0, ubk.max(axis=2), np.inf)
-        dims = np.argmin(score, axis=1)
+        rel_width = (parents[:, :, 1] - parents[:, :, 0]) / scale
+        gain = np.where(rel_width > 0, parent_ub[:, None] - ubk.max(axis=2), -np.inf)
+        # the split that lowers the larger child bound most; the widest one when none helps
+        useful = gain.max(axis=1) > 1e-9 * (1 + np.abs(parent_ub))
+        dims = np.where(useful, np.argmax(gain, axis=1), np.argmax(rel_width, axis=1))
         for p_i, d in enumerate(dims):
             for side in (0, 1):
                 f = (p_i * n + d) * 2 + side
