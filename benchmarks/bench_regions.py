@@ -25,6 +25,15 @@ def random_snn(widths, seed=0, spread=2.0, thresholds=(0.1, 0.5)):
     return SNN.layered(Ws, Ts)
 
 
+def _small_snn(seed: int, positive: bool) -> SNN:
+    rng = np.random.default_rng(seed)
+    if positive:
+        Ws = [rng.uniform(0.1, 1.5, (3, 3)), rng.uniform(0.1, 1.5, (2, 4))]
+    else:
+        Ws = [rng.normal(0.5, 1.0, (3, 3)), rng.normal(0.5, 1.0, (2, 4))]
+    return SNN.layered(Ws, [rng.uniform(0.5, 2, 3), rng.uniform(0.5, 2, 2)], constants=[0.0])
+
+
 def digit_images(n=2, size=28, seed=0):
     """``n`` scikit-learn digits upsampled to ``size x size`` (pixel values in [0, 1])."""
     from sklearn.datasets import load_digits
@@ -53,11 +62,12 @@ def bench_neurons(dmax: int) -> None:
 
 
 def bench_engines() -> None:
-    print("| network | traverse | z3 | MILP | traverse s | z3 s | MILP s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| network | traverse | z3 | MILP | traverse s | z3 s | MILP s | same pattern sets |")
+    print("|---|---|---|---|---|---|---|---|")
     nets = [("neuron d=4", SNN.layered([[[1.0, 1.5, 2.0, 2.5]]], [[1.0]]), [[0, 10]] * 4),
             ("shared 3x3", SNN.layered([[[1.0, 2.0, 1.5]] * 3], [[1.0, 2.0, 3.0]]), [[0, 100]] * 3),
-            ("SNN 2-3-2", random_snn((2, 3, 2), seed=3, spread=1.5, thresholds=(0.2, 1.0)), [[0, 1]] * 2)]
+            ("SNN 2-3-2 (+ constant)", _small_snn(0, positive=True), [[0, 2]] * 2),
+            ("SNN 2-3-2 mixed signs", _small_snn(1, positive=False), [[0, 2]] * 2)]
     rng = np.random.default_rng(0)
     nets.append(("ReLU 2-6-1", ReLUNet([(rng.normal(size=(6, 2)), rng.normal(size=6)),
                                         (rng.normal(size=(1, 6)), rng.normal(size=1))]), [[-2, 2]] * 2))
@@ -68,9 +78,15 @@ def bench_engines() -> None:
         dom = Domain.box(np.array(box, dtype=float))
         a = traverse(net, dom)
         b = enumerate_patterns(net, dom, "z3", timeout=600)
-        c = enumerate_patterns(net, dom, "milp", timeout=600)
+        same = {r.pattern for r in a.regions} == {r.pattern for r in b.regions}
+        if isinstance(net, SNN) and not net.all_weights_positive:
+            c_count, c_time = "n/a", "-"
+        else:
+            c = enumerate_patterns(net, dom, "milp", timeout=600)
+            same &= {r.pattern for r in a.regions} == {r.pattern for r in c.regions}
+            c_count, c_time = f"{c.causal_regions}{'' if c.complete else '+'}", f"{c.time:.2f}"
         print(f"| {name} | {a.causal_regions} | {b.causal_regions}{'' if b.complete else '+'} | "
-              f"{c.causal_regions}{'' if c.complete else '+'} | {a.time:.2f} | {b.time:.2f} | {c.time:.2f} |", flush=True)
+              f"{c_count} | {a.time:.2f} | {b.time:.2f} | {c_time} | {'yes' if same else 'NO'} |", flush=True)
 
 
 def bench_line(widths, n_samples: int, pairs: int, random_points: bool) -> None:

@@ -5,8 +5,8 @@ call, verdicts must agree):
 
 * ``bounds relu 5-10-10-1``: optimal output bounds of a random ReLU network on [-1, 1]^5;
 * ``bounds snn 5-10-10-1``: the same on a random mixed-sign SNN (inputs = spike times in [0, 1]);
-* ``robust ttfs 784-10-10``: robustness of the trained TTFS digits SNN (``ttfs_digits``), 5 samples,
-  eps 0.01 (median time);
+* ``robust ttfs 784-10-10``: robustness of the trained TTFS digits SNN (``ttfs_digits``),
+  ``--digits`` samples at eps 0.001 (mean time per sample);
 * ``equiv relu vs relu+0.1``: equivalence with eps 0.05 (sat) and 0.11 (unsat);
 * ``vnnlib 5-10-10-1``: a VNN-LIB property (output >= a level reached only near the maximum).
 
@@ -54,6 +54,7 @@ def verdict(r) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--digits", type=int, default=3)
     ap.add_argument("--json")
     args = ap.parse_args()
     T = args.timeout
@@ -61,19 +62,19 @@ def main() -> None:
     box5, tbox5 = np.array([[-1.0, 1.0]] * 5), np.array([[0.0, 1.0]] * 5)
     ymax = float(simulate(relu, np.random.default_rng(1).uniform(-1, 1, (100_000, 5)))[:, 0].max())
     net784, xte, yte = load_or_train()
-    idx = np.flatnonzero(ttfs_digits.predict(net784, xte) == yte)[:5]
+    idx = np.flatnonzero(ttfs_digits.predict(net784, xte) == yte)[: args.digits]
     dom = np.array([[0.0, 1.0]] * 784)
 
     def robust784(engine):
         out = []
         for i in idx:
-            out.append(robustness(net784, xte[i], 0.01, mode="ttfs", label=int(yte[i]), domain=dom, engine=engine, timeout=T))
+            out.append(robustness(net784, xte[i], 0.001, mode="ttfs", label=int(yte[i]), domain=dom, engine=engine, timeout=T))
         return out
 
     queries = {
         "bounds relu 5-10-10-1": lambda e: [output_bounds(relu, box5, method="optimal", engine=e, timeout=T)],
         "bounds snn 5-10-10-1": lambda e: [output_bounds(snn, tbox5, method="optimal", engine=e, timeout=T)],
-        "robust ttfs 784-10-10 (5 digits, eps 0.01)": robust784,
+        f"robust ttfs 784-10-10 ({args.digits} digits, eps 0.001)": robust784,
         "equiv relu vs relu+0.1, eps 0.05": lambda e: [equivalence(relu, random_relu([5, 10, 10, 1], shift=0.1), box5,
                                                                   eps=0.05, engine=e, timeout=T)],
         "equiv relu vs relu+0.1, eps 0.11": lambda e: [equivalence(relu, random_relu([5, 10, 10, 1], shift=0.1), box5,

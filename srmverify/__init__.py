@@ -14,3 +14,7 @@ __all__ = ["SNN", "ReLUNet", "Affine", "Verdict", "load_network", "save_network"
 from .convert import certify, check_certificate, convert_relu_to_snn, convert_snn_to_relu  # noqa: E402
 
 __all__ += ["convert_relu_to_snn", "convert_snn_to_relu", "certify", "check_certificate"]
+
+from .regions import Domain, count_regions  # noqa: E402
+
+__all__ += ["count_regions", "Domain"]

@@ -275,3 +275,15 @@ def test_onnx_export_rejects_snn(tmp_path):
 def test_affine_to_dict_round_trip():
     a = Affine([0.1, -2.0], [3.0, 1e-9])
     assert a.to_dict() == {"offset": [0.1, -2.0], "scale": [3.0, 1e-9]}
+
+
+def test_onnx_constant_folding_transpose_and_cast(tmp_path):
+    """Weights computed from constants (Transpose, Cast to float32) are folded like the runtime does."""
+    Wd = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])                # (out 2, in 3), double
+    m = _model([helper.make_node("Cast", ["Wd"], ["Wf"], name="cast", to=TensorProto.FLOAT),
+                helper.make_node("Transpose", ["Wf"], ["Wt"], name="tr", perm=[1, 0]),
+                helper.make_node("MatMul", ["x", "Wt"], ["y"], name="mm")], {"Wd": Wd}, [1, 3], [1, 2])
+    p = _save(m, tmp_path)
+    net = load_onnx(p)
+    assert np.array_equal(net.layers[0][0], Wd.astype(np.float32).astype(float))
+    _check_against_ort(p, net, [1, 3])

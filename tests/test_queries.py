@@ -12,7 +12,9 @@ from hypothesis import given, settings, strategies as st
 sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa: E402
 
+from srmverify.encode import Lin, Program, encode_network  # noqa: E402
 from srmverify.network import ReLUNet  # noqa: E402
+from srmverify.solvers import solve  # noqa: E402
 from srmverify.results import Verdict  # noqa: E402
 from srmverify.simulate import simulate, simulate_exact  # noqa: E402
 from srmverify.verify.bab import maximize_relu  # noqa: E402
@@ -125,11 +127,16 @@ def test_optimal_bounds_snn_engines_agree(seed):
 
 
 def test_branch_and_bound_matches_milp():
-    net = random_relu(np.random.default_rng(3), (4, 12, 12, 1))
+    net = random_relu(np.random.default_rng(3), (4, 8, 8, 1))
     box = np.array([[-1.0, 1.0]] * 4)
     r = maximize_relu(net, box)
-    m = output_bounds(net, box, engine="z3", timeout=60)
-    assert r.complete and abs(r.value - m.upper[0]) < 1e-6 and r.value >= net.evaluate(sample_box(np.random.default_rng(0), box, 5000)).max()
+    p = Program()
+    vm = encode_network(p, net, box)
+    p.maximize(Lin.var(vm.outputs[0]))
+    m = solve(p, "highs")
+    assert r.complete and m.status == "optimal" and abs(r.value - m.objective) < 1e-6
+    assert r.value >= net.evaluate(sample_box(np.random.default_rng(0), box, 5000)).max()
+    assert abs(float(simulate_exact(net, r.x.tolist())[0]) - r.value) < 1e-12    # the value is attained
 
 
 def test_equivalence_exact_with_z3_and_violations_reproduce():

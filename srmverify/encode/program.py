@@ -48,18 +48,27 @@ class Lin:
         self.coef = {int(k): exact(v) for k, v in self.coef.items()}
         self.const = exact(self.const)
 
+    @staticmethod
+    def _raw(coef: dict[int, Fraction], const: Fraction) -> "Lin":
+        """Construct from values that are already exact (internal fast path)."""
+        out = object.__new__(Lin)
+        out.coef, out.const = coef, const
+        return out
+
     def __add__(self, other: "Lin") -> "Lin":
         c = dict(self.coef)
         for k, v in other.coef.items():
             c[k] = c.get(k, 0) + v
-        return Lin(c, self.const + other.const)
+        return Lin._raw(c, self.const + other.const)
 
     def __sub__(self, other: "Lin") -> "Lin":
         return self + other.scaled(-1)
 
     def scaled(self, s) -> "Lin":
         s = exact(s)
-        return Lin({k: s * v for k, v in self.coef.items()}, s * self.const)
+        if s == 1:
+            return Lin._raw(dict(self.coef), self.const)
+        return Lin._raw({k: s * v for k, v in self.coef.items()}, s * self.const)
 
     @staticmethod
     def var(v: int, c: float = 1.0) -> "Lin":
@@ -77,7 +86,7 @@ class Lin:
             for k, v in t.coef.items():
                 coef[k] = coef.get(k, 0) + v
             const += t.const
-        return Lin(coef, const)
+        return Lin._raw(coef, const)
 
 
 @dataclass
@@ -177,7 +186,7 @@ class Program:
 
 
 def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
-    e = Lin(dict(lin.coef), lin.const - exact(rhs))
+    e = Lin._raw(dict(lin.coef), lin.const - exact(rhs))
     if sense in (">=", ">"):
         e, sense = e.scaled(-1), sense.replace(">", "<")
     if sense not in SENSES:

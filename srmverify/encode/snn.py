@@ -9,7 +9,8 @@ For neuron ``v`` with live synapses ``k`` (nonzero weight, source may fire), arr
   (a binary only for synapses whose order the bounds do not fix) and ``sum w_k y_k = theta``;
 * **general** (mixed signs or uncertain firing): fire indicator ``f_v``; gated terms
   ``y_k = F_u max(0, t_v - a_k)`` with causal indicator ``z_k``; breakpoint potentials
-  ``P(a_k) = sum_j w_j F_j max(0, a_k - a_j)``;
+  ``P(a_k) = sum_j w_j F_j max(0, a_k - a_j)`` (only ever bounded above, so excitatory terms
+  are exact as convex ``y >= F_j max(0, .)`` without a binary; inhibitory ones need one);
   ``f_v = 1 => sum w_k y_k = theta`` and ``z_k = 1 => P(a_k) < theta``;
   ``f_v = 0 => P(a_k) < theta`` for every firing ``k`` and ``sum_j w_j F_j <= 0``.
 
@@ -17,11 +18,13 @@ Strict rows are exact in z3 and ``<= -tau`` in a MILP (see :mod:`srmverify.solve
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
-from .program import Lin, Program
+from .program import Lin, Program, exact
 from .varmap import Indicator, VarMap
 
 
@@ -48,6 +51,40 @@ def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name:
     p.add(Lin.var(z) - Lin.var(fire), "<=", 0.0, name)               # z => F
     p.implies([(z, 0), (fire, 1)], e, "<=", 0.0, name)                # F and not z => e <= 0
     return Lin.var(y), z
+
+
+class _PrefixSums:
+    """``S_m = sum of w_j a_j`` over the ``m`` surely-firing sources with the smallest upper
+    arrival bounds, as chained variables (one exact row each, created on demand), so that the
+    sources surely arrived before ``a_k`` cost one term in ``P(a_k)`` instead of one per source."""
+
+    def __init__(self, p: Program, name: str, L: np.ndarray, U: np.ndarray, w: list[float], arr: list[Lin],
+                 sure: np.ndarray):
+        self.p, self.name, self.w, self.arr = p, name, w, arr
+        self.order = [int(j) for j in np.argsort(U, kind="stable") if sure[j]]
+        self.U = U[self.order]
+        self.n = len(w)
+        wj = np.array(w)[self.order] if self.order else np.zeros(0)
+        contrib_lo = np.where(wj > 0, wj * L[self.order], wj * U[self.order]) if self.order else wj
+        contrib_hi = np.where(wj > 0, wj * U[self.order], wj * L[self.order]) if self.order else wj
+        self.lo, self.hi = np.cumsum(contrib_lo), np.cumsum(contrib_hi)
+        self.W = [Fraction(0)]
+        self.S: list[Lin] = [Lin()]
+
+    def before(self, t: float) -> tuple[Fraction, Lin, np.ndarray]:
+        """``(W_m, S_m, mask)`` for the sources with ``U_j <= t`` (mask over all sources)."""
+        m = int(np.searchsorted(self.U, t, side="right"))
+        while len(self.S) <= m:
+            i = len(self.S) - 1
+            j = self.order[i]
+            self.W.append(self.W[-1] + exact(self.w[j]))
+            slack = 1e-9 * (1 + abs(self.lo[i]) + abs(self.hi[i]))
+            sv = self.p.var(f"{self.name}{i + 1}", float(self.lo[i]) - slack, float(self.hi[i]) + slack)
+            self.p.add(Lin.var(sv) - self.S[-1] - self.arr[j].scaled(self.w[j]), "==", 0.0, self.name)
+            self.S.append(Lin.var(sv))
+        mask = np.zeros(self.n, bool)
+        mask[self.order[:m]] = True
+        return self.W[m], self.S[m], mask
 
 
 def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
@@ -126,7 +163,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
         # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
-        La, Ua, wa, sure_a = np.array(L), np.array(U), np.array(w), np.array(sure, dtype=bool)
+        La, Ua, sure_a = np.array(L), np.array(U), np.array(sure, dtype=bool)
+        prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, sure_a)
         for i, k in enumerate(ks):
             if U[i] < lo[v]:
                 continue    # a_k < Lv <= first crossing of P+ >= P: P(a_k) < theta holds already
@@ -135,10 +173,17 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             if zk is False and not need_fire_case:
                 continue
             dlo, dhi = L[i] - Ua, U[i] - La                       # bounds of a_k - a_j
-            plain = [j for j in np.flatnonzero((dlo >= 0) & sure_a) if j != i]
-            pk = [arr[i].scaled(float(wa[plain].sum()))] + [arr[j].scaled(-w[j]) for j in plain]
-            for j in np.flatnonzero((dhi > 0) & ~((dlo >= 0) & sure_a)):
+            # sources surely arrived before a_k: one prefix-sum term (j = k itself adds 0)
+            W_m, S_m, plain = prefix.before(L[i])
+            pk = [arr[i].scaled(W_m), S_m.scaled(-1)]
+            for j in np.flatnonzero((dhi > 0) & ~plain):
                 if j == i:
+                    continue
+                if w[j] > 0:       # convex side of "P(a_k) < theta": y >= F_j max(0, a_k - a_j) is exact
+                    yj = p.var(f"{tag}.p{k}_{ks[j]}", 0.0, float(dhi[j]))
+                    p.add(Lin.var(yj), ">=", 0.0)
+                    p.implies(_lits((fire[src[j]], 1)), arr[i] - arr[j] - Lin.var(yj), "<=", 0.0, f"{tag}.p{k}_{ks[j]}")
+                    pk.append(Lin.var(yj, w[j]))
                     continue
                 yj, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],
                                     f"{tag}.p{k}_{ks[j]}")

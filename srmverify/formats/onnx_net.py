@@ -281,8 +281,12 @@ def _reshaped(op: str, at: dict, shape: tuple, ins: list, consts: dict, bad) -> 
 def _fold(op: str, at: dict, args: list, bad) -> np.ndarray:
     """Evaluate a node whose inputs are all constants."""
     x = args[0]
-    if op in ("Identity", "Dropout", "Cast"):
+    if op in ("Identity", "Dropout"):
         return x
+    if op == "Cast":  # round through the target type, as the runtime would
+        from onnx import helper
+
+        return x.astype(helper.tensor_dtype_to_np_dtype(at["to"])).astype(np.float64)
     if op == "Transpose":
         return np.transpose(x, at.get("perm"))
     if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):

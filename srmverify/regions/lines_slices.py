@@ -88,7 +88,7 @@ def walk_line(net: SNN, x0: np.ndarray, x1: np.ndarray, *, timeout: float | None
     x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
     sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
     off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
-    # pieces[v] for the sources of the next level: initial (alpha, beta) and breakpoints
+    # arrival-without-delay pieces of every neuron: initial (alpha, beta) and breakpoints
     alpha0 = np.zeros(net.n_total)
     beta0 = np.zeros(net.n_total)
     alpha0[: net.n_inputs] = off + sc * x0
@@ -96,26 +96,27 @@ def walk_line(net: SNN, x0: np.ndarray, x1: np.ndarray, *, timeout: float | None
     alpha0[net.n_inputs: net.first_neuron] = net.constants
     bp_s, bp_v, bp_a, bp_b = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
     crossings, out_breaks = [], []
-    stats = {"iterations": 0, "crossings": 0}
-    outputs = set(net.outputs.tolist())
+    stats = {"iterations": 0, "crossings": 0, "exact_checks": 0}
+    outputs = net.outputs
+    needed = {int(u) for lv in net.levels for u in lv.sources}      # neurons some level reads
     stopped = None
     for li, lv in enumerate(net.levels):
         mask = np.isin(bp_v, lv.sources)
         col = np.searchsorted(lv.sources, bp_v[mask])
-        res = _sweep_level(lv, alpha0[lv.sources], beta0[lv.sources], bp_s[mask], col, bp_a[mask], bp_b[mask],
-                           t0, timeout, stats)
-        (a0, b0, ev_s, ev_i, ev_a, ev_b, cross_s, cross_i), stop = res
-        alpha0[lv.neurons], beta0[lv.neurons] = a0, b0
+        keep = np.array([int(v) in needed for v in lv.neurons])
+        sw = _Sweep(lv, alpha0[lv.sources], beta0[lv.sources], bp_s[mask], col, bp_a[mask], bp_b[mask], keep)
+        stop = sw.run(t0, timeout, stats)
+        alpha0[lv.neurons], beta0[lv.neurons] = sw.a_init, sw.b_init
+        ev_s, ev_i, ev_a, ev_b = sw.pieces()
         gid = lv.neurons[ev_i]
         bp_s, bp_v = np.concatenate([bp_s, ev_s]), np.concatenate([bp_v, gid])
         bp_a, bp_b = np.concatenate([bp_a, ev_a]), np.concatenate([bp_b, ev_b])
         order = np.argsort(bp_s, kind="stable")
         bp_s, bp_v, bp_a, bp_b = bp_s[order], bp_v[order], bp_a[order], bp_b[order]
-        crossings.append(cross_s)
-        is_out = np.isin(gid, list(outputs))
-        out_breaks.append(ev_s[is_out])
-        n_ev = sum(len(c) for c in crossings)
-        progress(li + 1, len(net.levels), f"level {li + 1}/{len(net.levels)}: {n_ev} events")
+        cr_s, _ = sw.crossings()
+        crossings.append(cr_s)
+        out_breaks.append(sw.breaks_of(np.isin(lv.neurons, outputs)))
+        progress(li + 1, len(net.levels), f"level {li + 1}/{len(net.levels)}: {sum(len(c) for c in crossings)} events")
         if stop:
             stopped = stop
             break
@@ -125,98 +126,148 @@ def walk_line(net: SNN, x0: np.ndarray, x1: np.ndarray, *, timeout: float | None
                     time.perf_counter() - t0, stats)
 
 
-def _sweep_level(lv, a_src, b_src, sb_s, sb_col, sb_a, sb_b, t0, timeout, stats):
-    """Sweep one level along ``s`` in [0, 1] for all its neurons at once.
+class _Sweep:
+    """Sweep one level along ``s`` in [0, 1] for all of its neurons at once.
 
-    Sources: initial arrivals-without-delay ``a_src + b_src s`` and breakpoints
+    Sources: arrival-without-delay pieces ``a_src + b_src s`` at ``s = 0`` and breakpoints
     ``(sb_s, sb_col, sb_a, sb_b)`` sorted by ``sb_s`` (new piece of source column ``sb_col``).
-    Returns the neurons' initial pieces, their breakpoints ``(s, neuron, alpha, beta)``, and the
-    crossing events ``(s, neuron)``.
+    Each neuron advances through the source breakpoints one at a time. An exact crossing check
+    (``O(n_src)``) is only needed once its *horizon* is reached: every relative slope
+    ``|beta_j - q_i|`` is at most ``R = 2 max |beta|`` (a spike time's slope is a positive
+    average of its causal sources' slopes), so no arrival can meet the spike time before
+    ``s + min_j |gap_j| / R``. ``keep`` marks neurons whose pieces a later level reads.
     """
-    n_out, n_src = lv.W.shape
-    W, D, th = lv.W, lv.D, lv.thresholds
-    E = len(sb_s)
-    sb_s_ext = np.concatenate([sb_s, [np.inf]])
-    A = np.broadcast_to(a_src, (n_out, n_src)) + D          # arrival pieces seen by each neuron
-    B = np.array(np.broadcast_to(b_src, (n_out, n_src)))
-    s = np.zeros(n_out)
-    ptr = np.zeros(n_out, dtype=np.int64)
-    # initial causal sets from the exact prefix rule at s = 0
-    S = _causal_at(A, W, th)
-    p, q = _time_piece(S, W, A, B, th)
-    a_init, b_init = p.copy(), q.copy()
-    C = np.empty((n_out, n_src))
-    rows = np.arange(n_out)
-    _crossings(C, rows, S, A, B, p, q, s)
-    cmin_j = np.argmin(C, axis=1)
-    cmin = C[rows, cmin_j]
-    ev_s, ev_i, ev_a, ev_b, cr_s, cr_i = [], [], [], [], [], []
-    stop = None
-    max_iter = 50 * (E + n_src) + 1000
-    it = 0
-    active = np.ones(n_out, dtype=bool)
-    while True:
-        nxt_bp = sb_s_ext[ptr]
-        do_cross = cmin <= nxt_bp
-        t_next = np.where(do_cross, cmin, nxt_bp)
-        active = t_next <= 1.0
-        if not active.any():
-            break
-        it += 1
-        if it > max_iter:
-            stop = "iteration limit"
-            break
-        if timeout is not None and it % 64 == 0 and time.perf_counter() - t0 > timeout:
-            stop = "timeout"
-            break
-        # crossings: flip the causal bit of the crossing source
-        ci = np.flatnonzero(active & do_cross)
-        bi = np.flatnonzero(active & ~do_cross)
-        recompute = [ci]
+
+    def __init__(self, lv, a_src, b_src, sb_s, sb_col, sb_a, sb_b, keep) -> None:
+        n_out, n_src = lv.W.shape
+        self.lv, self.keep = lv, keep
+        self.W, self.D, self.th = lv.W, lv.D, lv.thresholds
+        self.sb_s, self.sb_col, self.sb_a, self.sb_b = sb_s, sb_col, sb_a, sb_b
+        self.sb_ext = np.concatenate([sb_s, [np.inf]])
+        self.A = np.broadcast_to(a_src, (n_out, n_src)) + self.D
+        self.B = np.array(np.broadcast_to(b_src, (n_out, n_src)))
+        self.s = np.zeros(n_out)
+        self.ptr = np.zeros(n_out, dtype=np.int64)
+        self.S = _causal_at(self.A, self.W, self.th)
+        self.R = 2 * max(np.abs(b_src).max(initial=0.0), np.abs(sb_b).max(initial=0.0))
+        self.H = np.zeros(n_out)                 # horizon: no crossing before H
+        self.num_a = np.zeros(n_out)
+        self.num_b = np.zeros(n_out)
+        self.WS = np.zeros(n_out)
+        self._refresh(np.arange(n_out))
+        self.a_init, self.b_init = self.p(slice(None)), self.q(slice(None))
+        self._pieces: list = []
+        self._cross: list = []
+        self._breaks: list = []
+
+    def p(self, rows):
+        return self.num_a[rows] / self.WS[rows]
+
+    def q(self, rows):
+        return self.num_b[rows] / self.WS[rows]
+
+    def _refresh(self, rows: np.ndarray) -> None:
+        """Recompute the spike-time pieces of ``rows`` from scratch (no drift)."""
+        Wm = np.where(self.S[rows], self.W[rows], 0.0)
+        self.WS[rows] = Wm.sum(axis=1)
+        self.num_a[rows] = self.th[rows] + (Wm * self.A[rows]).sum(axis=1)
+        self.num_b[rows] = (Wm * self.B[rows]).sum(axis=1)
+
+    def run(self, t0: float, timeout: float | None, stats: dict) -> str | None:
+        it = 0
+        rows_all = np.arange(len(self.s))
+        while True:
+            nb = self.sb_ext[self.ptr]
+            active = np.minimum(self.H, nb) <= 1.0
+            if not active.any():
+                return None
+            it += 1
+            stats["iterations"] += 1
+            if timeout is not None and it % 256 == 0 and time.perf_counter() - t0 > timeout:
+                return "timeout"
+            check = rows_all[active & (self.H <= nb)]
+            advance = active & (self.H > nb)
+            if len(check):
+                stats["exact_checks"] += len(check)
+                crossed = self._check(check, nb[check])
+                advance[check[~crossed]] = True
+            self._advance(rows_all[advance & (nb <= 1.0)])
+            done = advance & (nb > 1.0)
+            self.ptr[done] = len(self.sb_s)
+            self.H[done] = np.inf
+
+    def _check(self, rows: np.ndarray, nb: np.ndarray) -> np.ndarray:
+        """Exact next crossing of ``rows`` before their next source breakpoint ``nb``. Crossing
+        rows flip their causal bits; the others get a new horizon. Returns the crossing mask."""
+        self._refresh(rows)
+        s = self.s[rows]
+        A, B, S = self.A[rows], self.B[rows], self.S[rows]
+        p, q = self.p(rows), self.q(rows)
+        C = _pair_crossing(S, A, B, p[:, None], q[:, None], s[:, None])
+        j = np.argmin(C, axis=1)
+        c = C[np.arange(len(rows)), j]
+        crossed = (c < nb) & (c <= 1.0)
+        ci, cj = rows[crossed], j[crossed]
         if len(ci):
-            j = cmin_j[ci]
-            s[ci] = cmin[ci]
-            # sources with the very same arrival piece (ties) cross together
-            tie = (A[ci] == A[ci, j][:, None]) & (B[ci] == B[ci, j][:, None]) & (S[ci] == S[ci, j][:, None])
-            S[ci] ^= tie
-            cr_s.append(s[ci].copy())
-            cr_i.append(ci)
-        if len(bi):
-            k = ptr[bi]
-            j = sb_col[k]
-            s[bi] = sb_s[k]
-            A[bi, j] = sb_a[k] + D[bi, j]
-            B[bi, j] = sb_b[k]
-            ptr[bi] += 1
-            causal = S[bi, j]
-            recompute.append(bi[causal])
-            nc, jn = bi[~causal], j[~causal]
-            if len(nc):      # only the crossing with that source changes
-                C[nc, jn] = _pair_crossing(False, A[nc, jn], B[nc, jn], p[nc], q[nc], s[nc])
-                better = C[nc, jn] < cmin[nc]
-                cmin_j[nc[better]] = jn[better]
-                cmin[nc[better]] = C[nc[better], jn[better]]
-                stale = ~better & (cmin_j[nc] == jn)
-                if stale.any():
-                    recompute.append(nc[stale])
-        rc = np.unique(np.concatenate(recompute)) if len(recompute) > 1 else recompute[0]
-        if len(rc):
-            p_old, q_old = p[rc].copy(), q[rc].copy()
-            p[rc], q[rc] = _time_piece(S[rc], W[rc], A[rc], B[rc], th[rc])
-            moved = (np.abs(q[rc] - q_old) > 1e-12 * (1 + np.abs(q_old))) | \
-                    (np.abs(p[rc] - p_old) > 1e-12 * (1 + np.abs(p_old)))
-            if moved.any():
-                m = rc[moved]
-                ev_s.append(s[m].copy())
-                ev_i.append(m)
-                ev_a.append(p[m].copy())
-                ev_b.append(q[m].copy())
-            _crossings(C, rc, S, A, B, p, q, s)
-            cmin_j[rc] = np.argmin(C[rc], axis=1)
-            cmin[rc] = C[rc, cmin_j[rc]]
-    stats["iterations"] += it
-    cat = lambda parts, dt=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dt)  # noqa: E731
-    return (a_init, b_init, cat(ev_s), cat(ev_i, np.int64), cat(ev_a), cat(ev_b), cat(cr_s), cat(cr_i, np.int64)), stop
+            s_c = c[crossed]
+            self.s[ci] = s_c
+            self.H[ci] = s_c                      # check again from the crossing on
+            tie = (self.A[ci] == self.A[ci, cj][:, None]) & (self.B[ci] == self.B[ci, cj][:, None]) & \
+                  (self.S[ci] == self.S[ci, cj][:, None])
+            self.S[ci] ^= tie                     # sources with the very same arrival cross together
+            self._refresh(ci)
+            self._cross.append((s_c, ci))
+            self._record(ci, s_c)
+        nc = ~crossed
+        if nc.any():
+            r, e = rows[nc], np.minimum(nb[nc], 1.0)
+            gap = np.abs(A[nc] + B[nc] * e[:, None] - (p[nc] + q[nc] * e)[:, None]).min(axis=1)
+            self.H[r] = np.inf if self.R == 0 else e + gap / self.R
+        return crossed
+
+    def _advance(self, rows: np.ndarray) -> None:
+        """Move ``rows`` to their next source breakpoint and take the source's new piece."""
+        if not len(rows):
+            return
+        k = self.ptr[rows]
+        j = self.sb_col[k]
+        s = self.sb_s[k]
+        self.s[rows] = s
+        da = self.sb_a[k] + self.D[rows, j] - self.A[rows, j]
+        db = self.sb_b[k] - self.B[rows, j]
+        self.A[rows, j] += da
+        self.B[rows, j] = self.sb_b[k]
+        self.ptr[rows] += 1
+        causal = self.S[rows, j] & (db != 0)
+        r = rows[causal]
+        if len(r):
+            w = self.W[r, j[causal]]
+            self.num_a[r] += w * da[causal]
+            self.num_b[r] += w * db[causal]
+            self._record(r, s[causal])
+
+    def _record(self, rows: np.ndarray, s: np.ndarray) -> None:
+        """The spike-time piece of ``rows`` changes at ``s``."""
+        self._breaks.append((s, rows))
+        kept = self.keep[rows]
+        if kept.any():
+            r = rows[kept]
+            self._pieces.append((s[kept], r, self.p(r), self.q(r)))
+
+    def pieces(self):
+        if not self._pieces:
+            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+        return tuple(np.concatenate([p[k] for p in self._pieces]) for k in range(4))
+
+    def crossings(self):
+        if not self._cross:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        return np.concatenate([c[0] for c in self._cross]), np.concatenate([c[1] for c in self._cross])
+
+    def breaks_of(self, mask: np.ndarray) -> np.ndarray:
+        """Parameters where the piece of a neuron in ``mask`` changes."""
+        out = [s[mask[r]] for s, r in self._breaks]
+        return np.concatenate(out) if out else np.zeros(0)
 
 
 def _causal_at(A: np.ndarray, W: np.ndarray, th: np.ndarray) -> np.ndarray:
@@ -227,16 +278,8 @@ def _causal_at(A: np.ndarray, W: np.ndarray, th: np.ndarray) -> np.ndarray:
     Wk = np.cumsum(Ws, axis=1)
     tk = (th[:, None] + np.cumsum(Ws * As, axis=1)) / Wk
     nxt = np.concatenate([As[:, 1:], np.full((len(A), 1), np.inf)], axis=1)
-    valid = tk <= nxt
-    k = np.argmax(valid, axis=1)
-    t = tk[np.arange(len(A)), k]
-    return A < t[:, None]
-
-
-def _time_piece(S, W, A, B, th):
-    Wm = np.where(S, W, 0.0)
-    WS = Wm.sum(axis=1)
-    return (th + (Wm * A).sum(axis=1)) / WS, (Wm * B).sum(axis=1) / WS
+    k = np.argmax(tk <= nxt, axis=1)
+    return A < tk[np.arange(len(A)), k][:, None]
 
 
 def _pair_crossing(causal, a, b, p, q, s):
@@ -247,10 +290,6 @@ def _pair_crossing(causal, a, b, p, q, s):
     with np.errstate(divide="ignore", invalid="ignore"):
         ds = np.where(causal, np.where(r > rtol, -g / r, np.inf), np.where(r < -rtol, -g / r, np.inf))
     return s + np.maximum(ds, 0.0)
-
-
-def _crossings(C, rows, S, A, B, p, q, s):
-    C[rows] = _pair_crossing(S[rows], A[rows], B[rows], p[rows, None], q[rows, None], s[rows, None])
 
 
 # ----------------------------------------------------------------------------- sampling baseline

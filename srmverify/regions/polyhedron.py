@@ -79,6 +79,10 @@ class Domain:
         """Reject a domain of the wrong size or a degenerate slice/segment (InputError)."""
         if self.M.shape[0] != n_inputs:
             raise InputError(source, "domain", f"{self.M.shape[0]} coordinates", f"the network has {n_inputs} inputs")
+        flat = np.flatnonzero(self.hi <= self.lo)
+        if flat.size:
+            raise InputError(source, f"box[{int(flat[0])}]", [float(self.lo[flat[0]]), float(self.hi[flat[0]])],
+                             "the box has zero width there: no region is full-dimensional (fix the value or use --slice)")
         if np.linalg.matrix_rank(self.M) < self.dim:
             raise InputError(source, "domain", "points", "the points are affinely dependent (a degenerate line or slice)")
 

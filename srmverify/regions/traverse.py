@@ -108,7 +108,11 @@ def traverse(
         lp, cur.lp = cur.lp, None
         facets = []
         quick_p, quick_r = _projected_facet_points(A, b, cur.centre, domain)
+        # a row that the box alone satisfies cannot cut the box's interior: not a facet
+        box_max = np.maximum(A, 0) @ domain.hi + np.minimum(A, 0) @ domain.lo
         for i in range(len(b)):
+            if box_max[i] <= b[i] + tol:
+                continue
             if quick_r[i] > tol:
                 p, rf = quick_p[i], quick_r[i]
             else:
@@ -219,7 +223,7 @@ def _cover_facet(net, domain: Domain, cur: _Found, i: int, p: np.ndarray, rf: fl
             continue
         graph.add_edge(cur.id, nb.id, continuous=not _jumps(cur.cell, nb.cell, p),
                        same_map=_same_map(cur.cell, nb.cell))
-        pieces += [(xA, xb, None, None) for xA, xb in _uncovered(cur.cell, i, nb.cell, eA, eb)]
+        pieces += [(xA, xb, None, None) for xA, xb in _uncovered(cur.cell, i, nb.cell, eA, eb, domain)]
 
 
 def _jumps(a: Cell, b: Cell, p: np.ndarray) -> bool:
@@ -240,16 +244,19 @@ def _same_map(a: Cell, b: Cell) -> bool:
     return bool(np.all(da <= 1e-9 * (1 + np.abs(np.column_stack([a.out_G[f], a.out_h[f]])))))
 
 
-def _uncovered(cur: Cell, i: int, nb: Cell, eA: np.ndarray, eb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _uncovered(cur: Cell, i: int, nb: Cell, eA: np.ndarray, eb: np.ndarray,
+               domain: Domain) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pieces of facet ``i`` of ``cur`` (within ``eA y <= eb``) that ``nb`` may not cover: one per
     row of ``nb`` (violated there, the earlier rows satisfied: the pieces are disjoint). Rows
-    that ``cur`` has too, or that are the facet itself, hold on the whole facet and are skipped."""
+    that ``cur`` has too, that are the facet itself, or that the box satisfies, hold on the whole
+    facet and are skipped."""
     known = {r.tobytes() for r in np.round(np.column_stack([cur.A, cur.b]), 9) + 0.0}
     known.add((np.round(np.concatenate([-cur.A[i], [-cur.b[i]]]), 9) + 0.0).tobytes())
     rows = np.round(np.column_stack([nb.A, nb.b]), 9) + 0.0
+    box_max = np.maximum(nb.A, 0) @ domain.hi + np.minimum(nb.A, 0) @ domain.lo
     out = []
     for j in range(len(nb.b)):
-        if rows[j].tobytes() in known:
+        if rows[j].tobytes() in known or box_max[j] <= nb.b[j]:
             continue
         out.append((np.vstack([eA, nb.A[:j], -nb.A[j:j + 1]]), np.concatenate([eb, nb.b[:j], -nb.b[j:j + 1]])))
     return out

@@ -36,6 +36,8 @@ from ..solvers import solve
 LEAF_UNSTABLE = 8
 #: Boxes processed per batch.
 BATCH = 256
+#: Random local-search points around the incumbent per batch.
+LOCAL_STEPS = 64
 
 
 @dataclass
@@ -112,24 +114,10 @@ def _bound_boxes(net: ReLUNet, boxes: np.ndarray):
     return ub, A[:, 0, :], unstable, pre
 
 
-def _halves(boxes: np.ndarray) -> np.ndarray:
-    """All ``2 n`` half boxes of every box: shape ``(B, n, 2, n, 2)`` (box, dim, side, ...)."""
-    B, n, _ = boxes.shape
-    mid = boxes.mean(axis=2)                                   # (B, n)
-    kids = np.broadcast_to(boxes[:, None, None], (B, n, 2, n, 2)).copy()
-    d = np.arange(n)
-    kids[:, d, 0, d, 1] = mid
-    kids[:, d, 1, d, 0] = mid
-    return kids
-
-
 def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
                   engine: str = "highs", timeout: float | None = None,
                   progress: Progress = no_progress) -> MaxResult:
     """Maximum of the single output of ``net`` over ``box`` by branch and bound (module doc).
-
-    Branching is *strong*: every coordinate split of a box is bounded (one numpy batch) and the
-    split with the smallest larger-child bound is kept.
 
     Examples
     --------
@@ -162,7 +150,21 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         if vals[i] > best:
             best, best_x = float(vals[i]), cand[i]
 
-    def keep(bx: np.ndarray, ub: float, unstable: int, pre_b) -> None:
+    rng = np.random.default_rng(0)
+    span = box[:, 1] - box[:, 0]
+
+    def local_search() -> None:
+        """Random steps around the incumbent at several scales (a better incumbent prunes more)."""
+        nonlocal best, best_x
+        steps = rng.normal(size=(LOCAL_STEPS, n)) * span
+        steps *= np.repeat(np.geomspace(0.1, 1e-4, 4), LOCAL_STEPS // 4)[:, None]
+        cand = np.clip(best_x + steps, box[:, 0], box[:, 1])
+        vals = net.evaluate(cand)[:, 0]
+        i = int(np.argmax(vals))
+        if vals[i] > best:
+            best, best_x = float(vals[i]), cand[i]
+
+    def keep(bx: np.ndarray, ub: float, a: np.ndarray, unstable: int, pre_b) -> None:
         """Prune, close by a leaf MILP, or queue one box."""
         nonlocal best, best_x, counter
         if ub <= best + tol(best):
@@ -180,40 +182,39 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
                     best, best_x = v, xb
             if sol.status == "optimal" and sol.bound is not None:
                 return            # closed: its maximum (up to the MILP gap) is known
-        heapq.heappush(heap, (-float(ub), counter, bx))
+        widths = bx[:, 1] - bx[:, 0]
+        score = (np.abs(a) + np.abs(a).mean() + 1e-12) * widths
+        heapq.heappush(heap, (-float(ub), counter, bx, int(np.argmax(score))))
         counter += 1
 
     ub, A, unst, pre = _bound_boxes(net, box[None])
     stats["boxes"] += 1
     incumbent(box[None], A)
-    keep(box, float(ub[0]), int(unst[0]), [(lo[0], hi[0]) for lo, hi in pre])
+    keep(box, float(ub[0]), A[0], int(unst[0]), [(lo[0], hi[0]) for lo, hi in pre])
     complete = True
-    batch_parents = max(1, BATCH // (2 * n))
-    scale = np.maximum(box[:, 1] - box[:, 0], 1e-300)
     while heap:
         if -heap[0][0] <= best + tol(best):
             break
         if deadline is not None and time.perf_counter() > deadline:
             complete = False
             break
-        popped = [heapq.heappop(heap) for _ in range(min(batch_parents, len(heap)))]
-        parents = np.array([b for _, _, b in popped])
-        parent_ub = -np.array([u for u, _, _ in popped])
-        kids = _halves(parents)                                           # (P, n, 2, n, 2)
-        flat = kids.reshape(-1, n, 2)
-        ub, A, unst, pre = _bound_boxes(net, flat)
-        stats["boxes"] += len(flat)
-        incumbent(flat, A)
-        ubk = ub.reshape(len(parents), n, 2)
-        rel_width = (parents[:, :, 1] - parents[:, :, 0]) / scale
-        gain = np.where(rel_width > 0, parent_ub[:, None] - ubk.max(axis=2), -np.inf)
-        # the split that lowers the larger child bound most; the widest one when none helps
-        useful = gain.max(axis=1) > 1e-9 * (1 + np.abs(parent_ub))
-        dims = np.where(useful, np.argmax(gain, axis=1), np.argmax(rel_width, axis=1))
-        for p_i, d in enumerate(dims):
-            for side in (0, 1):
-                f = (p_i * n + d) * 2 + side
-                keep(flat[f], float(ub[f]), int(unst[f]), [(lo[f], hi[f]) for lo, hi in pre])
+        kids = []
+        parent_ub = []
+        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(BATCH // 2, len(heap)))]:
+            mid = 0.5 * (bx[d, 0] + bx[d, 1])
+            lo_box, hi_box = bx.copy(), bx.copy()
+            lo_box[d, 1] = mid
+            hi_box[d, 0] = mid
+            kids += [lo_box, hi_box]
+            parent_ub += [-neg, -neg]
+        kids = np.array(kids)
+        ub, A, unst, pre = _bound_boxes(net, kids)
+        ub = np.minimum(ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
+        stats["boxes"] += len(kids)
+        incumbent(kids, A)
+        local_search()
+        for f in range(len(kids)):
+            keep(kids[f], float(ub[f]), A[f], int(unst[f]), [(lo[f], hi[f]) for lo, hi in pre])
         up = max(best, -heap[0][0]) if heap else best
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
     upper = max(best, -heap[0][0]) if heap else best
