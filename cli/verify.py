@@ -42,7 +42,9 @@ def verify_cmd(
             results.append(check_property(network, boxes, dnf, engine=engine.value, timeout=left, progress=progress))
             if results[-1].verdict == Verdict.SAT:
                 break
-    result = next((r for r in results if r.verdict != Verdict.UNSAT), results[-1])
+    worst_first = (Verdict.SAT, Verdict.ERROR, Verdict.TIMEOUT, Verdict.UNKNOWN)
+    result = next((r for v in worst_first for r in results if r.verdict == v), results[-1])
+    result.time = time.perf_counter() - start
     written = None
     if result.verdict == Verdict.SAT and cex_out is not None and result.counterexample is not None:
         write_counterexample(cex_out, result.counterexample.input, result.counterexample.output)

@@ -12,7 +12,7 @@ from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa:
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402
 from srmverify.encode.network import input_vars  # noqa: E402
-from srmverify.simulate import causal_synapses, simulate_exact, spike_times, to_fraction  # noqa: E402
+from srmverify.simulate import causal_synapses, simulate_exact, spike_times  # noqa: E402
 from srmverify.solvers import solve  # noqa: E402
 
 seeds = st.integers(0, 2**32 - 1)

@@ -8,8 +8,9 @@ estimate alongside.
     python benchmarks/experiments/regions_width_depth.py [--widths 8,16,32,64] [--depths 1,2,3]
         [--pairs 8] [--samples 20000] [--out benchmarks/experiments/out]
 
-Writes ``regions_width_depth.csv`` (one row per network kind, width, depth, seed and segment)
-and ``regions_width_depth.png`` (mean regions per segment against width, one line per depth).
+Writes ``regions_width_depth.csv`` (one row per network kind, width, depth, seed and segment;
+written as it goes) and ``regions_width_depth.png`` (mean regions per segment against width, one
+line per depth, exact and sampled). ``--plot-only`` redraws the plot from an existing CSV.
 """
 from __future__ import annotations
 
@@ -45,7 +46,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--samples", type=int, default=20000)
     ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
+    ap.add_argument("--plot-only", action="store_true")
     a = ap.parse_args()
+    if a.plot_only:
+        with open(Path(a.out) / "regions_width_depth.csv") as f:
+            rows = [{k: (int(v) if k in ("width", "depth", "exact_regions", "sampled_regions") else v)
+                     for k, v in r.items()} for r in csv.DictReader(f)]
+        _plot(rows, Path(a.out) / "regions_width_depth.png")
+        return
     from sklearn.datasets import load_digits
 
     X = load_digits().data / 16.0                       # 64 pixels in [0, 1]; spike time = pixel value
@@ -55,6 +63,8 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    csv_file = open(out / "regions_width_depth.csv", "w", newline="")
+    writer = None
     for depth in (int(d) for d in a.depths.split(",")):
         for width in (int(w) for w in a.widths.split(",")):
             widths = [64] + [width] * depth + [10]
@@ -75,15 +85,17 @@ def main() -> None:
                                      "complete": r.complete, "sampled_regions": n_s, "samples": a.samples,
                                      "missed_by_sampling": r.causal_regions - n_s, "narrowest": narrow,
                                      "exact_s": round(t_exact, 4), "sampling_s": round(t_sample, 4)})
+                        if writer is None:
+                            writer = csv.DictWriter(csv_file, fieldnames=list(rows[0]))
+                            writer.writeheader()
+                        writer.writerow(rows[-1])        # written as it goes: a stopped run keeps its rows
+                        csv_file.flush()
                     sub = [r for r in rows if r["kind"] == kind and r["width"] == width and r["depth"] == depth]
                     print(f"{kind:4s} depth {depth} width {width:3d}: exact {np.mean([r['exact_regions'] for r in sub]):9.1f}"
                           f"  sampled {np.mean([r['sampled_regions'] for r in sub]):9.1f}"
                           f"  exact {np.mean([r['exact_s'] for r in sub]):.2f} s  sampling {np.mean([r['sampling_s'] for r in sub]):.2f} s",
                           flush=True)
-    with open(out / "regions_width_depth.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    csv_file.close()
     _plot(rows, out / "regions_width_depth.png")
     print(f"wrote {out / 'regions_width_depth.csv'} and {out / 'regions_width_depth.png'}")
 

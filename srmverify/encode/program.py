@@ -31,9 +31,14 @@ import numpy as np
 SENSES = ("<=", "<", "==")
 
 
-def exact(x) -> Fraction:
-    """The exact rational value of a number (floats exactly)."""
-    return x if type(x) is Fraction else Fraction(x)
+def exact(x) -> int | Fraction:
+    """The exact rational value of a number (floats exactly); integral values stay ``int``
+    (much faster arithmetic for the many unit coefficients)."""
+    t = type(x)
+    if t is int or t is Fraction:
+        return x
+    x = float(x)
+    return int(x) if x.is_integer() else Fraction(x)
 
 
 @dataclass
@@ -42,7 +47,7 @@ class Lin:
     (numbers given as floats are converted exactly)."""
 
     coef: dict[int, Fraction] = field(default_factory=dict)
-    const: Fraction = Fraction(0)
+    const: Fraction = 0
 
     def __post_init__(self) -> None:
         self.coef = {int(k): exact(v) for k, v in self.coef.items()}
@@ -71,17 +76,17 @@ class Lin:
         return Lin._raw({k: s * v for k, v in self.coef.items()}, s * self.const)
 
     @staticmethod
-    def var(v: int, c: float = 1.0) -> "Lin":
-        return Lin({v: c})
+    def var(v: int, c: float = 1) -> "Lin":
+        return Lin._raw({int(v): exact(c)}, 0)
 
     @staticmethod
     def constant(c: float) -> "Lin":
-        return Lin({}, c)
+        return Lin._raw({}, exact(c))
 
     @staticmethod
     def sum(terms: Iterable["Lin"]) -> "Lin":
         coef: dict[int, Fraction] = {}
-        const = Fraction(0)
+        const = 0
         for t in terms:
             for k, v in t.coef.items():
                 coef[k] = coef.get(k, 0) + v

@@ -113,10 +113,6 @@ class Cell:
         """Whether ``y`` satisfies every inequality up to ``tol`` (closure membership)."""
         return bool(self.A.shape[0] == 0 or np.max(self.A @ y - self.b) <= tol)
 
-    def times_at(self, y: np.ndarray) -> np.ndarray:
-        """Spike times (inf = never fires) of the cell's affine maps at ``y``."""
-        return np.where(self.fires, self.times_G @ y + self.times_h, np.inf)
-
     def output_at(self, y: np.ndarray) -> np.ndarray:
         return np.where(self.out_fires, self.out_G @ y + self.out_h, np.inf)
 

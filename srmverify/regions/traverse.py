@@ -140,8 +140,9 @@ def traverse(
             if nb is None:
                 stats["failed_crossings"] += 1
                 continue
-            graph.add_edge(cur.id, nb.id, continuous=not _jumps(cur.cell, nb.cell, p),
-                           same_map=_same_map(cur.cell, nb.cell))
+            if not graph.has_edge(cur.id, nb.id):
+                graph.add_edge(cur.id, nb.id, continuous=not _jumps(cur.cell, nb.cell, p),
+                               same_map=_same_map(cur.cell, nb.cell))
     if stats["failed_crossings"]:
         warnings.append(f"{stats['failed_crossings']} facet crossings found no full-dimensional neighbour "
                         "(regions thinner than the tolerance?): counts may be low")

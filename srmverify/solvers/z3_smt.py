@@ -27,7 +27,7 @@ STATUS_MAP = {"sat": "optimal", "unsat": "infeasible", "unknown": "unknown"}
 
 
 def _q(x) -> "z3.ArithRef":
-    return z3.RealVal(x if type(x) is Fraction else Fraction(float(x)))
+    return z3.RealVal(x if type(x) in (int, Fraction) else Fraction(float(x)))
 
 
 class _Lowered:

@@ -28,7 +28,6 @@ import numpy as np
 from ..encode.network import encode_network, input_vars
 from ..encode.program import Lin, Program
 from ..encode.varmap import Indicator, VarMap
-from ..errors import InputError
 from ..network import ReLUNet, SNN
 from ..results import Counterexample, Progress, QueryResult, Verdict, no_progress
 from ..simulate import simulate, simulate_exact, to_fraction
@@ -61,23 +60,6 @@ Conj = list[Atom]
 
 
 # ----------------------------------------------------------------------------- checks
-def check_box(box, n: int, what: str = "box") -> np.ndarray:
-    """Validate an ``(n, 2)`` box (raises :class:`InputError`)."""
-    try:
-        box = np.asarray(box, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(what, "box", box, "not a numeric (n, 2) array") from None
-    if box.shape != (n, 2):
-        raise InputError(what, "box", f"shape {box.shape}", f"expected ({n}, 2) for {n} inputs")
-    if not np.all(np.isfinite(box)):
-        raise InputError(what, "box", box.tolist(), "bounds must be finite")
-    bad = np.flatnonzero(box[:, 0] > box[:, 1])
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(what, f"box[{i}]", box[i].tolist(), "lower bound above upper bound")
-    return box
-
-
 def stacked_float(nets: Sequence[Net], X: np.ndarray) -> np.ndarray:
     """Float outputs of every network stacked, ``(batch, sum n_outputs)``; ``inf`` = never fires."""
     return np.hstack([simulate(n, X) for n in nets])
@@ -149,8 +131,10 @@ def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstrain
     return p, x, maps
 
 
-def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj]) -> bool:
-    """Add "some conjunction holds" to ``p``; False if no conjunction can hold (trivially unsat)."""
+def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj], margin: bool = False) -> bool:
+    """Add "some conjunction holds" to ``p``; False if no conjunction can hold (trivially unsat).
+    ``margin``: every row strict (a MILP then keeps a slack of ``TAU``, so its point survives the
+    exact re-check instead of sitting on a tie)."""
     outs = [v for m in maps for v in m.outputs]
     fires = [f for m in maps for f in m.output_fire]
     possible = []
@@ -185,7 +169,7 @@ def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj]) -> bool:
             if not ok:
                 break
             if not trivially_true and np.isfinite(a.d):
-                rows.append((lits, Lin(coef), "<" if a.strict else "<=", float(a.d)))
+                rows.append((lits, Lin(coef), "<" if a.strict or margin else "<=", float(a.d)))
         if ok:
             possible.append(rows)
     if not possible:
@@ -278,13 +262,19 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
                 return done(Verdict.SAT, counterexample=counterexample(nets, X[i].tolist(), Ys))
     # 2. the program
     progress(1, 3, "encoding")
-    p, x, maps = encode_nets(nets, box, constraint)
-    res.stats.update(binaries=p.n_binaries, variables=p.n_vars, rows=len(p.rows) + len(p.implications))
-    if not add_dnf(p, maps, dnf):
-        res.stats["found_by"] = "bounds"
-        return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
-    progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
-    sol = solve(p, engine, left())
+    base, x, maps = encode_nets(nets, box, constraint)
+    res.stats.update(binaries=base.n_binaries, variables=base.n_vars, rows=len(base.rows) + len(base.implications))
+    # a MILP first looks for a violation with slack TAU (its point then reproduces exactly); only
+    # if there is none, the exact non-strict property decides
+    for margin in ((True, False) if tol is not None else (False,)):
+        p = base.copy()
+        if not add_dnf(p, maps, dnf, margin):
+            res.stats["found_by"] = "bounds"
+            return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
+        progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
+        sol = solve(p, engine, left())
+        if sol.status != "infeasible":
+            break
     res.stats["solver_time"] = sol.time
     res.stats["solver_status"] = sol.message or sol.status
     if sol.status == "infeasible":
