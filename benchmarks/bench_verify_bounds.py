@@ -1,6 +1,7 @@
 """Output-bound quality and time, and their effect on MILP solve time (issue 3).
 
-A random 5-50-50-1 ReLU network (weights N(0, 1), seed 0), input box [-1, 1]^5, query: the maximum
+A random 5-50-50-1 ReLU network (``--init unit``: weights and biases N(0, 1); ``--init fanin``:
+weights N(0, 1/fan_in), biases N(0, 0.1); ``--seed``), input box [-1, 1]^5, query: the maximum
 of the output. Side by side, in one run:
 
 * A. pre-activation bounds by each method (``interval``, ``symbolic``, ``lp``): time, number of
@@ -31,9 +32,13 @@ from srmverify.verify.bab import maximize_relu
 from srmverify.verify.queries import output_bounds
 
 
-def random_relu(widths: list[int], seed: int = 0) -> ReLUNet:
+def random_relu(widths: list[int], seed: int = 0, init: str = "unit") -> ReLUNet:
+    """``unit``: weights and biases N(0, 1); ``fanin``: weights N(0, 1/fan_in), biases N(0, 0.1)."""
     rng = np.random.default_rng(seed)
-    return ReLUNet([(rng.normal(size=(o, i)), rng.normal(size=o)) for i, o in zip(widths, widths[1:])])
+    if init == "unit":
+        return ReLUNet([(rng.normal(size=(o, i)), rng.normal(size=o)) for i, o in zip(widths, widths[1:])])
+    return ReLUNet([(rng.normal(0, np.sqrt(1 / i), (o, i)), rng.normal(0, np.sqrt(0.1), o))
+                    for i, o in zip(widths, widths[1:])])
 
 
 def bound_quality(net: ReLUNet, box: np.ndarray) -> list[dict]:
@@ -64,11 +69,13 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=120.0)
     ap.add_argument("--json")
     ap.add_argument("--engines", default="cbc,highs")
+    ap.add_argument("--init", default="unit", choices=["unit", "fanin"])
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--milp-bounds", default=",".join(METHODS), help="bound methods whose big-M MILP is run")
     args = ap.parse_args()
-    net, box = random_relu([5, 50, 50, 1]), np.array([[-1.0, 1.0]] * 5)
+    net, box = random_relu([5, 50, 50, 1], args.seed, args.init), np.array([[-1.0, 1.0]] * 5)
     sampled = float(simulate(net, np.random.default_rng(1).uniform(-1, 1, (200_000, 5)))[:, 0].max())
-    print(f"5-50-50-1 ReLU, box [-1,1]^5; max over 200k samples = {sampled:.6f}\n")
+    print(f"5-50-50-1 ReLU ({args.init} init, seed {args.seed}), box [-1,1]^5; max over 200k samples = {sampled:.6f}\n")
 
     quality = bound_quality(net, box)
     print("| bounds | time | unstable ReLUs | mean hidden width | output bound |\n|---|---|---|---|---|")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from srmverify.errors import SrmverifyError
@@ -37,26 +36,30 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by ``main`` and by the tests)."""
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="srmverify")
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except click.exceptions.Abort:
-        click.echo("srmverify: aborted", err=True)
+    except typer.Abort:
+        _say("srmverify: aborted")
         return 130
+    except typer.TyperException as e:  # click's usage errors (typer vendors click): exit 2
+        e.show()
+        return getattr(e, "exit_code", 2)
     except SrmverifyError as e:
-        click.echo(f"srmverify: error: {e}", err=True)
+        _say(f"srmverify: error: {e}")
         return e.exit_code
     except KeyboardInterrupt:
-        click.echo("srmverify: interrupted", err=True)
+        _say("srmverify: interrupted")
         return 130
     except Exception as e:  # a bug of ours: one line, exit 5; SRMVERIFY_DEBUG=1 shows the traceback
         if os.environ.get("SRMVERIFY_DEBUG"):
             raise
-        click.echo(f"srmverify: internal error: {type(e).__name__}: {e} (set SRMVERIFY_DEBUG=1 for a traceback)", err=True)
+        _say(f"srmverify: internal error: {type(e).__name__}: {e} (set SRMVERIFY_DEBUG=1 for a traceback)")
         return 5
     return rv if isinstance(rv, int) else 0
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def main() -> None:

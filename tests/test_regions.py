@@ -143,9 +143,10 @@ def test_mixed_sign_discontinuity_is_reported():
 def test_line_walk_agrees_with_dense_sampling(seed):
     rng = np.random.default_rng(seed)
     d, m = 5, 6
-    net = SNN.layered([rng.uniform(0, 1, (m, d + 1)), rng.uniform(0, 1, (3, m + 1))],
-                      [rng.uniform(0.2, 1, m), rng.uniform(0.2, 1, 3)],
-                      delays=[rng.uniform(0, 0.3, (m, d + 1)), None], constants=[0.5])
+    Ws = [rng.uniform(0, 1, (m, d + 1))] + [rng.uniform(0, 1, (m, m + 1))] * seed + [rng.uniform(0, 1, (3, m + 1))]
+    Ts = [rng.uniform(0.2, 1, m)] * (seed + 1) + [rng.uniform(0.2, 1, 3)]
+    net = SNN.layered(Ws, Ts, delays=[rng.uniform(0, 0.3, (m, d + 1))] + [None] * (seed + 1),
+                      constants=[0.5])                      # 2, 3 and 4 levels
     x0, x1 = rng.uniform(0, 1, d), rng.uniform(0, 1, d)
     w = walk_line(net, x0, x1)
     n, changes = sample_line(net, x0, x1, 40_000)

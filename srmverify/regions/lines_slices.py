@@ -144,6 +144,14 @@ class _Sweep:
         self.W, self.D, self.th = lv.W, lv.D, lv.thresholds
         self.sb_s, self.sb_col, self.sb_a, self.sb_b = sb_s, sb_col, sb_a, sb_b
         self.sb_ext = np.concatenate([sb_s, [np.inf]])
+        # change of the source's piece at every breakpoint (the same for every neuron)
+        order = np.lexsort((np.arange(len(sb_s)), sb_col))
+        c = sb_col[order]
+        first = np.concatenate([[True], c[1:] != c[:-1]]) if len(c) else np.zeros(0, dtype=bool)
+        self.dA, self.dB = np.empty(len(sb_s)), np.empty(len(sb_s))
+        if len(c):
+            self.dA[order] = sb_a[order] - np.where(first, a_src[c], np.concatenate([[0.0], sb_a[order][:-1]]))
+            self.dB[order] = sb_b[order] - np.where(first, b_src[c], np.concatenate([[0.0], sb_b[order][:-1]]))
         self.A = np.broadcast_to(a_src, (n_out, n_src)) + self.D
         self.B = np.array(np.broadcast_to(b_src, (n_out, n_src)))
         self.s = np.zeros(n_out)
@@ -226,25 +234,43 @@ class _Sweep:
         return crossed
 
     def _advance(self, rows: np.ndarray) -> None:
-        """Move ``rows`` to their next source breakpoint and take the source's new piece."""
+        """Move each of ``rows`` through every source breakpoint before its horizon (at least
+        one) and take the sources' new pieces; the spike-time pieces change only through causal
+        sources, with the causal sets fixed meanwhile."""
         if not len(rows):
             return
-        k = self.ptr[rows]
-        j = self.sb_col[k]
-        s = self.sb_s[k]
-        self.s[rows] = s
-        da = self.sb_a[k] + self.D[rows, j] - self.A[rows, j]
-        db = self.sb_b[k] - self.B[rows, j]
-        self.A[rows, j] += da
-        self.B[rows, j] = self.sb_b[k]
-        self.ptr[rows] += 1
-        causal = self.S[rows, j] & (db != 0)
-        r = rows[causal]
-        if len(r):
-            w = self.W[r, j[causal]]
-            self.num_a[r] += w * da[causal]
-            self.num_b[r] += w * db[causal]
-            self._record(r, s[causal])
+        start = self.ptr[rows]
+        stop = np.minimum(np.searchsorted(self.sb_s, self.H[rows], side="left"),
+                          np.searchsorted(self.sb_s, 1.0, side="right"))
+        cnt = np.maximum(stop - start, 1)
+        ends = np.cumsum(cnt)
+        seg = np.repeat(ends - cnt, cnt)                       # first position of each row's run
+        R = np.repeat(rows, cnt)
+        K = np.repeat(start, cnt) + np.arange(ends[-1]) - seg
+        J = self.sb_col[K]
+        w = np.where(self.S[R, J], self.W[R, J], 0.0)
+        ca, cb = np.cumsum(w * self.dA[K]), np.cumsum(w * self.dB[K])
+        before_a = np.where(seg > 0, ca[seg - 1], 0.0)
+        before_b = np.where(seg > 0, cb[seg - 1], 0.0)
+        num_a = self.num_a[R] + ca - before_a                  # after each breakpoint of the run
+        num_b = self.num_b[R] + cb - before_b
+        last = ends - 1
+        self.num_a[rows], self.num_b[rows] = num_a[last], num_b[last]
+        key = R * self.W.shape[1] + J                          # each (row, source): its last piece
+        _, idx = np.unique(key[::-1], return_index=True)
+        lp = len(key) - 1 - idx
+        self.A[R[lp], J[lp]] = self.sb_a[K[lp]] + self.D[R[lp], J[lp]]
+        self.B[R[lp], J[lp]] = self.sb_b[K[lp]]
+        self.ptr[rows] = start + cnt
+        self.s[rows] = self.sb_s[K[last]]
+        ev = (w != 0) & (self.dB[K] != 0)
+        if ev.any():
+            r, s_ev = R[ev], self.sb_s[K[ev]]
+            self._breaks.append((s_ev, r))
+            kept = self.keep[r]
+            if kept.any():
+                rk = r[kept]
+                self._pieces.append((s_ev[kept], rk, num_a[ev][kept] / self.WS[rk], num_b[ev][kept] / self.WS[rk]))
 
     def _record(self, rows: np.ndarray, s: np.ndarray) -> None:
         """The spike-time piece of ``rows`` changes at ``s``."""
