@@ -56,7 +56,7 @@ class progress_bar:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
-                           TimeElapsedColumn(), console=err, transient=True, disable=not enabled)
+                           TimeElapsedColumn(), console=err, transient=True, disable=not (enabled and err.is_terminal))
         self._desc = description
 
     def __enter__(self):

@@ -276,10 +276,11 @@ def test_bad_input_exits_3_with_one_line(capsys, files, tmp_path, argv_tail, nee
     assert len(err.splitlines()) == 1 and needle in err, err
 
 
-@pytest.mark.xfail(reason="cli/main.py catches click.ClickException, but typer 0.29 raises its vendored "
-                          "typer._click exceptions, so usage errors exit 5 instead of 2 (reported)", strict=False)
-def test_unknown_engine_is_a_usage_error(capsys, files):
-    assert run(["bounds", files("pos.json", pos_snn()), "--box", "0:1", "--engine", "gurobi"]) == 2
+def test_usage_errors_exit_2(capsys, files):
+    net = files("pos.json", pos_snn())
+    assert run(["bounds", net, "--box", "0:1", "--engine", "gurobi"]) == 2
+    assert run(["bounds", net]) == 2                       # missing --box
+    assert run(["robust", net, "--x0", "0,0", "--eps", "0.1", "--mode", "nearest"]) == 2
 
 
 def big_relu() -> ReLUNet:
