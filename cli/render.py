@@ -50,7 +50,7 @@ def fmt(v: Any) -> str:
 
 class progress_bar:
     """Context manager yielding a library progress callback drawn as a rich bar on stderr
-    (silent when stderr is not a terminal unless ``force``)."""
+    (silent when stderr is not a terminal, so logs and CI output stay clean)."""
 
     def __init__(self, description: str, enabled: bool = True) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

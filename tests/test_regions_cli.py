@@ -72,6 +72,7 @@ def test_slice_plot_and_region_list(capsys, tmp_path):
     ["--box", "0:1", "--line", "0,0,0", "1,1,1"],          # two domains
     ["--box", "0:1,0:1"],                                   # wrong dimension
     ["--box", "0:1", "--max-regions", "0"],                 # out of range
+    ["--box", "0:1", "--engine", "cplex"],                  # unknown engine: usage error
     ["--line", "0,0,0", "0,0,0"],                           # degenerate segment
 ])
 def test_bad_input(argv, capsys):

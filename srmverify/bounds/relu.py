@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import ReLUNet
+from .deadline import check
 
 #: Relative outward widening of computed bounds.
 MARGIN = 1e-9
@@ -43,16 +44,21 @@ def interval_bounds(net: ReLUNet, box: np.ndarray) -> list[tuple[np.ndarray, np.
     return out
 
 
-def relu_preactivation_bounds(net: ReLUNet, box: np.ndarray, method: str = "interval") -> list[tuple[np.ndarray, np.ndarray]]:
+def relu_preactivation_bounds(net: ReLUNet, box: np.ndarray, method: str = "interval",
+                              deadline: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Sound bounds ``[(lo, hi) per layer]`` of the pre-activations over ``box`` (``(n, 2)``).
 
     ``method``: ``"interval"`` (available now; tighter methods are registered in ``METHODS``).
+    ``deadline``: see :mod:`.deadline` (checked before and after the vectorised computation).
     """
     try:
         fn = METHODS[method]
     except KeyError:
         raise ValueError(f"unknown bounds method {method!r}; choose from {sorted(METHODS)}") from None
-    return fn(net, box)
+    check(deadline)
+    pre = fn(net, box)
+    check(deadline)
+    return pre
 
 
 def relaxation(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..network import SNN
 from ..simulate import spike_times
+from .deadline import check
 
 #: Relative outward widening of every computed float bound.
 MARGIN = 1e-9
@@ -117,13 +118,14 @@ def _late_bound(theta: float, L: np.ndarray, U: np.ndarray, w: np.ndarray, sure:
     return umax + max(0.0, theta - lower_p) / min(pos)
 
 
-def _interval(net: SNN, tbox: np.ndarray) -> SpikeTimeBounds:
+def _interval(net: SNN, tbox: np.ndarray, deadline: float | None = None) -> SpikeTimeBounds:
     n = net.n_total
     lo, hi = np.full(n, np.inf), np.full(n, np.inf)
     may_not, never = np.zeros(n, bool), np.zeros(n, bool)
     lo[: net.n_inputs], hi[: net.n_inputs] = tbox[:, 0], tbox[:, 1]
     lo[net.n_inputs: net.first_neuron] = hi[net.n_inputs: net.first_neuron] = net.constants
     for v in range(net.first_neuron, n):
+        check(deadline)
         sl = net.incoming(v)
         src, w, d = net.src[sl], net.weight[sl], net.delay[sl]
         keep = (w != 0) & ~never[src]
@@ -154,11 +156,13 @@ def _corners(net: SNN, tbox: np.ndarray) -> SpikeTimeBounds:
     return SpikeTimeBounds(lo, hi, z, z.copy(), "corners", exact=True)
 
 
-def snn_time_bounds(net: SNN, box: np.ndarray, method: str = "interval") -> SpikeTimeBounds:
+def snn_time_bounds(net: SNN, box: np.ndarray, method: str = "interval",
+                    deadline: float | None = None) -> SpikeTimeBounds:
     """Sound bounds of every spike time over the DATA box ``box`` (``(n_inputs, 2)``).
 
     ``method``: ``"interval"`` (exact corner evaluation when all weights are positive, first-crossing
-    bounds of the squeezing potentials otherwise).
+    bounds of the squeezing potentials otherwise). ``deadline``: see :mod:`.deadline` (raises
+    :class:`~.deadline.DeadlineExpired`, checked per neuron).
 
     Examples
     --------
@@ -172,7 +176,7 @@ def snn_time_bounds(net: SNN, box: np.ndarray, method: str = "interval") -> Spik
     tbox = input_time_box(net, box)
     if net.all_weights_positive:
         return _corners(net, tbox)
-    return SNN_METHODS[method](net, tbox)
+    return SNN_METHODS[method](net, tbox, deadline)
 
 
 SNN_METHODS = {"interval": _interval}

@@ -17,12 +17,13 @@ def input_vars(p: Program, box: np.ndarray, name: str = "x") -> list[int]:
 
 
 def encode_network(p: Program, net: SNN | ReLUNet, box: np.ndarray, inputs: list[int] | None = None,
-                   relu_method: str = "symbolic", name: str = "n") -> VarMap:
+                   relu_method: str = "symbolic", name: str = "n", deadline: float | None = None) -> VarMap:
     """Bounds over ``box`` (data space), then the encoding of ``net`` into ``p``. ``inputs``
-    reuses existing input variables (several networks on the same input)."""
+    reuses existing input variables (several networks on the same input). ``deadline``: see
+    :mod:`srmverify.bounds.deadline` (raises ``DeadlineExpired``)."""
     box = np.asarray(box, dtype=float)
     if inputs is None:
         inputs = input_vars(p, box)
     if isinstance(net, ReLUNet):
-        return encode_relu(p, net, inputs, relu_preactivation_bounds(net, box, relu_method), name)
-    return encode_snn(p, net, inputs, snn_time_bounds(net, box), name)
+        return encode_relu(p, net, inputs, relu_preactivation_bounds(net, box, relu_method, deadline), name, deadline)
+    return encode_snn(p, net, inputs, snn_time_bounds(net, box, deadline=deadline), name, deadline)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..bounds.deadline import check
 from ..network import ReLUNet
 from .program import Lin, Program
 from .varmap import VarMap
 
 
 def encode_relu(p: Program, net: ReLUNet, inputs: list[int], pre: list[tuple[np.ndarray, np.ndarray]],
-                name: str = "r") -> VarMap:
+                name: str = "r", deadline: float | None = None) -> VarMap:
     """Add ``net`` to ``p`` on the input variables ``inputs`` using pre-activation bounds ``pre``
     (one ``(lo, hi)`` per layer, e.g. from :func:`srmverify.bounds.relu_preactivation_bounds`).
 
@@ -25,6 +26,7 @@ def encode_relu(p: Program, net: ReLUNet, inputs: list[int], pre: list[tuple[np.
     h = list(inputs)
     L = len(net.layers)
     for l, (W, b) in enumerate(net.layers):
+        check(deadline)             # per layer (see srmverify.bounds.deadline)
         lo, hi = pre[l]
         z = [Lin({h[j]: float(W[i, j]) for j in np.flatnonzero(W[i])}, float(b[i])) for i in range(W.shape[0])]
         if l == L - 1:

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..bounds.deadline import check
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
 from .program import Lin, Program, exact
@@ -99,9 +100,12 @@ def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
     return out
 
 
-def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds, name: str = "s") -> VarMap:
+def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds, name: str = "s",
+               deadline: float | None = None) -> VarMap:
     """Add ``net`` to ``p`` on the data-space input variables ``inputs`` with spike-time
     ``bounds`` (from :func:`srmverify.bounds.snn_time_bounds` on the same box).
+    ``deadline`` (:mod:`srmverify.bounds.deadline`) is checked per neuron and per synapse of the
+    pairwise first-crossing terms; on expiry :class:`~srmverify.bounds.deadline.DeadlineExpired`.
 
     Examples
     --------
@@ -122,6 +126,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
     vm = VarMap(list(inputs))
     fire: dict[int, Indicator] = {u: True for u in range(net.first_neuron)}
     for v in range(net.first_neuron, net.n_total):
+        check(deadline)
         tag = f"{name}.{net.names[v]}"
         if bounds.never_fires[v]:
             fire[v] = False
@@ -166,6 +171,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         La, Ua, sure_a = np.array(L), np.array(U), np.array(sure, dtype=bool)
         prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, sure_a)
         for i, k in enumerate(ks):
+            check(deadline)
             if U[i] < lo[v]:
                 continue    # a_k < Lv <= first crossing of P+ >= P: P(a_k) < theta holds already
             need_fire_case = fv is not True

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bounds.deadline import check
 from ..encode.program import Program
 from ..errors import SolverError
 
@@ -50,8 +51,9 @@ def _max_over_bounds(coef: dict[int, float], lo: np.ndarray, hi: np.ndarray) -> 
         return float(np.sum(np.where(c > 0, c * hi[idx], 0.0)) + np.sum(np.where(c < 0, c * lo[idx], 0.0)))
 
 
-def lower(p: Program, tau: float = TAU) -> MilpArrays:
-    """Big-M lowering (see the module docstring)."""
+def lower(p: Program, tau: float = TAU, deadline: float | None = None) -> MilpArrays:
+    """Big-M lowering (see the module docstring); ``deadline`` (:mod:`srmverify.bounds.deadline`)
+    is checked per row."""
     lo, hi = np.array(p.lo, dtype=float), np.array(p.hi, dtype=float)
     starts, index, value, rlo, rhi = [0], [], [], [], []
 
@@ -64,12 +66,14 @@ def lower(p: Program, tau: float = TAU) -> MilpArrays:
         rhi.append(b)
 
     for r in p.rows:
+        check(deadline)
         c = -float(r.lin.const)
         if r.sense == "==":
             emit(r.lin.coef, c, c)
         else:
             emit(r.lin.coef, -np.inf, c - (tau if r.sense == "<" else 0.0))
     for imp in p.implications:
+        check(deadline)
         parts = [(imp.row.lin, imp.row.sense)] if imp.row.sense != "==" else \
             [(imp.row.lin, "<="), (imp.row.lin.scaled(-1.0), "<=")]
         for lin, sense in parts:

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..bounds.deadline import deadline_after, remaining
 from ..encode.program import Program
 from ..errors import SolverUnavailable
 from .bigm import TAU, MilpArrays, lower
@@ -128,4 +129,5 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9)
 
 def solve(p: Program, timeout: float | None = None, tau: float = TAU) -> Solution:
     """Lower ``p`` with big-M constants from its bounds and solve it with HiGHS."""
-    return solve_arrays(lower(p, tau), timeout)
+    deadline = deadline_after(timeout)
+    return solve_arrays(lower(p, tau, deadline), remaining(deadline))

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..bounds.deadline import deadline_after, remaining
 from ..encode.program import Program
 from ..errors import SolverUnavailable
 from .bigm import TAU, MilpArrays, lower
@@ -88,4 +89,5 @@ def solve_arrays(m: MilpArrays, engine: str = "cbc", timeout: float | None = Non
 
 def solve(p: Program, engine: str = "cbc", timeout: float | None = None, tau: float = TAU) -> Solution:
     """Lower ``p`` (big-M from bounds) and solve it with CBC or HiGHS through PuLP."""
-    return solve_arrays(lower(p, tau), engine, timeout)
+    deadline = deadline_after(timeout)
+    return solve_arrays(lower(p, tau, deadline), engine, remaining(deadline))

@@ -2,6 +2,7 @@
 ``highs-pulp`` (HiGHS through PuLP, for comparisons) and ``z3`` (exact)."""
 from __future__ import annotations
 
+from ..bounds.deadline import DeadlineExpired
 from ..encode.program import Program
 from ..errors import InputError
 from . import highs_milp, pulp_milp, z3_smt
@@ -19,10 +20,14 @@ def check_engine(engine: str) -> str:
 
 
 def solve(p: Program, engine: str = "highs", timeout: float | None = None) -> Solution:
-    """Solve a program with the named engine."""
+    """Solve a program with the named engine; ``timeout`` covers lowering too (status
+    ``timeout`` if it runs out before the solver starts)."""
     check_engine(engine)
-    if engine == "highs":
-        return highs_milp.solve(p, timeout)
-    if engine == "z3":
-        return z3_smt.solve(p, timeout)
-    return pulp_milp.solve(p, engine, timeout)
+    try:
+        if engine == "highs":
+            return highs_milp.solve(p, timeout)
+        if engine == "z3":
+            return z3_smt.solve(p, timeout)
+        return pulp_milp.solve(p, engine, timeout)
+    except DeadlineExpired:
+        return Solution("timeout", engine, message="time limit reached while lowering the program")

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..bounds.deadline import check, deadline_after, remaining
 from ..encode.program import Lin, Program, Row
 from ..errors import SolverUnavailable
 from .solution import Solution
@@ -31,7 +32,7 @@ def _q(x) -> "z3.ArithRef":
 
 
 class _Lowered:
-    def __init__(self, p: Program):
+    def __init__(self, p: Program, deadline: float | None = None):
         self.vars = [z3.Bool(f"b{i}") if b else z3.Real(f"x{i}") for i, b in enumerate(p.binary)]
         self.p = p
         self.cons = []
@@ -47,8 +48,10 @@ class _Lowered:
                 if np.isfinite(hi):
                     self.cons.append(self.vars[i] <= _q(hi))
         for r in p.rows:
+            check(deadline)
             self.cons.append(self.row(r))
         for imp in p.implications:
+            check(deadline)
             lits = [self.vars[v] if val else z3.Not(self.vars[v]) for v, val in imp.literals]
             self.cons.append(z3.Implies(z3.And(*lits) if len(lits) > 1 else lits[0], self.row(imp.row)))
 
@@ -77,10 +80,11 @@ def solve(p: Program, timeout: float | None = None) -> Solution:
     if z3 is None:  # pragma: no cover
         raise SolverUnavailable("z3-solver is not installed")
     t0 = time.perf_counter()
-    low = _Lowered(p)
+    deadline = deadline_after(timeout)
+    low = _Lowered(p, deadline)
     s = z3.Optimize() if p.objective is not None else z3.Solver()
     if timeout is not None:
-        s.set("timeout", max(1, int(timeout * 1000)))
+        s.set("timeout", max(1, int(remaining(deadline) * 1000)))
     s.add(*low.cons)
     if p.objective is not None:
         obj = low.expr(p.objective)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..bounds.deadline import expired
 from ..bounds.relu import backsubstitute, symbolic_bounds_batch
 from ..encode.network import input_vars
 from ..encode.program import Lin, Program
@@ -170,7 +171,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         if ub <= best + tol(best):
             stats["pruned"] += 1
             return
-        if unstable <= LEAF_UNSTABLE:
+        if unstable <= LEAF_UNSTABLE and not expired(deadline):
             bpre = list(pre_b) + [(np.array([-np.inf]), np.array([ub]))]
             bpre[-1] = (np.array([-abs(ub) - 1e9]), np.array([ub]))
             sol, vm = _leaf_milp(net, bx, bpre, engine, left())
@@ -195,7 +196,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     while heap:
         if -heap[0][0] <= best + tol(best):
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if expired(deadline):
             complete = False
             break
         kids = []

@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..bounds.deadline import DeadlineExpired, check, deadline_after, remaining
 from ..encode.network import encode_network, input_vars
 from ..encode.program import Lin, Program
 from ..encode.varmap import Indicator, VarMap
@@ -121,13 +122,14 @@ def dnf_holds_float(dnf: Sequence[Conj], Y: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- encoding
 def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstraint | None = None,
-                relu_method: str = "symbolic") -> tuple[Program, list[int], list[VarMap]]:
-    """All networks on shared data-space input variables bounded by ``box``."""
+                relu_method: str = "symbolic", deadline: float | None = None) -> tuple[Program, list[int], list[VarMap]]:
+    """All networks on shared data-space input variables bounded by ``box`` (raises
+    ``DeadlineExpired`` once ``deadline`` passes, see :mod:`srmverify.bounds.deadline`)."""
     p = Program()
     x = input_vars(p, box)
     if constraint is not None:
         constraint(p, x)
-    maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}") for i, n in enumerate(nets)]
+    maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}", deadline=deadline) for i, n in enumerate(nets)]
     return p, x, maps
 
 
@@ -195,7 +197,7 @@ def counterexample(nets: Sequence[Net], x: Sequence, Ys: list[list[Fraction | No
                           exact_output=[str(q) if q is not None else "inf" for q in Ys[0]])
 
 
-def _flat(Ys: list[list]) -> list:
+def flatten(Ys: list[list]) -> list:
     return [q for Y in Ys for q in Y]
 
 
@@ -209,6 +211,26 @@ def sample_points(box: np.ndarray, rng: np.random.Generator, n: int = N_SAMPLES)
     n = max(8, min(n, SAMPLE_ENTRIES // d))
     pts.append(box[:, 0] + rng.random((n, d)) * (box[:, 1] - box[:, 0]))
     return np.vstack(pts)
+
+
+def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj],
+            admissible: Callable[[np.ndarray], np.ndarray] | None = None, deadline: float | None = None,
+            rng: np.random.Generator | None = None) -> tuple[list, list[list[Fraction | None]]] | None:
+    """Cheap counterexample search: the vectorised float simulator on :func:`sample_points` of the
+    box (kept by ``admissible``), then the exact re-check of the first float hits. Returns
+    ``(x, exact stacked outputs)`` of an exactly reproduced violation, or ``None``."""
+    X = sample_points(box, rng if rng is not None else np.random.default_rng(0))
+    if admissible is not None:
+        X = X[admissible(X)]
+    if not len(X):
+        return None
+    hits = np.flatnonzero(dnf_holds_float(dnf, stacked_float(nets, X)))
+    for i in hits[:20]:
+        check(deadline)
+        Ys = stacked_exact(nets, X[i].tolist())
+        if dnf_holds_exact(dnf, flatten(Ys)):
+            return X[i].tolist(), Ys
+    return None
 
 
 def _repair(p: Program, sol: Solution, x: list[int], timeout: float | None) -> Solution:
@@ -245,24 +267,26 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         res.time = time.perf_counter() - t0
         return res
 
-    def left() -> float | None:
-        return None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+    deadline = deadline_after(timeout)
 
-    # 1. falsification by sampling
-    progress(0, 3, "sampling")
-    X = sample_points(box, np.random.default_rng(0)) if falsify else np.zeros((0, box.shape[0]))
-    if admissible is not None:
-        X = X[admissible(X)]
-    if len(X):
-        hits = np.flatnonzero(dnf_holds_float(dnf, stacked_float(nets, X)))
-        for i in hits[:20]:
-            Ys = stacked_exact(nets, X[i].tolist())
-            if dnf_holds_exact(dnf, _flat(Ys)):
-                res.stats["found_by"] = "sampling"
-                return done(Verdict.SAT, counterexample=counterexample(nets, X[i].tolist(), Ys))
-    # 2. the program
-    progress(1, 3, "encoding")
-    base, x, maps = encode_nets(nets, box, constraint)
+    def left() -> float | None:
+        return remaining(deadline)
+
+    stage = "sampling"
+    try:
+        # 1. falsification by sampling
+        progress(0, 3, "sampling")
+        hit = falsify_by_sampling(nets, box, dnf, admissible, deadline) if falsify else None
+        if hit is not None:
+            res.stats["found_by"] = "sampling"
+            return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
+        # 2. the program
+        progress(1, 3, "encoding")
+        stage = "building the program"
+        check(deadline)
+        base, x, maps = encode_nets(nets, box, constraint, deadline=deadline)
+    except DeadlineExpired:
+        return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
     res.stats.update(binaries=base.n_binaries, variables=base.n_vars, rows=len(base.rows) + len(base.implications))
     # a MILP first looks for a violation with slack TAU (its point then reproduces exactly); only
     # if there is none, the exact non-strict property decides
@@ -290,7 +314,7 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
         pt = (project(xf) if project is not None else xf).tolist()
     Ys = stacked_exact(nets, pt)
-    if dnf_holds_exact(dnf, _flat(Ys)):
+    if dnf_holds_exact(dnf, flatten(Ys)):
         res.stats["found_by"] = engine
         return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys))
     if sol.exact is None:
@@ -298,7 +322,7 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         if rep.exact is not None:
             pt = [rep.exact[i] for i in x]
             Ys = stacked_exact(nets, pt)
-            if dnf_holds_exact(dnf, _flat(Ys)):
+            if dnf_holds_exact(dnf, flatten(Ys)):
                 res.stats["found_by"] = f"{engine}+z3 repair"
                 return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys),
                             message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "

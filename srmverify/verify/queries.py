@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from ..bounds import relu_preactivation_bounds, snn_time_bounds
+from ..bounds.deadline import DeadlineExpired, deadline_after, expired, remaining
 from ..encode.program import Lin
 from ..errors import InputError
 from ..network import ReLUNet, SNN
@@ -22,7 +23,8 @@ from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
 from .bab import maximize_relu, objective_net
 from ..formats.arrays import check_box
-from .pipeline import Atom, Net, encode_nets, find_violation
+from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
+    flatten, stacked_exact
 
 BOUND_METHODS = ("optimal", "interval", "symbolic")
 #: Input splitting (branch and bound) is used up to this many inputs; beyond, one MILP.
@@ -49,8 +51,9 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
 
     ``method``: ``"optimal"`` (tight: branch and bound / MILP / SMT optima; positive-weight SNNs
     exactly by corner simulation), ``"interval"`` or ``"symbolic"`` (fast sound propagation).
-    The result says which (``method``, ``optimal``); on a timeout ``complete`` is False and the
-    bounds are the best SOUND ones known (never an unproven incumbent).
+    The result says which (``method``, ``optimal``); on a timeout (one deadline for bounds,
+    encoding and solving) ``complete`` is False and the bounds are the best SOUND ones known
+    (propagation at worst; never an unproven incumbent).
     ``stats["attained"]`` holds the ``[min, max]`` values really taken by the network.
 
     Examples
@@ -61,6 +64,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     ([0.0, 2.0], True)
     """
     t0 = time.perf_counter()
+    deadline = deadline_after(timeout)
     check_engine(engine)
     if method not in BOUND_METHODS:
         raise InputError("--method", "method", method, f"choose one of {', '.join(BOUND_METHODS)}")
@@ -95,9 +99,12 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     for j in range(m):
         row = []
         for sign in (-1.0, 1.0):
-            left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
+            if expired(deadline):
+                complete = False
+                row.append(None)
+                continue
             progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
-            val, bound, ok = _extreme(net, box, j, sign, engine, left)
+            val, bound, ok = _extreme(net, box, j, sign, engine, deadline)
             complete &= ok
             row.append(None if val is None else sign * val)
             if bound is not None and np.isfinite(bound):
@@ -113,21 +120,24 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     return res
 
 
-def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, timeout: float | None):
+def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None):
     """``(attained max of sign*y_j, proven upper bound, proven?)``."""
     if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= BAB_MAX_INPUTS:
         c = np.zeros(net.n_outputs)
         c[j] = sign
-        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=timeout)
+        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline))
         return r.value, r.upper, r.complete
-    p, x, maps = encode_nets([net], box)
+    try:
+        p, x, maps = encode_nets([net], box, deadline=deadline)
+    except DeadlineExpired:
+        return None, None, False
     y, f = maps[0].outputs[j], maps[0].output_fire[j]
     if y is None:
         return None, None, True
     if f is not True:
         p.lo[f] = 1.0          # bound the output over the inputs where it fires
     p.maximize(Lin.var(y, sign))
-    sol = solve(p, engine, timeout)
+    sol = solve(p, engine, remaining(deadline))
     if sol.status == "infeasible":
         return None, None, True
     val = None
@@ -174,7 +184,8 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
     later than the label's, or the label not firing), ``"argmax"`` (decoded outputs; a violation is
     another output >= the label's), ``"range"`` (every output stays within ``[out_lo, out_hi]``;
     a violation is an output outside, or not firing when ``out_hi`` is finite).
-    ``label`` defaults to the prediction at ``x0``. ``unsat`` = robust (proven).
+    ``label`` defaults to the prediction at ``x0``. ``unsat`` = robust (proven). ``timeout``
+    bounds the whole query (sampling, bounds, encoding, solving).
 
     Examples
     --------
@@ -182,6 +193,7 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
     >>> robustness(net, [0.2], 0.1, mode="argmax").verdict.value, robustness(net, [0.2], 0.5, mode="argmax").verdict.value
     ('unsat', 'sat')
     """
+    deadline = deadline_after(timeout)
     x0 = np.asarray(x0, dtype=float).reshape(-1)
     n = net.n_inputs
     if x0.shape != (n,) or not np.all(np.isfinite(x0)):
@@ -234,7 +246,7 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
     constraint = admissible = project = None
     if norm == "l1":
         constraint, admissible, project = _l1_ball(x0, eps)
-    res = find_violation([net], box, dnf, query=f"robustness ({mode}, {norm})", engine=engine, timeout=timeout,
+    res = find_violation([net], box, dnf, query=f"robustness ({mode}, {norm})", engine=engine, timeout=remaining(deadline),
                          progress=progress, constraint=constraint, admissible=admissible, project=project)
     res.details.update(details)
     return res
@@ -296,27 +308,14 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
             dnf.append([Atom(silent=j), Atom(np.concatenate([np.zeros(m), np.eye(m)[j]]), np.inf)])
             dnf.append([Atom(silent=m + j), Atom(np.concatenate([np.eye(m)[j], np.zeros(m)]), np.inf)])
     t0 = time.perf_counter()
+    deadline = deadline_after(timeout)
     details: dict = {"eps": eps, "top1": top1}
     if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES \
             and a.n_inputs <= BAB_MAX_INPUTS:
-        worst, bound = 0.0, 0.0
-        for j in range(m):
-            for sign in (1.0, -1.0):
-                left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
-                c = np.eye(m)[j] * sign
-                r = maximize_relu(objective_net([a, b], [c, -c]), box, engine=engine, timeout=left, progress=progress)
-                bound = max(bound, r.upper)
-                worst = max(worst, r.value)
-        details.update(max_difference=worst, max_difference_bound=bound)
-        if bound <= eps:
-            res = QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
-                              message=f"max |a - b| <= {bound:.6g} <= eps (branch and bound)")
-            res.details.update(details)
-            return res
-        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
-        res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=left, progress=progress)
+        res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details)
     else:
-        res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=timeout, progress=progress)
+        res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
+                             progress=progress)
     if res.counterexample is not None and not top1:
         ya, yb = res.counterexample.outputs
         diffs = [abs(u - v) if u is not None and v is not None else np.inf for u, v in zip(ya, yb)]
@@ -324,6 +323,53 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     res.details.update(details)
     res.time = time.perf_counter() - t0
     return res
+
+
+def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Atom]], eps: float, engine: str,
+                     deadline: float | None, progress: Progress, details: dict) -> QueryResult:
+    """Two ReLU nets, few inputs: sampling first (an obvious violation in milliseconds), then
+    branch and bound on every ``+-(a_j - b_j)`` (a violating incumbent is re-checked exactly and
+    ends the search), then, if the proven bound exceeds ``eps``, the MILP without re-sampling."""
+    t0 = time.perf_counter()
+    nets = [a, b]
+    m = a.n_outputs
+
+    def sat(x: list, Ys: list, found_by: str) -> QueryResult:
+        res = QueryResult(Verdict.SAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+                          counterexample=counterexample(nets, x, Ys))
+        res.stats["found_by"] = found_by
+        return res
+
+    progress(0, 2 * m + 1, "sampling")
+    try:
+        hit = falsify_by_sampling(nets, box, dnf, deadline=deadline)
+    except DeadlineExpired:
+        return QueryResult(Verdict.TIMEOUT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+                           message="time limit reached while sampling, without a proof")
+    if hit is not None:
+        return sat(*hit, "sampling")
+    worst, bound = 0.0, 0.0
+    for j in range(m):
+        for sign in (1.0, -1.0):
+            if expired(deadline):
+                bound = np.inf
+                break
+            c = np.eye(m)[j] * sign
+            r = maximize_relu(objective_net(nets, [c, -c]), box, engine=engine, timeout=remaining(deadline),
+                              progress=progress)
+            bound = max(bound, r.upper)
+            worst = max(worst, r.value)
+            if r.value > eps:
+                Ys = stacked_exact(nets, r.x.tolist())
+                if dnf_holds_exact(dnf, flatten(Ys)):
+                    details.update(max_difference=worst)
+                    return sat(r.x.tolist(), Ys, "branch and bound")
+    details.update(max_difference=worst, max_difference_bound=bound)
+    if bound <= eps:
+        return QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+                           message=f"max |a - b| <= {bound:.6g} <= eps (branch and bound)")
+    return find_violation(nets, box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
+                          progress=progress, falsify=False)
 
 
 # ----------------------------------------------------------------------------- VNN-LIB properties
@@ -355,10 +401,23 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
     boxes = [check_box(b, net.n_inputs, "property") for b in input_boxes]
     if not boxes:
         raise InputError("property", "input boxes", [], "no input region")
+    deadline = deadline_after(timeout)
+    for i, box in enumerate(boxes):       # every box is sampled before any solver runs
+        try:
+            hit = falsify_by_sampling([net], box, dnf, deadline=deadline)
+        except DeadlineExpired:
+            break
+        if hit is not None:
+            res = QueryResult(Verdict.SAT, "property", engine, time.perf_counter() - t0,
+                              tolerance=None if engine in EXACT_ENGINES else TAU,
+                              counterexample=counterexample([net], *hit))
+            res.stats["found_by"] = "sampling"
+            res.details.update(boxes=len(boxes), box_verdicts=[Verdict.UNKNOWN.value] * i + [Verdict.SAT.value])
+            return res
     verdicts, last = [], None
     for i, box in enumerate(boxes):
-        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.01)
-        last = find_violation([net], box, dnf, query="property", engine=engine, timeout=left, progress=progress)
+        last = find_violation([net], box, dnf, query="property", engine=engine, timeout=remaining(deadline),
+                              progress=progress, falsify=False)
         verdicts.append(last.verdict)
         if last.verdict in (Verdict.SAT, Verdict.ERROR):
             break

@@ -1,0 +1,43 @@
+"""One wall-clock deadline shared by every stage of a query: bounds, encoding, lowering, solving.
+
+A deadline is an absolute :func:`time.perf_counter` value (``None`` = no limit). Long loops call
+:func:`check` (one clock read, cheap enough per neuron); on expiry it raises
+:class:`DeadlineExpired`, which the queries turn into verdict ``timeout`` or an incomplete
+:class:`~srmverify.results.BoundsResult` -- it never escapes the library.
+
+>>> check(deadline_after(None)); remaining(None) is None
+True
+>>> d = deadline_after(0.0)
+>>> expired(d), remaining(d)
+(True, 0.01)
+"""
+from __future__ import annotations
+
+import time
+
+#: Smallest time handed to a solver (a zero/negative limit means "no limit" to some of them).
+MIN_SLICE = 0.01
+
+
+class DeadlineExpired(Exception):
+    """The query's deadline passed (internal: the query functions catch it)."""
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    """Absolute deadline ``timeout`` seconds from now (``None`` = no limit)."""
+    return None if timeout is None else time.perf_counter() + float(timeout)
+
+
+def expired(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+def check(deadline: float | None) -> None:
+    """Raise :class:`DeadlineExpired` if ``deadline`` has passed."""
+    if deadline is not None and time.perf_counter() > deadline:
+        raise DeadlineExpired()
+
+
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left (at least :data:`MIN_SLICE`), ``None`` without a deadline."""
+    return None if deadline is None else max(deadline - time.perf_counter(), MIN_SLICE)
