@@ -1,12 +1,12 @@
-"""``srmverify demo``: convert, certify and compare the bundled digits model (seconds)."""
+"""``srmverify demo``: convert, certify, verify and count regions on bundled data (seconds)."""
 from __future__ import annotations
 
 import typer
 
-from srmverify.convert.demo import run_demo
+from srmverify.demo import run_demo
 from srmverify.errors import InputError
 
-from .render import emit_json, fmt, out, progress_bar
+from .render import emit_json, out, progress_bar, secs
 
 
 def demo_cmd(
@@ -15,7 +15,7 @@ def demo_cmd(
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per robustness query."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress stays on stderr)."),
 ) -> int:
-    """Bundled 64-32-10 digits MLP -> exact SNN -> certificate -> identical accuracies (+ robustness)."""
+    """Bundled digits MLP -> exact SNN -> certificate -> identical accuracies -> robustness -> exact region count."""
     if robust < 0:
         raise InputError("<command line>", "--robust", robust, "must be >= 0")
     if not (0 <= eps < float("inf")):
@@ -32,7 +32,7 @@ def demo_cmd(
     out.print(f"digits model: ReLU MLP {c['relu_widths']} (bundled, trained on scikit-learn's 8x8 digits)")
     out.print(f"converted to SNN on [0, 1]^64: {c['snn_neurons']} neurons ({c['kink_neurons']} kink), "
               f"{c['snn_synapses']} synapses, depth {c['snn_depth']}; exact (error bound {c['error_bound']:g})")
-    out.print(f"certificate: {cert['verdict']} ({cert['checks']} exact checks, {fmt(cert['time'])} s)"
+    out.print(f"certificate: {cert['verdict']} ({cert['checks']} exact checks, {secs(cert['time'])})"
               + (f"; first failure: {cert['first_failure']}" if cert["first_failure"] else ""))
     out.print(f"test accuracy on {r.n_test} digits: ReLU {r.relu_accuracy:.4f}, SNN {r.snn_accuracy:.4f} "
               f"({r.same_predictions}/{r.n_test} identical predictions, max |SNN - ReLU| = {r.max_output_difference:.2g} "
@@ -40,10 +40,12 @@ def demo_cmd(
     for q in r.robustness:
         tol = "exact" if q["tolerance"] is None else f"tolerance {q['tolerance']:g}"
         out.print(f"robustness digit {q['digit']} (label {q['label']}, eps {q['eps']:g}): {q['verdict']} "
-                  f"({q['engine']}, {tol}, {fmt(q['time'])} s)")
-    if r.robustness_note:
-        out.print(f"robustness: {r.robustness_note}")
-    out.print(f"{'PASSED' if r.passed else 'FAILED'} in {fmt(r.time)} s")
+                  f"({q['engine']}, {tol}, {secs(q['time'])})")
+    g = r.regions
+    out.print(f"regions of a bundled shared-weight spiking layer (3 neurons, 3 inputs): {g['causal_regions']} causal, "
+              f"{g['linear_regions']} linear, exact{'' if g['complete'] else ' (PARTIAL)'}; theory {g['formula']} = "
+              f"{g['theory']} ({secs(g['time'])})")
+    out.print(f"{'PASSED' if r.passed else 'FAILED'} in {secs(r.time)}")
     return code
 
 

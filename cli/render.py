@@ -48,6 +48,11 @@ def fmt(v: Any) -> str:
     return "inf" if math.isinf(f) else f"{f:.10g}"
 
 
+def secs(t: float) -> str:
+    """A duration for humans: ``0.0934 s``."""
+    return f"{t:.3g} s"
+
+
 class progress_bar:
     """Context manager yielding a library progress callback drawn as a rich bar on stderr
     (silent when stderr is not a terminal, so logs and CI output stay clean)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
 from ..formats import load_network
 from ..network import ReLUNet
+from . import DATA_DIR
 
-HERE = Path(__file__).resolve().parent
+HERE = DATA_DIR
 MODEL = HERE / "digits_mlp.json"
 TEST = HERE / "digits_test.json"
 

@@ -188,7 +188,6 @@ class _Milp:
         self.col_hi: list[float] = []
         self.integer: list[bool] = []
         self.rows: list[tuple[dict[int, float], float, float]] = []
-        inf = np.inf
         ys = [self._col(lo + TAU, hi - TAU) for lo, hi in zip(domain.lo, domain.hi)]
         self.ys = ys
         # data-space box of the domain (interval arithmetic on x = c + M y)

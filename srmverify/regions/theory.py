@@ -48,7 +48,7 @@ def relu_deep_bound(widths: list[int]) -> int:
     >>> relu_deep_bound([2, 3])
     7
     """
-    d, total, dim = widths[0], 1, widths[0]
+    total, dim = 1, widths[0]
     for n in widths[1:]:
         total *= sum(comb(n, j) for j in range(min(dim, n) + 1))
         dim = min(dim, n)
