@@ -98,13 +98,13 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9)
     """Solve lowered arrays with HiGHS."""
     t0 = time.perf_counter()
     h = new_highs()
-    if timeout is not None:
-        h.setOptionValue("time_limit", max(float(timeout), 1e-3))
     h.setOptionValue("mip_rel_gap", gap)
     h.setOptionValue("mip_feasibility_tolerance", FEAS_TOL)
     h.setOptionValue("primal_feasibility_tolerance", FEAS_TOL)
     h.setOptionValue("mip_abs_gap", gap)
     load(h, m)
+    if timeout is not None:      # loading a large model takes time too: the limit covers it
+        h.setOptionValue("time_limit", max(float(timeout) - (time.perf_counter() - t0), 1e-3))
     h.run()
     native = h.getModelStatus()
     status = STATUS_MAP.get(native, "unknown")

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ..bounds.deadline import deadline_after, remaining
+from ..bounds.deadline import check, deadline_after, remaining
 from ..encode.program import Program
 from ..errors import SolverUnavailable
 from .bigm import TAU, MilpArrays, lower
@@ -53,16 +53,19 @@ def _solver(name: str, timeout: float | None):
 
 
 def solve_arrays(m: MilpArrays, engine: str = "cbc", timeout: float | None = None) -> Solution:
-    """Build the PuLP model from lowered arrays and solve it with ``engine`` ("cbc" or "highs-pulp")."""
+    """Build the PuLP model from lowered arrays and solve it with ``engine`` ("cbc" or "highs-pulp").
+    ``timeout`` covers building the model (per row: ``DeadlineExpired``) and solving."""
     if pulp is None:  # pragma: no cover
         raise SolverUnavailable("pulp is not installed")
     t0 = time.perf_counter()
+    deadline = deadline_after(timeout)
     prob = pulp.LpProblem("srmverify", pulp.LpMaximize if m.maximise else pulp.LpMinimize)
     xs = [pulp.LpVariable(f"x{i}", None if not np.isfinite(lo) else float(lo), None if not np.isfinite(hi) else float(hi),
                           cat=pulp.LpInteger if integ else pulp.LpContinuous)
           for i, (lo, hi, integ) in enumerate(zip(m.col_lo, m.col_hi, m.integer))]
     prob += pulp.lpSum(float(c) * xs[i] for i, c in enumerate(m.cost) if c != 0.0) + 0.0
     for r in range(m.n_rows):
+        check(deadline)
         sl = slice(m.starts[r], m.starts[r + 1])
         expr = pulp.lpSum(float(v) * xs[i] for i, v in zip(m.index[sl], m.value[sl]))
         lo, hi = m.row_lo[r], m.row_hi[r]
@@ -73,7 +76,7 @@ def solve_arrays(m: MilpArrays, engine: str = "cbc", timeout: float | None = Non
             prob += expr <= float(hi)
         if np.isfinite(lo):
             prob += expr >= float(lo)
-    prob.solve(_solver(engine, timeout))
+    prob.solve(_solver(engine, remaining(deadline)))
     status = STATUS_MAP.get((prob.status, prob.sol_status), "unknown")
     values = None
     if status in ("optimal", "feasible"):

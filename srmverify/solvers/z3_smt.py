@@ -33,10 +33,15 @@ def _q(x) -> "z3.ArithRef":
 
 class _Lowered:
     def __init__(self, p: Program, deadline: float | None = None):
-        self.vars = [z3.Bool(f"b{i}") if b else z3.Real(f"x{i}") for i, b in enumerate(p.binary)]
+        self.vars = []
+        for i, b in enumerate(p.binary):
+            if i % 1024 == 0:
+                check(deadline)
+            self.vars.append(z3.Bool(f"b{i}") if b else z3.Real(f"x{i}"))
         self.p = p
         self.cons = []
         for i, (lo, hi, b) in enumerate(zip(p.lo, p.hi, p.binary)):
+            check(deadline)
             if b:
                 if lo > 0:
                     self.cons.append(self.vars[i])
