@@ -203,6 +203,7 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
     Ln, Un = Cs + lo, Cs + hi       # SNN-side interval bounds of the spike times
     Lan = Uan = Dyadic.zeros((0,))
     kink_units = np.zeros(0, dtype=np.int64)
+    status = np.zeros(0, dtype=np.int64)   # previous layer's ReLU status, set at the end of each layer
     layers_out = []       # per layer: dict with value rows and kink rows (local descriptions)
     n_const = 1
     stats = {"active": 0, "dead": 0, "unstable": 0}
