@@ -27,7 +27,7 @@ from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from ..simulate import spike_times
 from .polyhedron import Domain, new_highs, pattern_bits
-from .result import Region, RegionsResult
+from .result import Region, RegionsResult, stop_reason
 
 #: Margin of strict inequalities in the MILP (in spike-time / pre-activation units).
 TAU = 1e-6
@@ -55,11 +55,8 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     patterns: set[bytes] = set()
     stopped, mismatches = None, 0
     while True:
-        if max_regions is not None and len(regions) >= max_regions:
-            stopped = "max-regions"
-            break
-        if timeout is not None and time.perf_counter() - t0 > timeout:
-            stopped = "timeout"
+        stopped = stop_reason(len(regions), max_regions, t0, timeout)
+        if stopped:
             break
         status, bits, y = enc.next(None if timeout is None else max(0.01, timeout - (time.perf_counter() - t0)))
         if status == "done":

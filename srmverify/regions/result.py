@@ -1,6 +1,8 @@
 """The result of a region count, whatever engine produced it."""
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,3 +81,16 @@ class RegionsResult:
 def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[float] | None]:
     """Rows ``[g_1, ..., g_k, h]`` of an output map (``None`` for an output that never fires)."""
     return [list(map(float, g)) + [float(c)] if f else None for g, c, f in zip(G, h, fires)]
+
+
+def stop_reason(found: int, max_regions: int | None, t0: float, timeout: float | None) -> str | None:
+    """Why an enumeration must stop now (``"max-regions"`` / ``"timeout"``), or None to go on.
+
+    >>> stop_reason(5, 5, 0.0, None), stop_reason(1, None, time.perf_counter(), 60.0)
+    ('max-regions', None)
+    """
+    if max_regions is not None and found >= max_regions:
+        return "max-regions"
+    if timeout is not None and time.perf_counter() - t0 > timeout:
+        return "timeout"
+    return None

@@ -23,7 +23,7 @@ import numpy as np
 from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from .polyhedron import Cell, ChebyshevLP, Domain, cell_at, pattern_bits
-from .result import Region, RegionsResult, output_map
+from .result import Region, RegionsResult, output_map, stop_reason
 
 #: Default full-dimensionality tolerance: a region counts if it contains a ball of radius
 #: ``RADIUS_TOL * domain.scale`` (in domain coordinates).
@@ -97,11 +97,8 @@ def traverse(
     if start is None:
         warnings.append("no full-dimensional region found at the start points")
     while queue:
-        if max_regions is not None and len(found) >= max_regions:
-            stopped = "max-regions"
-            break
-        if timeout is not None and time.perf_counter() - t0 > timeout:
-            stopped = "timeout"
+        stopped = stop_reason(len(found), max_regions, t0, timeout)
+        if stopped:
             break
         cur = queue.popleft()
         A, b = cur.cell.A, cur.cell.b
