@@ -1,6 +1,8 @@
 """Encode any supported network on a box: bounds first, then the per-neuron encoding."""
 from __future__ import annotations
 
+from typing import Collection
+
 import numpy as np
 
 from ..bounds import relu_preactivation_bounds, snn_time_bounds
@@ -17,13 +19,17 @@ def input_vars(p: Program, box: np.ndarray, name: str = "x") -> list[int]:
 
 
 def encode_network(p: Program, net: SNN | ReLUNet, box: np.ndarray, inputs: list[int] | None = None,
-                   relu_method: str = "symbolic", name: str = "n", deadline: float | None = None) -> VarMap:
+                   relu_method: str = "symbolic", name: str = "n", deadline: float | None = None,
+                   first_crossing: Collection[int] | None = None) -> VarMap:
     """Bounds over ``box`` (data space), then the encoding of ``net`` into ``p``. ``inputs``
     reuses existing input variables (several networks on the same input). ``deadline``: see
-    :mod:`srmverify.bounds.deadline` (raises ``DeadlineExpired``)."""
+    :mod:`srmverify.bounds.deadline` (raises ``DeadlineExpired``). ``first_crossing``: SNN
+    neurons whose first-crossing constraints are written (``None`` = all; see
+    :func:`~srmverify.encode.snn.encode_snn`)."""
     box = np.asarray(box, dtype=float)
     if inputs is None:
         inputs = input_vars(p, box)
     if isinstance(net, ReLUNet):
         return encode_relu(p, net, inputs, relu_preactivation_bounds(net, box, relu_method, deadline), name, deadline)
-    return encode_snn(p, net, inputs, snn_time_bounds(net, box, deadline=deadline), name, deadline)
+    return encode_snn(p, net, inputs, snn_time_bounds(net, box, deadline=deadline), name, deadline,
+                      first_crossing)

@@ -9,7 +9,9 @@ rationals, strict rows exact, implications as ``Implies``) in :mod:`srmverify.so
 
 Coefficients are exact rationals (:class:`fractions.Fraction` of the float64 network parameters)
 and every arithmetic step on expressions is exact, so the exact backend sees the true network;
-the MILP lowering rounds them to floats once.
+the MILP lowering rounds them to floats once. A program meant only for a MILP solver can be built
+inside :func:`float_arithmetic` (like :func:`decimal.localcontext`): expressions then keep plain
+floats, which is an order of magnitude cheaper; :attr:`Program.exact` records the mode.
 
 Examples
 --------
@@ -22,23 +24,49 @@ Examples
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
 SENSES = ("<=", "<", "==")
 
 
-def exact(x) -> int | Fraction:
+_EXACT: ContextVar[bool] = ContextVar("srmverify_exact_arithmetic", default=True)
+
+
+@contextmanager
+def float_arithmetic() -> Iterator[None]:
+    """Build expressions with float coefficients inside this block (for programs that only a
+    MILP solver will see; see the module docstring).
+
+    >>> with float_arithmetic():
+    ...     type(Lin({0: 0.1}).coef[0]).__name__, Program().exact
+    ('float', False)
+    >>> type(Lin({0: 0.1}).coef[0]).__name__
+    'Fraction'
+    """
+    token = _EXACT.set(False)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
+
+
+def exact(x) -> int | float | Fraction:
     """The exact rational value of a number (floats exactly); integral values stay ``int``
-    (much faster arithmetic for the many unit coefficients)."""
+    (much faster arithmetic for the many unit coefficients). Inside :func:`float_arithmetic`
+    a float stays a float."""
     t = type(x)
     if t is int or t is Fraction:
         return x
     x = float(x)
-    return int(x) if x.is_integer() else Fraction(x)
+    if x.is_integer():
+        return int(x)
+    return Fraction(x) if _EXACT.get() else x
 
 
 @dataclass
@@ -115,6 +143,8 @@ class Program:
     """Variables, rows, implications and an objective (see the module docstring)."""
 
     def __init__(self) -> None:
+        #: ``False`` when built inside :func:`float_arithmetic` (a MILP-only program).
+        self.exact = _EXACT.get()
         self.names: list[str] = []
         self.lo: list[float] = []
         self.hi: list[float] = []
@@ -184,6 +214,7 @@ class Program:
 
     def copy(self) -> "Program":
         p = Program()
+        p.exact = self.exact
         p.names, p.lo, p.hi, p.binary = list(self.names), list(self.lo), list(self.hi), list(self.binary)
         p.rows, p.implications = list(self.rows), list(self.implications)
         p.objective, p.maximise = self.objective, self.maximise

@@ -15,10 +15,19 @@ For neuron ``v`` with live synapses ``k`` (nonzero weight, source may fire), arr
   ``f_v = 0 => P(a_k) < theta`` for every firing ``k`` and ``sum_j w_j F_j <= 0``.
 
 Strict rows are exact in z3 and ``<= -tau`` in a MILP (see :mod:`srmverify.solvers.bigm`).
+
+**Relaxed first crossing.** The breakpoint potentials are most of a mixed-sign encoding (pairs of
+arrivals whose order the bounds leave open). With ``first_crossing`` a set of neurons, every
+other general neuron is encoded without them: ``t_v`` is then *a* crossing of the threshold, not
+necessarily the first, and ``f_v = 0`` keeps only the slope row. Every real run still satisfies
+the program (an over-approximation: ``unsat`` stays a proof); a solver point whose neuron is not
+at its first crossing is spurious, and :mod:`srmverify.verify.refine` adds that neuron's
+constraints and solves again. ``vm.relaxed`` lists the relaxed neurons.
 """
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Collection
 
 import numpy as np
 
@@ -88,6 +97,15 @@ class _PrefixSums:
         return self.W[m], self.S[m], mask
 
 
+def _silent_slope(p: Program, fv: Indicator, fire: dict[int, Indicator], src: list[int], w: list[float],
+                  tag: str) -> None:
+    """``f_v = 0 => sum_j w_j F_j <= 0``: a silent neuron's final slope cannot be positive."""
+    if fv is True:
+        return
+    slope = Lin.sum(Lin.var(fire[u], wi) if fire[u] is not True else Lin.constant(wi) for u, wi in zip(src, w))
+    p.implies([(fv, 0)], slope, "<=", 0.0, f"{tag}.slope")
+
+
 def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
     """Literal list without constant indicators; ``None`` if a constant makes it false."""
     out = []
@@ -101,9 +119,11 @@ def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
 
 
 def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds, name: str = "s",
-               deadline: float | None = None) -> VarMap:
+               deadline: float | None = None, first_crossing: Collection[int] | None = None) -> VarMap:
     """Add ``net`` to ``p`` on the data-space input variables ``inputs`` with spike-time
     ``bounds`` (from :func:`srmverify.bounds.snn_time_bounds` on the same box).
+    ``first_crossing``: the neurons whose first-crossing constraints are written (``None`` = all,
+    the exact encoding; see "Relaxed first crossing" in the module docstring).
     ``deadline`` (:mod:`srmverify.bounds.deadline`) is checked per neuron and per synapse of the
     pairwise first-crossing terms; on expiry :class:`~srmverify.bounds.deadline.DeadlineExpired`.
 
@@ -167,6 +187,10 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         time[v] = t
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
+        if first_crossing is not None and v not in first_crossing:
+            vm.relaxed.add(v)
+            _silent_slope(p, fv, fire, src, w, tag)
+            continue
         # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
         La, Ua, sure_a = np.array(L), np.array(U), np.array(sure, dtype=bool)
         prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, sure_a)
@@ -203,10 +227,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 lit = _lits((fv, 0), (fire[src[i]], 1))
                 if lit is not None:
                     p.implies(lit, P, "<", theta, f"{tag}.silent{k}")
-        if fv is not True:
-            slope = Lin.sum(Lin.var(fire[src[i]], w[i]) if fire[src[i]] is not True else Lin.constant(w[i])
-                            for i in range(len(ks)))
-            p.implies([(fv, 0)], slope, "<=", 0.0, f"{tag}.slope")
+        _silent_slope(p, fv, fire, src, w, tag)
     for j, o in enumerate(net.outputs.tolist()):
         f = fire[o]
         vm.output_fire.append(f)

@@ -25,6 +25,8 @@ class VarMap:
     causal : SNN: ``causal[v][k]`` for synapse index ``k`` into ``v`` -> indicator of
         "arrival ``k`` < ``t_v``" (only synapses with nonzero weight from neurons that may fire).
     active : ReLU: per hidden layer, per unit, the indicator of ``z >= 0`` (constants when stable).
+    relaxed : SNN: neurons encoded without their first-crossing constraints (see
+        :mod:`srmverify.encode.snn`); empty for an exact encoding.
     """
 
     inputs: list[int]
@@ -34,6 +36,7 @@ class VarMap:
     fire: dict[int, Indicator] = field(default_factory=dict)
     causal: dict[int, dict[int, Indicator]] = field(default_factory=dict)
     active: list[list[Indicator]] = field(default_factory=list)
+    relaxed: set[int] = field(default_factory=set)
 
     def binaries(self) -> list[int]:
         """Every decision variable of the encoding (fire, causal and activation binaries)."""

@@ -10,6 +10,7 @@ The result is shared by the direct HiGHS backend and the PuLP backends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -44,59 +45,97 @@ class MilpArrays:
         return len(self.row_lo)
 
 
-def _max_over_bounds(coef: dict[int, float], lo: np.ndarray, hi: np.ndarray) -> float:
-    idx = np.fromiter(coef.keys(), dtype=np.int64, count=len(coef))
-    c = np.fromiter(coef.values(), dtype=float, count=len(coef))
-    with np.errstate(invalid="ignore"):
-        return float(np.sum(np.where(c > 0, c * hi[idx], 0.0)) + np.sum(np.where(c < 0, c * lo[idx], 0.0)))
+def _flatten(lins: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row of each entry, variable, coefficient, constant of each row)`` of expressions."""
+    counts = np.fromiter((len(e.coef) for e in lins), dtype=np.int64, count=len(lins))
+    total = int(counts.sum())
+    idx = np.fromiter(chain.from_iterable(e.coef.keys() for e in lins), dtype=np.int64, count=total)
+    val = np.fromiter(chain.from_iterable(e.coef.values() for e in lins), dtype=float, count=total)
+    const = np.fromiter((e.const for e in lins), dtype=float, count=len(lins))
+    return np.repeat(np.arange(len(lins)), counts), idx, val, const
 
 
 def lower(p: Program, tau: float = TAU, deadline: float | None = None) -> MilpArrays:
-    """Big-M lowering (see the module docstring); ``deadline`` (:mod:`srmverify.bounds.deadline`)
-    is checked per row."""
+    """Big-M lowering (see the module docstring), vectorised over rows; ``deadline``
+    (:mod:`srmverify.bounds.deadline`) is checked between the stages.
+
+    Examples
+    --------
+    >>> from srmverify.encode.program import Lin
+    >>> p = Program(); x = p.var("x", -1, 2); b = p.var("b", binary=True)
+    >>> p.add(Lin.var(x), "<", 1.5)
+    >>> p.implies([(b, 1)], Lin.var(x), "<=", 0.5)          # M = max(x) - 0.5 = 1.5
+    >>> m = lower(p)
+    >>> m.row_hi.tolist(), m.value.tolist()
+    ([1.499999, 2.0], [1.0, 1.0, 1.5])
+    """
     lo, hi = np.array(p.lo, dtype=float), np.array(p.hi, dtype=float)
-    starts, index, value, rlo, rhi = [0], [], [], [], []
-
-    def emit(coef: dict, a: float, b: float) -> None:
-        coef = {k: float(v) for k, v in coef.items() if v != 0}
-        index.extend(coef.keys())
-        value.extend(coef.values())
-        starts.append(len(index))
-        rlo.append(a)
-        rhi.append(b)
-
-    for r in p.rows:
-        check(deadline)
-        c = -float(r.lin.const)
-        if r.sense == "==":
-            emit(r.lin.coef, c, c)
-        else:
-            emit(r.lin.coef, -np.inf, c - (tau if r.sense == "<" else 0.0))
+    # plain rows: lin <sense> 0  ->  row_lo <= coef x <= -const (minus tau if strict)
+    row, idx, val, const = _flatten([r.lin for r in p.rows])
+    strict = np.fromiter((r.sense == "<" for r in p.rows), dtype=bool, count=len(p.rows))
+    eq = np.fromiter((r.sense == "==" for r in p.rows), dtype=bool, count=len(p.rows))
+    r_hi = -const - tau * strict
+    r_lo = np.where(eq, -const, -np.inf)
+    check(deadline)
+    # implications: each part (an "==" row is two "<=" parts) gets M = max of the row over the bounds
+    parts, lits = [], []
     for imp in p.implications:
-        check(deadline)
-        parts = [(imp.row.lin, imp.row.sense)] if imp.row.sense != "==" else \
-            [(imp.row.lin, "<="), (imp.row.lin.scaled(-1.0), "<=")]
-        for lin, sense in parts:
-            rhs = -float(lin.const) - (tau if sense == "<" else 0.0)
-            big = _max_over_bounds(lin.coef, lo, hi) - rhs
-            if big <= 0:
-                continue            # the row holds everywhere in the bounds
-            if not np.isfinite(big):
-                raise SolverError(f"cannot build a big-M row for {imp.row.name or 'an implication'}: "
-                                  "a variable in it has no finite bound")
-            coef = {k: float(v) for k, v in lin.coef.items()}
-            n_on = 0
-            for b, val in imp.literals:
-                coef[b] = coef.get(b, 0.0) + (big if val == 1 else -big)
-                n_on += val == 1
-            emit(coef, -np.inf, rhs + big * n_on)
+        if imp.row.sense == "==":
+            parts += [(imp.row.lin, False), (imp.row.lin.scaled(-1), False)]
+            lits += [imp.literals, imp.literals]
+        else:
+            parts.append((imp.row.lin, imp.row.sense == "<"))
+            lits.append(imp.literals)
+    check(deadline)
+    prow, pidx, pval, pconst = _flatten([e for e, _ in parts])
+    rhs = -pconst - tau * np.fromiter((s for _, s in parts), dtype=bool, count=len(parts))
+    with np.errstate(invalid="ignore"):
+        contrib = np.where(pval > 0, pval * hi[pidx], np.where(pval < 0, pval * lo[pidx], 0.0))
+    big = np.bincount(prow, weights=contrib, minlength=len(parts)) - rhs
+    keep = big > 0                      # otherwise the row holds everywhere in the bounds
+    bad = np.flatnonzero(keep & ~np.isfinite(big))
+    if len(bad):
+        raise SolverError(f"cannot build a big-M row for {_part_name(p, int(bad[0]))}: "
+                          "a variable in it has no finite bound")
+    n_lit = np.fromiter((len(x) for x in lits), dtype=np.int64, count=len(lits))
+    lrow = np.repeat(np.arange(len(lits)), n_lit)
+    lvar = np.fromiter((v for x in lits for v, _ in x), dtype=np.int64, count=int(n_lit.sum()))
+    lon = np.fromiter((val == 1 for x in lits for _, val in x), dtype=bool, count=int(n_lit.sum()))
+    lval = np.where(lon, big[lrow], -big[lrow])
+    n_on = np.bincount(lrow, weights=lon, minlength=len(parts))
+    i_hi = rhs + big * n_on
+    check(deadline)
+    # one CSR: plain rows, then the kept implication parts (duplicate entries summed, zeros dropped)
+    kept = np.flatnonzero(keep)
+    renum = np.full(len(parts), -1)
+    renum[kept] = len(p.rows) + np.arange(len(kept))
+    er = np.concatenate([row, renum[prow], renum[lrow]])
+    ev = np.concatenate([idx, pidx, lvar])
+    ex = np.concatenate([val, pval, lval])
+    sel = er >= 0
+    er, ev, ex = er[sel], ev[sel], ex[sel]
+    key, inv = np.unique(er * max(p.n_vars, 1) + ev, return_inverse=True)
+    coef = np.bincount(inv.reshape(-1), weights=ex, minlength=len(key))
+    nz = coef != 0
+    key, coef = key[nz], coef[nz]
+    n_rows = len(p.rows) + len(kept)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(key // max(p.n_vars, 1), minlength=n_rows))])
     cost = np.zeros(p.n_vars)
-    const = 0.0
+    c0 = 0.0
     if p.objective is not None:
         for k, v in p.objective.coef.items():
             cost[k] += float(v)
-        const = float(p.objective.const)
-    return MilpArrays(cost, const, p.maximise, lo, hi, np.array(p.binary, dtype=bool),
-                      np.array(rlo, dtype=float), np.array(rhi, dtype=float), np.array(starts, dtype=np.int64),
-                      np.array(index, dtype=np.int64), np.array(value, dtype=float), tau)
+        c0 = float(p.objective.const)
+    return MilpArrays(cost, c0, p.maximise, lo, hi, np.array(p.binary, dtype=bool),
+                      np.concatenate([r_lo, np.full(len(kept), -np.inf)]), np.concatenate([r_hi, i_hi[kept]]),
+                      starts.astype(np.int64), (key % max(p.n_vars, 1)).astype(np.int64), coef, tau)
 
+
+def _part_name(p: Program, part: int) -> str:
+    """The name of the implication behind lowered part ``part`` (for error messages)."""
+    k = 0
+    for imp in p.implications:
+        k += 2 if imp.row.sense == "==" else 1
+        if k > part:
+            return imp.row.name or "an implication"
+    return "an implication"

@@ -19,15 +19,16 @@ the infinite terms have one sign and undefined (the atom is false) when they hav
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 
 from ..bounds.deadline import DeadlineExpired, check, deadline_after, remaining
 from ..encode.network import encode_network, input_vars
-from ..encode.program import Lin, Program
+from ..encode.program import Lin, Program, float_arithmetic
 from ..encode.varmap import Indicator, VarMap
 from ..network import ReLUNet, SNN
 from ..results import Counterexample, Progress, QueryResult, Verdict, no_progress
@@ -36,6 +37,7 @@ from ..solvers import check_engine, solve
 from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
 from ..solvers.solution import Solution
+from .refine import MAX_REFINEMENTS, refine
 
 Net = SNN | ReLUNet
 #: Random samples tried before any solver is called (fewer for wide inputs: at most
@@ -122,14 +124,22 @@ def dnf_holds_float(dnf: Sequence[Conj], Y: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- encoding
 def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstraint | None = None,
-                relu_method: str = "symbolic", deadline: float | None = None) -> tuple[Program, list[int], list[VarMap]]:
+                relu_method: str = "symbolic", deadline: float | None = None,
+                first_crossing: Sequence[Collection[int] | None] | None = None,
+                exact: bool = True) -> tuple[Program, list[int], list[VarMap]]:
     """All networks on shared data-space input variables bounded by ``box`` (raises
-    ``DeadlineExpired`` once ``deadline`` passes, see :mod:`srmverify.bounds.deadline`)."""
-    p = Program()
-    x = input_vars(p, box)
-    if constraint is not None:
-        constraint(p, x)
-    maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}", deadline=deadline) for i, n in enumerate(nets)]
+    ``DeadlineExpired`` once ``deadline`` passes, see :mod:`srmverify.bounds.deadline`).
+    ``first_crossing``: per network, the SNN neurons encoded with their first-crossing
+    constraints (``None`` = all; see :mod:`srmverify.verify.refine`); ``exact=False`` builds
+    a float program for a MILP engine (:func:`~srmverify.encode.program.float_arithmetic`)."""
+    fc = list(first_crossing) if first_crossing is not None else [None] * len(nets)
+    with nullcontext() if exact else float_arithmetic():
+        p = Program()
+        x = input_vars(p, box)
+        if constraint is not None:
+            constraint(p, x)
+        maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}", deadline=deadline, first_crossing=f)
+                for i, (n, f) in enumerate(zip(nets, fc))]
     return p, x, maps
 
 
@@ -280,43 +290,56 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         if hit is not None:
             res.stats["found_by"] = "sampling"
             return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
-        # 2. the program
-        progress(1, 3, "encoding")
-        stage = "building the program"
-        check(deadline)
-        base, x, maps = encode_nets(nets, box, constraint, deadline=deadline)
     except DeadlineExpired:
         return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
-    res.stats.update(binaries=base.n_binaries, variables=base.n_vars, rows=len(base.rows) + len(base.implications))
-    # a MILP first looks for a violation with slack TAU (its point then reproduces exactly); only
-    # if there is none, the exact non-strict property decides
-    for margin in ((True, False) if tol is not None else (False,)):
-        p = base.copy()
-        if not add_dnf(p, maps, dnf, margin):
-            res.stats["found_by"] = "bounds"
-            return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
-        progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
-        sol = solve(p, engine, left())
-        if sol.status != "infeasible":
+    # 2. the program, first with relaxed first crossings, refined on spurious points (refine.py)
+    fc: list[set[int]] = [set() for _ in nets]
+    rounds = 0
+    while True:
+        try:
+            progress(1, 3, "encoding" if not rounds else f"encoding (refinement {rounds})")
+            stage = "building the program"
+            check(deadline)
+            base, x, maps = encode_nets(nets, box, constraint, deadline=deadline,
+                                        first_crossing=fc if rounds <= MAX_REFINEMENTS else None,
+                                        exact=tol is None)
+        except DeadlineExpired:
+            return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
+        res.stats.update(binaries=base.n_binaries, variables=base.n_vars, refinements=rounds,
+                         relaxed_neurons=sum(len(m.relaxed) for m in maps),
+                         rows=len(base.rows) + len(base.implications))
+        # a MILP first looks for a violation with slack TAU (its point then reproduces exactly); only
+        # if there is none, the exact non-strict property decides
+        for margin in ((True, False) if tol is not None else (False,)):
+            p = base.copy()
+            if not add_dnf(p, maps, dnf, margin):
+                res.stats["found_by"] = "bounds"
+                return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
+            progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
+            sol = solve(p, engine, left())
+            if sol.status != "infeasible":
+                break
+        res.stats["solver_time"] = res.stats.get("solver_time", 0.0) + sol.time
+        res.stats["solver_status"] = sol.message or sol.status
+        if sol.status == "infeasible":
+            return done(Verdict.UNSAT)
+        if sol.status in ("timeout",):
+            return done(Verdict.TIMEOUT, message="time limit reached without a proof")
+        if not sol.has_point:
+            return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
+        # 3. exact re-check
+        if sol.exact is not None:
+            pt = [sol.exact[i] for i in x]
+        else:
+            xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
+            pt = (project(xf) if project is not None else xf).tolist()
+        Ys = stacked_exact(nets, pt)
+        if dnf_holds_exact(dnf, flatten(Ys)):
+            res.stats["found_by"] = engine
+            return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys))
+        if not refine(nets, maps, sol.values, fc):
             break
-    res.stats["solver_time"] = sol.time
-    res.stats["solver_status"] = sol.message or sol.status
-    if sol.status == "infeasible":
-        return done(Verdict.UNSAT)
-    if sol.status in ("timeout",):
-        return done(Verdict.TIMEOUT, message="time limit reached without a proof")
-    if not sol.has_point:
-        return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
-    # 3. exact re-check
-    if sol.exact is not None:
-        pt = [sol.exact[i] for i in x]
-    else:
-        xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
-        pt = (project(xf) if project is not None else xf).tolist()
-    Ys = stacked_exact(nets, pt)
-    if dnf_holds_exact(dnf, flatten(Ys)):
-        res.stats["found_by"] = engine
-        return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys))
+        rounds += 1
     if sol.exact is None:
         rep = _repair(p, sol, x, left())
         if rep.exact is not None:

@@ -22,6 +22,7 @@ from ..solvers import check_engine, solve
 from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
 from .bab import maximize_relu, objective_net
+from .refine import MAX_REFINEMENTS, refine
 from ..formats.arrays import check_box
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
     flatten, stacked_exact
@@ -78,13 +79,10 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
         return res
     if isinstance(net, SNN) and net.all_weights_positive:
         # monotone network: the corners are the exact extremes (model.md §1.1)
-        corners = net.encode(box.T)                       # row 0: lower data corner in time space
-        flip = net.encoder is not None and np.any(net.encoder.scale < 0)
         ends = []
         for k in (0, 1):
             xs = [box[i, k] if (net.encoder is None or net.encoder.scale[i] > 0) else box[i, 1 - k] for i in range(net.n_inputs)]
             ends.append(simulate_exact(net, xs))
-        del corners, flip
         a, b = np.array([float(v) for v in ends[0]]), np.array([float(v) for v in ends[1]])
         res.lower, res.upper = np.minimum(a, b).tolist(), np.maximum(a, b).tolist()
         res.method, res.engine, res.optimal, res.tolerance = "corners", "exact simulation", True, None
@@ -127,19 +125,24 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         c[j] = sign
         r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline))
         return r.value, r.upper, r.complete
-    try:
-        p, x, maps = encode_nets([net], box, deadline=deadline)
-    except DeadlineExpired:
-        return None, None, False
-    y, f = maps[0].outputs[j], maps[0].output_fire[j]
-    if y is None:
-        return None, None, True
-    if f is not True:
-        p.lo[f] = 1.0          # bound the output over the inputs where it fires
-    p.maximize(Lin.var(y, sign))
-    sol = solve(p, engine, remaining(deadline))
-    if sol.status == "infeasible":
-        return None, None, True
+    fc: list[set[int]] = [set()]           # relaxed first crossing, refined on spurious optima (refine.py)
+    for rounds in range(MAX_REFINEMENTS + 2):
+        try:
+            p, x, maps = encode_nets([net], box, deadline=deadline, exact=engine in EXACT_ENGINES,
+                                     first_crossing=fc if rounds <= MAX_REFINEMENTS else None)
+        except DeadlineExpired:
+            return None, None, False
+        y, f = maps[0].outputs[j], maps[0].output_fire[j]
+        if y is None:
+            return None, None, True
+        if f is not True:
+            p.lo[f] = 1.0          # bound the output over the inputs where it fires
+        p.maximize(Lin.var(y, sign))
+        sol = solve(p, engine, remaining(deadline))
+        if sol.status == "infeasible":
+            return None, None, True
+        if sol.status != "optimal" or not refine([net], maps, sol.values, fc):
+            break
     val = None
     if sol.has_point:
         pt = sol.exact and [sol.exact[i] for i in x] or np.clip(sol.values[x], box[:, 0], box[:, 1]).tolist()
