@@ -6,7 +6,11 @@ pixel scale [0, 1], clipped to the pixel domain) the query ``robustness(..., mod
 the first ``--samples`` correctly classified test digits. The reference: a published
 discrete-time MILP method needs about 0.9 s per sample for a 784-10-10 SNN.
 
-    python benchmarks/bench_verify_robust.py [--samples 25] [--eps 0.005,0.01,0.02,0.05] [--engine highs]
+``--compare-exact`` also runs every query with the exact first-crossing encoding of every neuron
+from the start (no relaxation/refinement, i.e. the engine before srmverify.verify.refine), in the
+same run, and prints the ratio.
+
+    python benchmarks/bench_verify_robust.py [--samples 25] [--eps 0.005,0.01,0.02,0.05] [--engine highs] [--compare-exact]
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ttfs_digits  # noqa: E402
 
 from srmverify.formats import load_network, save_network  # noqa: E402
+from srmverify.verify import pipeline  # noqa: E402
 from srmverify.verify.queries import robustness  # noqa: E402
 
 PUBLISHED_S_PER_SAMPLE = 0.9
@@ -52,27 +57,40 @@ def main() -> None:
     ap.add_argument("--engine", default="highs")
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--json")
+    ap.add_argument("--compare-exact", action="store_true")
     args = ap.parse_args()
     net, xte, yte = load_or_train()
     pred = ttfs_digits.predict(net, xte)
     print(f"TTFS SNN 784-10-10 (+1 constant), test accuracy {np.mean(pred == yte):.3f}, engine {args.engine}")
     idx = np.flatnonzero(pred == yte)[: args.samples]
     domain = np.array([[0.0, 1.0]] * 784)
+    variants = [("relaxed + refinement", pipeline.MAX_REFINEMENTS)]
+    if args.compare_exact:
+        variants.append(("exact encoding", -1))        # -1 rounds: every neuron exact from the start
     rows = []
-    print("\n| eps | samples | unsat / sat / other | median s/sample | mean | max | median vs 0.9 s |\n|---|---|---|---|---|---|---|")
+    print("\n| eps | encoding | unsat / sat / other | median s/sample | mean | max | refinements | median vs 0.9 s |"
+          "\n|---|---|---|---|---|---|---|---|")
     for eps in map(float, args.eps.split(",")):
-        times, verdicts = [], Counter()
-        for i in idx:
-            t0 = time.perf_counter()
-            r = robustness(net, xte[i], eps, mode="ttfs", label=int(yte[i]), domain=domain, engine=args.engine,
-                           timeout=args.timeout)
-            times.append(time.perf_counter() - t0)
-            verdicts[r.verdict.value if hasattr(r.verdict, "value") else str(r.verdict)] += 1
-        med = float(np.median(times))
-        other = len(idx) - verdicts["unsat"] - verdicts["sat"]
-        rows.append({"eps": eps, "times": times, "verdicts": dict(verdicts), "median": med})
-        print(f"| {eps:g} | {len(idx)} | {verdicts['unsat']} / {verdicts['sat']} / {other} | {med:.3f} | "
-              f"{np.mean(times):.3f} | {np.max(times):.3f} | {_ratio(med)} |", flush=True)
+        medians = {}
+        for name, rounds in variants:
+            pipeline.MAX_REFINEMENTS = rounds
+            times, verdicts, refinements = [], Counter(), 0
+            for i in idx:
+                t0 = time.perf_counter()
+                r = robustness(net, xte[i], eps, mode="ttfs", label=int(yte[i]), domain=domain, engine=args.engine,
+                               timeout=args.timeout)
+                times.append(time.perf_counter() - t0)
+                verdicts[r.verdict.value] += 1
+                refinements += r.stats.get("refinements", 0)
+            med = medians[name] = float(np.median(times))
+            other = len(idx) - verdicts["unsat"] - verdicts["sat"]
+            rows.append({"eps": eps, "encoding": name, "times": times, "verdicts": dict(verdicts), "median": med,
+                         "refinements": refinements})
+            print(f"| {eps:g} | {name} | {verdicts['unsat']} / {verdicts['sat']} / {other} | {med:.3f} | "
+                  f"{np.mean(times):.3f} | {np.max(times):.3f} | {refinements} | {_ratio(med)} |", flush=True)
+        if len(medians) == 2:
+            a, b = medians.values()
+            print(f"|  | exact / relaxed median | {b / a:.1f}x |  |  |  |  |  |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"engine": args.engine, "rows": rows}, f, indent=1)

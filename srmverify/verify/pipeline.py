@@ -7,11 +7,15 @@ some conjunction true and returns a :class:`~srmverify.results.QueryResult`:
 
 1. cheap falsification: float simulation on samples (centre, corners, random points); candidates
    are re-checked exactly;
-2. one program (all networks on shared input variables + the DNF) solved by the engine;
+2. one program (all networks on shared input variables + the DNF) solved by the engine, with
+   the first-crossing constraints of mixed-sign SNN neurons relaxed and added back only for the
+   neurons a spurious solver point exposes (:mod:`srmverify.verify.refine`): an infeasible
+   program is a proof at every round;
 3. a solver point is re-checked by exact simulation (:func:`srmverify.simulate.simulate_exact`,
    exact rational arithmetic on the property). A MILP point that does not reproduce (a near tie
-   within the strict-row tolerance) is *repaired* by z3 with the MILP's binaries fixed (an exact
-   LP); if that fails too the verdict is ``error``, never a silent ``sat``.
+   within the strict-row tolerance) is replaced by a MILP point with slack ``TAU`` on every
+   property row, or *repaired* by z3 with the MILP's binaries fixed (an exact LP); if that fails
+   too the verdict is ``error``, never a silent ``sat``.
 
 Outputs that never fire are ``inf`` (``None`` exactly): ``c @ Y`` is ``+inf`` / ``-inf`` when
 the infinite terms have one sign and undefined (the atom is false) when they have both.
@@ -282,6 +286,16 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
     def left() -> float | None:
         return remaining(deadline)
 
+    def recheck(sol: Solution) -> tuple[list, list[list[Fraction | None]]] | None:
+        """The solver point's input and exact outputs if it violates the property exactly."""
+        if sol.exact is not None:
+            pt = [sol.exact[i] for i in x]
+        else:
+            xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
+            pt = (project(xf) if project is not None else xf).tolist()
+        Ys = stacked_exact(nets, pt)
+        return (pt, Ys) if dnf_holds_exact(dnf, flatten(Ys)) else None
+
     stage = "sampling"
     try:
         # 1. falsification by sampling
@@ -308,17 +322,12 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         res.stats.update(binaries=base.n_binaries, variables=base.n_vars, refinements=rounds,
                          relaxed_neurons=sum(len(m.relaxed) for m in maps),
                          rows=len(base.rows) + len(base.implications))
-        # a MILP first looks for a violation with slack TAU (its point then reproduces exactly); only
-        # if there is none, the exact non-strict property decides
-        for margin in ((True, False) if tol is not None else (False,)):
-            p = base.copy()
-            if not add_dnf(p, maps, dnf, margin):
-                res.stats["found_by"] = "bounds"
-                return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
-            progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
-            sol = solve(p, engine, left())
-            if sol.status != "infeasible":
-                break
+        p = base.copy()
+        if not add_dnf(p, maps, dnf):
+            res.stats["found_by"] = "bounds"
+            return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
+        progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
+        sol = solve(p, engine, left())
         res.stats["solver_time"] = res.stats.get("solver_time", 0.0) + sol.time
         res.stats["solver_status"] = sol.message or sol.status
         if sol.status == "infeasible":
@@ -328,27 +337,30 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
         if not sol.has_point:
             return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
         # 3. exact re-check
-        if sol.exact is not None:
-            pt = [sol.exact[i] for i in x]
-        else:
-            xf = np.clip(sol.values[x], box[:, 0], box[:, 1])
-            pt = (project(xf) if project is not None else xf).tolist()
-        Ys = stacked_exact(nets, pt)
-        if dnf_holds_exact(dnf, flatten(Ys)):
+        hit = recheck(sol)
+        if hit is not None:
             res.stats["found_by"] = engine
-            return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys))
+            return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
         if not refine(nets, maps, sol.values, fc):
             break
         rounds += 1
+    # the point sits within the tolerance of a tie: a MILP looks for a violation with slack TAU
+    # (every row strict), then z3 repairs the point with the MILP's binaries fixed
+    if tol is not None and any(not a.strict and a.silent is None for conj in dnf for a in conj):
+        q = base.copy()
+        add_dnf(q, maps, dnf, margin=True)
+        slack = solve(q, engine, left())
+        hit = recheck(slack) if slack.has_point else None
+        if hit is not None:
+            res.stats["found_by"] = f"{engine} (slack {TAU:g})"
+            return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
     if sol.exact is None:
         rep = _repair(p, sol, x, left())
-        if rep.exact is not None:
-            pt = [rep.exact[i] for i in x]
-            Ys = stacked_exact(nets, pt)
-            if dnf_holds_exact(dnf, flatten(Ys)):
-                res.stats["found_by"] = f"{engine}+z3 repair"
-                return done(Verdict.SAT, counterexample=counterexample(nets, pt, Ys),
-                            message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "
-                                    "an exact point with the same pattern was found by z3")
+        hit = recheck(rep) if rep.exact is not None else None
+        if hit is not None:
+            res.stats["found_by"] = f"{engine}+z3 repair"
+            return done(Verdict.SAT, counterexample=counterexample(nets, *hit),
+                        message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "
+                                "an exact point with the same pattern was found by z3")
     return done(Verdict.ERROR, message=f"the {engine} counterexample does not reproduce under exact simulation "
                                        f"(tolerance {TAU:g}); no exact counterexample found near it")
