@@ -20,6 +20,8 @@ def equiv_cmd(
     box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
     eps: Optional[float] = typer.Option(None, "--eps", help="Allowed max |A(x) - B(x)| over the outputs (default 0: exact with z3)."),
     top1: bool = typer.Option(False, "--top1", help="Same argmax everywhere instead of close outputs."),
+    certificate: bool = typer.Option(True, "--certificate/--no-certificate",
+                                     help="SNN vs ReLU: try the exact conversion certificate before any solver."),
     engine: EngineOpt = Engine.highs,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
@@ -37,7 +39,7 @@ def equiv_cmd(
     timeout = check_timeout(timeout)
     with progress_bar("equiv") as progress:
         result = equivalence(net_a, net_b, region, eps=eps or 0.0, top1=top1, engine=engine.value,
-                             timeout=timeout, progress=progress)
+                             timeout=timeout, progress=progress, certificate=certificate)
     return render_query(result, as_json)
 
 

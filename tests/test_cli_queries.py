@@ -192,6 +192,19 @@ def test_equiv_snn_against_relu_twin(capsys, files):
     assert code == 1 and d["verdict"] == "sat"
 
 
+def test_equiv_of_a_converted_model_is_proven_by_its_certificate(capsys, files, tmp_path):
+    relu = files("r.json", relu_2d())
+    out = str(tmp_path / "s.json")
+    assert run(["convert", relu, "--box", "-1:1", "-o", out]) == 0
+    capsys.readouterr()
+    code, d, _ = call(capsys, "equiv", out, relu, "--box", "-1:1")
+    assert code == 0 and d["verdict"] == "unsat" and d["engine"] == "certificate" and d["tolerance"] is None
+    code, d, _ = call(capsys, "equiv", out, relu, "--box", "-1:1", "--no-certificate", "--engine", "z3")
+    assert code == 0 and d["verdict"] == "unsat" and d["engine"] == "z3"
+    code, d, _ = call(capsys, "equiv", out, relu, "--box", "-2:1")       # converted for [-1, 1] only
+    assert d["details"]["certificate"] == "rejected" and d["engine"] == "highs"
+
+
 # ----------------------------------------------------------------------------- verify
 def write_prop(tmp_path, name, n_in, n_out, box, output_asserts):
     text = "".join(f"(declare-const X_{i} Real)\n" for i in range(n_in))

@@ -1,6 +1,7 @@
-"""Monolithic equivalence (``srmverify.verify.queries.equivalence``) agrees with the compositional
-certificate on small converted models: honest conversions are proven equivalent, tampered ones
-get an exactly re-checked counterexample (issue 4, item 3)."""
+"""Monolithic equivalence (``srmverify.verify.queries.equivalence`` with ``certificate=False``)
+agrees with the compositional certificate on small converted models: honest conversions are proven
+equivalent, tampered ones get an exactly re-checked counterexample (issue 4, item 3). By default
+``equivalence`` asks the certificate first."""
 import numpy as np
 import pytest
 
@@ -26,8 +27,8 @@ def small(seed, widths=(2, 3, 2)):
 def test_monolithic_equiv_proves_converted_models_equivalent(seed):
     relu, box, snn = small(seed)
     assert certify(snn, relu, box).accepted
-    res = equivalence(snn, relu, box, engine="highs", timeout=60)
-    assert res.verdict.value == "unsat" and res.tolerance is not None
+    res = equivalence(snn, relu, box, engine="highs", timeout=60, certificate=False)
+    assert res.verdict.value == "unsat" and res.tolerance is not None and res.engine == "highs"
 
 
 def _weight(snn):
@@ -54,7 +55,7 @@ def test_monolithic_equiv_finds_counterexample_on_tampered_models(tamper):
     relu, box, snn = small(1)
     bad = tamper(snn)
     assert not certify(bad, relu, box).accepted
-    res = equivalence(bad, relu, box, engine="highs", timeout=60)
+    res = equivalence(bad, relu, box, engine="highs", timeout=60)         # certificate rejects: search
     assert res.verdict.value == "sat"
     x = res.counterexample.exact_input or res.counterexample.input
     assert simulate_exact(bad, x) != relu_exact(relu, x)       # independent exact re-check
@@ -64,8 +65,8 @@ def test_monolithic_equiv_finds_counterexample_on_tampered_models(tamper):
 def test_monolithic_equiv_exact_z3(seed):
     """Exact SMT (no tolerance): proves the honest conversion, refutes a tamper of 1e-9."""
     relu, box, snn = small(seed)
-    res = equivalence(snn, relu, box, engine="z3", timeout=60)
-    assert res.verdict.value == "unsat" and res.tolerance is None
+    res = equivalence(snn, relu, box, engine="z3", timeout=60, certificate=False)
+    assert res.verdict.value == "unsat" and res.tolerance is None and res.engine == "z3"
     th = snn.thresholds.copy()
     th[snn.outputs[0] - snn.first_neuron] += 1e-9
     bad = snn.with_(thresholds=th)
@@ -73,3 +74,23 @@ def test_monolithic_equiv_exact_z3(seed):
     assert res.verdict.value == "sat"
     x = res.counterexample.exact_input or res.counterexample.input
     assert simulate_exact(bad, x) != relu_exact(relu, x)
+
+
+def test_equiv_asks_the_certificate_first():
+    """A converted 8-16-16-4 model, where the monolithic MILP does not finish in 120 s: the
+    certificate proves exact equality (either argument order, eps = 0, top1); a 1-ulp tamper is
+    rejected by it and left to the search."""
+    rng = np.random.default_rng(0)
+    widths = (8, 16, 16, 4)
+    relu = ReLUNet([(rng.normal(size=(o, i)) * np.sqrt(2 / i), rng.normal(size=o) * 0.1)
+                    for i, o in zip(widths, widths[1:])])
+    box = np.tile([0.0, 1.0], (8, 1))
+    snn, _ = convert_relu_to_snn(relu, box)
+    for a, b, top1 in ((snn, relu, False), (relu, snn, True)):
+        res = equivalence(a, b, box, top1=top1, timeout=10)
+        assert res.verdict.value == "unsat" and res.engine == "certificate" and res.tolerance is None
+        assert res.details["certificate"] == "accepted" and res.time < 5
+    w = snn.weight.copy()
+    w[len(w) // 2] = np.nextafter(w[len(w) // 2], np.inf)
+    res = equivalence(snn.with_(weight=w), relu, box, timeout=1)
+    assert res.details["certificate"] == "rejected" and res.engine == "highs"

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from ..bounds import relu_preactivation_bounds, snn_time_bounds
+from ..convert.certificate import certify
 from ..bounds.deadline import DeadlineExpired, deadline_after, expired, remaining
 from ..encode.program import Lin
 from ..errors import InputError
@@ -274,12 +275,17 @@ def _l1_ball(x0: np.ndarray, eps: float):
 
 # ----------------------------------------------------------------------------- equivalence
 def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, engine: str = "highs",
-                timeout: float | None = None, progress: Progress = no_progress) -> QueryResult:
+                timeout: float | None = None, progress: Progress = no_progress,
+                certificate: bool = True) -> QueryResult:
     """Equivalence of two networks on ``box``: ``max_x |a(x) - b(x)| <= eps`` for every output
     (``eps = 0`` proves exact equality; exact with ``engine="z3"``), or, with ``top1``, the same
     argmax everywhere (a violation: an argmax of ``a`` that is not an argmax of ``b``).
     ``details["max_difference"]`` holds the largest difference found (exact at a real input) and,
     for two ReLU networks with a MILP engine, ``details["max_difference_bound"]`` a proven bound.
+    An SNN and a ReLU network are first given to the compositional certificate
+    (:func:`srmverify.convert.certificate.certify`): when it accepts (an SNN converted from the
+    ReLU network on this box), equality is proven exactly without a solver (engine
+    ``"certificate"``); ``certificate=False`` skips that step.
 
     Examples
     --------
@@ -313,6 +319,17 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     t0 = time.perf_counter()
     deadline = deadline_after(timeout)
     details: dict = {"eps": eps, "top1": top1}
+    if certificate and {type(a), type(b)} == {SNN, ReLUNet}:
+        # an SNN converted from the ReLU net: the compositional certificate proves exact equality
+        # in linear time (a rejection proves nothing: the search below decides)
+        snn, relu = (a, b) if isinstance(a, SNN) else (b, a)
+        cert = certify(snn, relu, box)
+        details["certificate"] = cert.verdict
+        if cert.accepted:
+            details.update(max_difference=0.0, max_difference_bound=0.0)
+            return QueryResult(Verdict.UNSAT, "equivalence", "certificate", time.perf_counter() - t0, details=details,
+                               message="a(x) = b(x) exactly on the box: compositional certificate accepted "
+                                       "(exact dyadic arithmetic, srmverify.convert.certificate)")
     if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES \
             and a.n_inputs <= BAB_MAX_INPUTS:
         res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details)
