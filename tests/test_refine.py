@@ -7,6 +7,7 @@
   neuron, and the query ends with the true verdict (every engine), checked against the exact
   first crossing computed by hand.
 * Verdicts with relaxation + refinement equal the verdicts of the exact encoding.
+* A MILP point inside the solver tolerance of a tie is settled by exact pattern checks (z3).
 """
 import sys
 from fractions import Fraction
@@ -27,7 +28,7 @@ from srmverify.solvers import solve  # noqa: E402
 from srmverify.verify import pipeline  # noqa: E402
 from srmverify.verify.pipeline import Atom, encode_nets, find_violation  # noqa: E402
 from srmverify.verify.queries import output_bounds  # noqa: E402
-from srmverify.verify.refine import spurious_neurons  # noqa: E402
+from srmverify.verify.refine import violated_rows  # noqa: E402
 
 
 def three_roots() -> SNN:
@@ -57,12 +58,12 @@ def test_no_real_spike_in_the_window():
 @pytest.mark.parametrize("engine", ["highs", "cbc", "z3"])
 def test_a_later_crossing_is_refined_away(engine):
     net = three_roots()
-    p, x, maps = encode_nets([net], BOX, first_crossing=[set()])
+    p, x, maps = encode_nets([net], BOX, first_crossing=[{}])
     assert maps[0].relaxed == {3}
     pipeline.add_dnf(p, maps, WINDOW)
     sol = solve(p, "highs")
     assert sol.status == "optimal"                                # the relaxation admits the window
-    assert spurious_neurons(net, maps[0], sol.values) == {3}
+    assert set(violated_rows(net, maps[0], sol.values)) == {3}
     r = find_violation([net], BOX, WINDOW, query="test", engine=engine, falsify=False)
     assert r.verdict == Verdict.UNSAT and r.stats["refinements"] >= 1
     # a window with real spikes is found with a reproducing point
@@ -86,7 +87,7 @@ def test_relaxed_program_contains_every_real_run(seed, decoder):
     Y = simulate_exact(net, pt.tolist())
     pinned = np.stack([pt, pt], axis=1)
     for j, y in enumerate(Y):
-        p, x, maps = encode_nets([net], pinned, first_crossing=[set()], exact=False)
+        p, x, maps = encode_nets([net], pinned, first_crossing=[{}], exact=False)
         out, f = maps[0].outputs[j], maps[0].output_fire[j]
         if y is None:                                             # silent: "does not fire" is feasible
             assert f is not True
@@ -122,3 +123,17 @@ def test_relaxed_and_exact_encodings_give_the_same_verdict(seed):
         pipeline.MAX_REFINEMENTS = old
     assert exact.stats["relaxed_neurons"] == 0
     assert relaxed.verdict == exact.verdict, (relaxed.message, exact.message)
+
+
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_a_violation_within_the_milp_tolerance_is_settled_exactly(engine):
+    """|x| + 3/4 <= 3/4 - 5e-9 never holds, but a MILP (feasibility tolerance 1e-8) accepts x = 0.
+    Each binary pattern it offers is solved exactly by z3, found empty and cut off: ``unsat``
+    (before: ``error``). Raising the right-hand side by 1e-8 makes x = 0 a real violation."""
+    from srmverify.network import ReLUNet
+    net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.75])])
+    box = np.array([[-1.0, 1.0]])
+    r = find_violation([net], box, [[Atom(np.array([1.0]), 0.75 - 5e-9)]], query="t", engine=engine, falsify=False)
+    assert r.verdict == Verdict.UNSAT and r.stats["exact_pattern_checks"] >= 1
+    r = find_violation([net], box, [[Atom(np.array([1.0]), 0.75)]], query="t", engine=engine, falsify=False)
+    assert r.verdict == Verdict.SAT and r.counterexample.exact_input == ["0"]

@@ -1,7 +1,7 @@
 """Encode any supported network on a box: bounds first, then the per-neuron encoding."""
 from __future__ import annotations
 
-from typing import Collection
+from typing import Collection, Mapping
 
 import numpy as np
 
@@ -20,11 +20,11 @@ def input_vars(p: Program, box: np.ndarray, name: str = "x") -> list[int]:
 
 def encode_network(p: Program, net: SNN | ReLUNet, box: np.ndarray, inputs: list[int] | None = None,
                    relu_method: str = "symbolic", name: str = "n", deadline: float | None = None,
-                   first_crossing: Collection[int] | None = None) -> VarMap:
+                   first_crossing: Mapping[int, Collection[int] | None] | None = None) -> VarMap:
     """Bounds over ``box`` (data space), then the encoding of ``net`` into ``p``. ``inputs``
     reuses existing input variables (several networks on the same input). ``deadline``: see
     :mod:`srmverify.bounds.deadline` (raises ``DeadlineExpired``). ``first_crossing``: SNN
-    neurons whose first-crossing constraints are written (``None`` = all; see
+    neuron -> synapses whose first-crossing rows are written (``None`` = all; see
     :func:`~srmverify.encode.snn.encode_snn`)."""
     box = np.asarray(box, dtype=float)
     if inputs is None:

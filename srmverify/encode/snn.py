@@ -12,22 +12,26 @@ For neuron ``v`` with live synapses ``k`` (nonzero weight, source may fire), arr
   ``P(a_k) = sum_j w_j F_j max(0, a_k - a_j)`` (only ever bounded above, so excitatory terms
   are exact as convex ``y >= F_j max(0, .)`` without a binary; inhibitory ones need one);
   ``f_v = 1 => sum w_k y_k = theta`` and ``z_k = 1 => P(a_k) < theta``;
-  ``f_v = 0 => P(a_k) < theta`` for every firing ``k`` and ``sum_j w_j F_j <= 0``.
+  ``f_v = 0 => P(a_k) < theta`` for every firing ``k`` and ``sum_j w_j F_j <= 0``. The rows
+  ``P(a_k) < theta`` are written for inhibitory ``k`` only: ``P`` is piecewise linear and its
+  slope drops only at inhibitory arrivals, so it is convex between them and its maxima before
+  ``t_v`` (or ever, for a silent neuron with final slope ``<= 0``) lie at inhibitory arrivals.
 
 Strict rows are exact in z3 and ``<= -tau`` in a MILP (see :mod:`srmverify.solvers.bigm`).
 
 **Relaxed first crossing.** The breakpoint potentials are most of a mixed-sign encoding (pairs of
-arrivals whose order the bounds leave open). With ``first_crossing`` a set of neurons, every
-other general neuron is encoded without them: ``t_v`` is then *a* crossing of the threshold, not
-necessarily the first, and ``f_v = 0`` keeps only the slope row. Every real run still satisfies
-the program (an over-approximation: ``unsat`` stays a proof); a solver point whose neuron is not
-at its first crossing is spurious, and :mod:`srmverify.verify.refine` adds that neuron's
-constraints and solves again. ``vm.relaxed`` lists the relaxed neurons.
+arrivals whose order the bounds leave open). ``first_crossing`` maps a neuron to the synapses
+``k`` whose rows ``P(a_k) < theta`` are written (``None``: all of them); a general neuron missing
+from it gets none: ``t_v`` is then *a* crossing of the threshold, not necessarily the first, and
+``f_v = 0`` keeps only the slope row. Every real run still satisfies the program (an
+over-approximation: ``unsat`` stays a proof); a solver point whose neuron is not at its first
+crossing is spurious, and :mod:`srmverify.verify.refine` adds the rows of the breakpoints that
+point violates and solves again. ``vm.relaxed`` lists the neurons with rows left out.
 """
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Collection
+from typing import Collection, Mapping
 
 import numpy as np
 
@@ -119,11 +123,13 @@ def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
 
 
 def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds, name: str = "s",
-               deadline: float | None = None, first_crossing: Collection[int] | None = None) -> VarMap:
+               deadline: float | None = None,
+               first_crossing: Mapping[int, Collection[int] | None] | None = None) -> VarMap:
     """Add ``net`` to ``p`` on the data-space input variables ``inputs`` with spike-time
     ``bounds`` (from :func:`srmverify.bounds.snn_time_bounds` on the same box).
-    ``first_crossing``: the neurons whose first-crossing constraints are written (``None`` = all,
-    the exact encoding; see "Relaxed first crossing" in the module docstring).
+    ``first_crossing``: neuron -> the synapses whose first-crossing rows are written (``None`` for
+    the whole mapping = every row, the exact encoding; see "Relaxed first crossing" in the module
+    docstring).
     ``deadline`` (:mod:`srmverify.bounds.deadline`) is checked per neuron and per synapse of the
     pairwise first-crossing terms; on expiry :class:`~srmverify.bounds.deadline.DeadlineExpired`.
 
@@ -187,17 +193,22 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         time[v] = t
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
-        if first_crossing is not None and v not in first_crossing:
+        rows_for = None if first_crossing is None else first_crossing.get(v, ())
+        if rows_for is not None:
             vm.relaxed.add(v)
-            _silent_slope(p, fv, fire, src, w, tag)
-            continue
+            if not rows_for:
+                _silent_slope(p, fv, fire, src, w, tag)
+                continue
         # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
         La, Ua, sure_a = np.array(L), np.array(U), np.array(sure, dtype=bool)
         prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, sure_a)
         for i, k in enumerate(ks):
             check(deadline)
-            if U[i] < lo[v]:
-                continue    # a_k < Lv <= first crossing of P+ >= P: P(a_k) < theta holds already
+            if U[i] < lo[v] or w[i] > 0 or (rows_for is not None and k not in rows_for):
+                # a_k < Lv <= first crossing of P+ >= P: P(a_k) < theta holds already; and P is
+                # convex between inhibitory arrivals (its slope drops only there), so with the rows
+                # at inhibitory arrivals, P(t_v) = theta and the slope row, the excitatory rows hold
+                continue
             need_fire_case = fv is not True
             zk = causal[k]
             if zk is False and not need_fire_case:

@@ -13,9 +13,10 @@ some conjunction true and returns a :class:`~srmverify.results.QueryResult`:
    program is a proof at every round;
 3. a solver point is re-checked by exact simulation (:func:`srmverify.simulate.simulate_exact`,
    exact rational arithmetic on the property). A MILP point that does not reproduce (a near tie
-   within the strict-row tolerance) is replaced by a MILP point with slack ``TAU`` on every
-   property row, or *repaired* by z3 with the MILP's binaries fixed (an exact LP); if that fails
-   too the verdict is ``error``, never a silent ``sat``.
+   within the tolerance) has its binary pattern solved exactly by z3 on the exact program (an
+   LP): a real violation is ``sat``; a pattern with no exact violation is cut off and the MILP
+   looks again (at most :data:`MAX_CUTS` times); otherwise the verdict is ``error``, never a
+   silent ``sat``.
 
 Outputs that never fire are ``inf`` (``None`` exactly): ``c @ Y`` is ``+inf`` / ``-inf`` when
 the infinite terms have one sign and undefined (the atom is false) when they have both.
@@ -26,7 +27,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from ..bounds.deadline import DeadlineExpired, check, deadline_after, remaining
 from ..encode.network import encode_network, input_vars
 from ..encode.program import Lin, Program, float_arithmetic
 from ..encode.varmap import Indicator, VarMap
+from ..errors import SolverError
 from ..network import ReLUNet, SNN
 from ..results import Counterexample, Progress, QueryResult, Verdict, no_progress
 from ..simulate import simulate, simulate_exact, to_fraction
@@ -48,6 +50,9 @@ Net = SNN | ReLUNet
 #: ``SAMPLE_ENTRIES`` input coordinates in total).
 N_SAMPLES = 256
 SAMPLE_ENTRIES = 16384
+#: Binary patterns a MILP query may cut off (each proven by z3 to hold no exact violation) before
+#: it gives up with ``error``.
+MAX_CUTS = 16
 #: Adds constraints on the input variables to a program (e.g. an L1 ball).
 InputConstraint = Callable[[Program, list[int]], None]
 
@@ -129,12 +134,12 @@ def dnf_holds_float(dnf: Sequence[Conj], Y: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- encoding
 def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstraint | None = None,
                 relu_method: str = "symbolic", deadline: float | None = None,
-                first_crossing: Sequence[Collection[int] | None] | None = None,
+                first_crossing: Sequence[Mapping[int, Collection[int] | None] | None] | None = None,
                 exact: bool = True) -> tuple[Program, list[int], list[VarMap]]:
     """All networks on shared data-space input variables bounded by ``box`` (raises
     ``DeadlineExpired`` once ``deadline`` passes, see :mod:`srmverify.bounds.deadline`).
-    ``first_crossing``: per network, the SNN neurons encoded with their first-crossing
-    constraints (``None`` = all; see :mod:`srmverify.verify.refine`); ``exact=False`` builds
+    ``first_crossing``: per network, SNN neuron -> synapses whose first-crossing rows are written
+    (``None`` = all; see :mod:`srmverify.verify.refine`); ``exact=False`` builds
     a float program for a MILP engine (:func:`~srmverify.encode.program.float_arithmetic`)."""
     fc = list(first_crossing) if first_crossing is not None else [None] * len(nets)
     with nullcontext() if exact else float_arithmetic():
@@ -247,14 +252,25 @@ def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj
     return None
 
 
-def _repair(p: Program, sol: Solution, x: list[int], timeout: float | None) -> Solution:
-    """z3 on ``p`` with the MILP point's binaries fixed: an exact LP near the MILP point."""
+def _pattern(p: Program, values: np.ndarray) -> dict[int, int]:
+    """The binary assignment of a solver point."""
+    return {i: int(round(values[i])) for i, b in enumerate(p.binary) if b}
+
+
+def _fix(p: Program, pattern: dict[int, int]) -> Program:
+    """``p`` with its binaries fixed to ``pattern`` and no objective: an LP."""
     q = p.copy()
-    for i, b in enumerate(q.binary):
-        if b:
-            q.lo[i] = q.hi[i] = float(round(sol.values[i]))
+    q.lo, q.hi = list(q.lo), list(q.hi)
+    for i, v in pattern.items():
+        q.lo[i] = q.hi[i] = float(v)
     q.objective = None
-    return solve(q, "z3", timeout)
+    return q
+
+
+def _exclude(p: Program, pattern: dict[int, int]) -> None:
+    """No-good cut: at least one binary differs from ``pattern``."""
+    ones = [i for i, v in pattern.items() if v == 1]
+    p.add(Lin({i: (-1.0 if v == 1 else 1.0) for i, v in pattern.items()}), ">=", 1.0 - len(ones), "no-good")
 
 
 def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *, query: str,
@@ -307,60 +323,99 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
     except DeadlineExpired:
         return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
     # 2. the program, first with relaxed first crossings, refined on spurious points (refine.py)
-    fc: list[set[int]] = [set() for _ in nets]
+    fc: list[dict[int, set[int] | None]] = [{} for _ in nets]
     rounds = 0
+    cuts: list[dict[int, int]] = []      # binary patterns proven (exactly) to hold no violation
+
+    def build(exact: bool) -> tuple[Program, list[int], list[VarMap]]:
+        prog, xs, ms = encode_nets(nets, box, constraint, deadline=deadline, exact=exact,
+                                   first_crossing=fc if rounds <= MAX_REFINEMENTS else None)
+        return prog, xs, ms
+
     while True:
         try:
             progress(1, 3, "encoding" if not rounds else f"encoding (refinement {rounds})")
             stage = "building the program"
             check(deadline)
-            base, x, maps = encode_nets(nets, box, constraint, deadline=deadline,
-                                        first_crossing=fc if rounds <= MAX_REFINEMENTS else None,
-                                        exact=tol is None)
+            base, x, maps = build(tol is None)
         except DeadlineExpired:
             return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
         res.stats.update(binaries=base.n_binaries, variables=base.n_vars, refinements=rounds,
                          relaxed_neurons=sum(len(m.relaxed) for m in maps),
                          rows=len(base.rows) + len(base.implications))
-        p = base.copy()
-        if not add_dnf(p, maps, dnf):
+        with_dnf = base.copy()
+        if not add_dnf(with_dnf, maps, dnf):
             res.stats["found_by"] = "bounds"
             return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
-        progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
-        sol = solve(p, engine, left())
-        res.stats["solver_time"] = res.stats.get("solver_time", 0.0) + sol.time
-        res.stats["solver_status"] = sol.message or sol.status
-        if sol.status == "infeasible":
-            return done(Verdict.UNSAT)
-        if sol.status in ("timeout",):
-            return done(Verdict.TIMEOUT, message="time limit reached without a proof")
-        if not sol.has_point:
-            return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
-        # 3. exact re-check
-        hit = recheck(sol)
-        if hit is not None:
-            res.stats["found_by"] = engine
-            return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
-        if not refine(nets, maps, sol.values, fc):
-            break
+        while True:
+            p = with_dnf.copy()
+            for cut in cuts:
+                _exclude(p, cut)
+            progress(2, 3, f"solving ({p.n_binaries} binaries, {engine})")
+            sol = solve(p, engine, left())
+            res.stats["solver_time"] = res.stats.get("solver_time", 0.0) + sol.time
+            res.stats["solver_status"] = sol.message or sol.status
+            if sol.status == "infeasible":
+                return done(Verdict.UNSAT)
+            if sol.status in ("timeout",):
+                return done(Verdict.TIMEOUT, message="time limit reached without a proof")
+            if not sol.has_point:
+                return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
+            # 3. exact re-check
+            hit = recheck(sol)
+            if hit is not None:
+                res.stats["found_by"] = engine
+                return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
+            if refine(nets, maps, sol.values, fc):
+                break
+            if tol is None:
+                return done(Verdict.ERROR, message="an exact solver point does not reproduce (a bug: please report)")
+            # a MILP point within the tolerance of a tie. First (cheap): a point with slack TAU on
+            # every property row
+            if any(not a.strict and a.silent is None for conj in dnf for a in conj):
+                q = base.copy()
+                add_dnf(q, maps, dnf, margin=True)
+                for cut in cuts:
+                    _exclude(q, cut)
+                slack = solve(q, engine, left())
+                hit = recheck(slack) if slack.has_point else None
+                if hit is not None:
+                    res.stats["found_by"] = f"{engine} (slack {TAU:g})"
+                    return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
+                if slack.has_point and refine(nets, maps, slack.values, fc):
+                    break
+            # Then the same binary pattern, solved exactly by z3 on the exact program, gives a real
+            # violation, a spurious neuron, or a proof that the pattern holds none (then it is cut
+            # off and the MILP looks again).
+            try:
+                stage = "re-checking the pattern exactly"
+                exact_p, _, exact_maps = build(True)
+                add_dnf(exact_p, exact_maps, dnf)
+                if exact_p.names != with_dnf.names:
+                    raise SolverError("the exact and float programs differ in structure")
+                for cut in cuts:
+                    _exclude(exact_p, cut)
+            except DeadlineExpired:
+                return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
+            pattern = _pattern(p, sol.values)
+            rep = solve(_fix(exact_p, pattern), "z3", left())
+            res.stats["exact_pattern_checks"] = res.stats.get("exact_pattern_checks", 0) + 1
+            if rep.exact is not None:
+                hit = recheck(rep)
+                if hit is not None:
+                    res.stats["found_by"] = f"{engine} + exact pattern (z3)"
+                    return done(Verdict.SAT, counterexample=counterexample(nets, *hit),
+                                message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "
+                                        "an exact point with the same pattern was found by z3")
+                if refine(nets, exact_maps, rep.values, fc):
+                    break
+            elif rep.status == "infeasible" and len(cuts) < MAX_CUTS:
+                cuts.append(pattern)
+                continue
+            elif rep.status == "timeout":
+                return done(Verdict.TIMEOUT, message="time limit reached while re-checking a pattern exactly")
+            return done(Verdict.ERROR, message=f"the {engine} counterexample does not reproduce under exact "
+                                               f"simulation (tolerance {TAU:g}), and {len(cuts)} exact pattern "
+                                               "checks found no exact one")
         rounds += 1
-    # the point sits within the tolerance of a tie: a MILP looks for a violation with slack TAU
-    # (every row strict), then z3 repairs the point with the MILP's binaries fixed
-    if tol is not None and any(not a.strict and a.silent is None for conj in dnf for a in conj):
-        q = base.copy()
-        add_dnf(q, maps, dnf, margin=True)
-        slack = solve(q, engine, left())
-        hit = recheck(slack) if slack.has_point else None
-        if hit is not None:
-            res.stats["found_by"] = f"{engine} (slack {TAU:g})"
-            return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
-    if sol.exact is None:
-        rep = _repair(p, sol, x, left())
-        hit = recheck(rep) if rep.exact is not None else None
-        if hit is not None:
-            res.stats["found_by"] = f"{engine}+z3 repair"
-            return done(Verdict.SAT, counterexample=counterexample(nets, *hit),
-                        message=f"the {engine} point was within the tolerance {TAU:g} of a tie; "
-                                "an exact point with the same pattern was found by z3")
-    return done(Verdict.ERROR, message=f"the {engine} counterexample does not reproduce under exact simulation "
-                                       f"(tolerance {TAU:g}); no exact counterexample found near it")
+        cuts = []

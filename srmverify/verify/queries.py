@@ -126,7 +126,7 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         c[j] = sign
         r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline))
         return r.value, r.upper, r.complete
-    fc: list[set[int]] = [set()]           # relaxed first crossing, refined on spurious optima (refine.py)
+    fc: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
     for rounds in range(MAX_REFINEMENTS + 2):
         try:
             p, x, maps = encode_nets([net], box, deadline=deadline, exact=engine in EXACT_ENGINES,
