@@ -12,12 +12,22 @@ of the output. Side by side, in one run:
   ``output_bounds(method="optimal")`` (what ``srmverify bounds`` runs: both sides).
 
     python benchmarks/bench_verify_bounds.py [--cap 120] [--engines cbc,highs] [--milp-bounds interval,symbolic,lp]
+
+``--engine-only --seeds 0,1,2,3,4 --init unit,fanin [--baseline REV]`` runs only C, one row per
+network, and with ``--baseline`` also ``maximize_relu`` as of git revision ``REV`` (its
+``verify/bab.py`` and ``bounds/relu.py`` read with ``git show``, the rest of the package as it is
+now; capped at ``--cap``) for a before/after ratio in the same run.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
+import types
+from pathlib import Path
 
 import numpy as np
 
@@ -64,15 +74,87 @@ def bigm_max(net: ReLUNet, box: np.ndarray, pre, engine: str, cap: float) -> dic
             "objective": sol.objective, "bound": sol.bound, "binaries": p.n_binaries}
 
 
+def _module_at(rev: str, path: str, package: str) -> types.ModuleType:
+    """The module ``path`` as of git revision ``rev`` (``git show``, read-only), in ``package``."""
+    root = Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, check=True, capture_output=True, text=True).stdout
+    mod = types.ModuleType(f"{package}._baseline_{Path(path).stem}")
+    mod.__package__ = package
+    sys.modules[mod.__name__] = mod          # dataclasses look their module up
+    exec(compile(src, f"{rev}:{path}", "exec"), mod.__dict__)
+    return mod
+
+
+def baseline_maximize(rev: str):
+    """``maximize_relu`` as of git revision ``rev``: ``verify/bab.py`` and the batched bounds it
+    calls (``bounds/relu.py``) at ``rev``, the rest of the package as it is now."""
+    bab = _module_at(rev, "srmverify/verify/bab.py", "srmverify.verify")
+    bounds = _module_at(rev, "srmverify/bounds/relu.py", "srmverify.bounds")
+    bab.backsubstitute, bab.symbolic_bounds_batch = bounds.backsubstitute, bounds.symbolic_bounds_batch
+    return bab.maximize_relu
+
+
+def engine_rows(args) -> list[dict]:
+    """C only, one row per (init, seed): before (``--baseline``) and after."""
+    old = baseline_maximize(args.baseline) if args.baseline else None
+    box = np.array([[-1.0, 1.0]] * 5)
+    print(f"load average before: {os.getloadavg()[0]:.2f}\n")
+    print("| init | seed | best of 200k samples | " + (f"before ({args.baseline}): maximize_relu | " if old else "")
+          + "maximize_relu | max = proven upper | boxes | leaf MILPs | output_bounds, both sides | load |")
+    print("|---|---|---|" + ("---|" if old else "") + "---|---|---|---|---|---|")
+    rows = []
+    for init in args.init.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            net = random_relu([5, 50, 50, 1], seed, init)
+            row = {"init": init, "seed": seed,
+                   "sampled": float(net.evaluate(np.random.default_rng(1).uniform(-1, 1, (200_000, 5))).max())}
+            if old:
+                t0 = time.perf_counter()
+                r = old(net, box, timeout=args.cap)
+                row["before"] = {"time": time.perf_counter() - t0, "value": r.value, "upper": r.upper, "complete": r.complete}
+            t0 = time.perf_counter()
+            r = maximize_relu(net, box, timeout=args.cap)
+            row["after"] = {"time": time.perf_counter() - t0, "value": r.value, "upper": r.upper,
+                            "complete": r.complete, **{k: r.stats[k] for k in ("boxes", "leaf_milps")}}
+            t0 = time.perf_counter()
+            res = output_bounds(net, box, method="optimal", timeout=2 * args.cap)
+            row["both"] = {"time": time.perf_counter() - t0, "lower": res.lower[0], "upper": res.upper[0],
+                           "complete": res.complete}
+            row["load"] = os.getloadavg()[0]
+            rows.append(row)
+
+            def shown(d, cap):
+                return f"{d['time']:.2f} s" if d["complete"] else f"> {cap:g} s"
+
+            b = row.get("before")
+            before = "" if b is None else f"{shown(b, args.cap)} [{b['value']:.6f}, {b['upper']:.6f}] | "
+            a, o = row["after"], row["both"]
+            upper = "" if a["complete"] else f" (upper {a['upper']:.6f})"
+            print(f"| {init} | {seed} | {row['sampled']:.6f} | {before}**{shown(a, args.cap)}** | "
+                  f"{a['value']:.6f}{upper} | {a['boxes']} | "
+                  f"{a['leaf_milps']} | {shown(o, 2 * args.cap)} [{o['lower']:.6f}, {o['upper']:.6f}] | {row['load']:.2f} |",
+                  flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cap", type=float, default=120.0)
     ap.add_argument("--json")
     ap.add_argument("--engines", default="cbc,highs")
-    ap.add_argument("--init", default="unit", choices=["unit", "fanin"])
+    ap.add_argument("--init", default="unit", help="unit or fanin (a comma list with --engine-only)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engine-only", action="store_true", help="only C, for every --seeds x --init")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--baseline", help="git revision whose maximize_relu is run too (--engine-only)")
     ap.add_argument("--milp-bounds", default=",".join(METHODS), help="bound methods whose big-M MILP is run")
     args = ap.parse_args()
+    if args.engine_only:
+        rows = engine_rows(args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(rows, f, indent=1)
+        return
     net, box = random_relu([5, 50, 50, 1], args.seed, args.init), np.array([[-1.0, 1.0]] * 5)
     sampled = float(simulate(net, np.random.default_rng(1).uniform(-1, 1, (200_000, 5)))[:, 0].max())
     print(f"5-50-50-1 ReLU ({args.init} init, seed {args.seed}), box [-1,1]^5; max over 200k samples = {sampled:.6f}\n")

@@ -14,8 +14,6 @@ rows; their exact (strict) versions describe the cell's interior.
 """
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..network import ReLUNet, SNN
 from ..simulate import spike_times
+from ..solvers import highs_milp
 
 #: Rows whose normal is shorter than this are constant (no hyperplane) and dropped.
 ZERO_ROW = 1e-12
@@ -271,29 +270,12 @@ def _relu_cell(net: ReLUNet, domain: Domain, y: np.ndarray) -> Cell:
 
 
 # ----------------------------------------------------------------------------- LPs (highspy)
-_BANNER_SILENCED = False
-
-
 def new_highs():
-    """A silent ``highspy.Highs`` (HiGHS prints a banner on stdout at its first construction;
-    it is swallowed so ``--json`` stdout stays clean)."""
-    global _BANNER_SILENCED
-    import highspy
-
-    if not _BANNER_SILENCED:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _BANNER_SILENCED = True
-    else:
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    """A silent single-threaded ``highspy.Highs`` (:func:`srmverify.solvers.highs_milp.new_highs`)
+    with presolve off: the region LPs are tiny and re-solved incrementally, and an
+    "infeasible" from them removes a region, so presolve (which has called feasible LPs
+    infeasible, see the solvers module) is not used."""
+    h = highs_milp.new_highs()
     h.setOptionValue("presolve", "off")
     return h
 

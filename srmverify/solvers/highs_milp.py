@@ -94,14 +94,15 @@ def load(h: "highspy.Highs", m: MilpArrays) -> None:
     h.changeObjectiveSense(highspy.ObjSense.kMaximize if m.maximise else highspy.ObjSense.kMinimize)
 
 
-def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9) -> Solution:
-    """Solve lowered arrays with HiGHS."""
+def _run(m: MilpArrays, timeout: float | None, gap: float, presolve: bool) -> Solution:
     t0 = time.perf_counter()
     h = new_highs()
     h.setOptionValue("mip_rel_gap", gap)
     h.setOptionValue("mip_feasibility_tolerance", FEAS_TOL)
     h.setOptionValue("primal_feasibility_tolerance", FEAS_TOL)
     h.setOptionValue("mip_abs_gap", gap)
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     load(h, m)
     if timeout is not None:      # loading a large model takes time too: the limit covers it
         h.setOptionValue("time_limit", max(float(timeout) - (time.perf_counter() - t0), 1e-3))
@@ -125,6 +126,22 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9)
                     message=h.modelStatusToString(native),
                     stats={"nodes": int(info.mip_node_count) if m.integer.any() else 0,
                            "binaries": int(m.integer.sum()), "rows": m.n_rows, "vars": len(m.cost)})
+
+
+def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9) -> Solution:
+    """Solve lowered arrays with HiGHS. ``infeasible`` is confirmed by a second solve without
+    presolve: HiGHS 1.16's presolve has called a feasible 7-row LP infeasible (its optimum sat
+    on a variable bound), so presolve alone is not trusted with a proof; when the two disagree,
+    the solve without presolve is the answer (``stats["presolve_disagreed"]``)."""
+    deadline = deadline_after(timeout)
+    sol = _run(m, timeout, gap, presolve=True)
+    if sol.status != "infeasible":
+        return sol
+    check = _run(m, remaining(deadline), gap, presolve=False)
+    check.time += sol.time
+    if check.status != "infeasible":
+        check.stats["presolve_disagreed"] = True
+    return check
 
 
 def solve(p: Program, timeout: float | None = None, tau: float = TAU) -> Solution:

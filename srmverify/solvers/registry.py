@@ -6,6 +6,7 @@ from ..bounds.deadline import DeadlineExpired
 from ..encode.program import Program
 from ..errors import InputError
 from . import highs_milp, pulp_milp, z3_smt
+from .bigm import MilpArrays
 from .solution import Solution
 
 ENGINES = ("highs", "cbc", "highs-pulp", "z3")
@@ -31,3 +32,12 @@ def solve(p: Program, engine: str = "highs", timeout: float | None = None) -> So
         return pulp_milp.solve(p, engine, timeout)
     except DeadlineExpired:
         return Solution("timeout", engine, message="time limit reached while lowering the program")
+
+
+def solve_arrays(m: MilpArrays, engine: str = "highs", timeout: float | None = None) -> Solution:
+    """Solve a MILP already in arrays (built in numpy, e.g. a branch-and-bound leaf) with a MILP
+    engine; ``z3`` is not a search engine and falls back to ``highs``."""
+    check_engine(engine)
+    if engine in ("cbc", "highs-pulp"):
+        return pulp_milp.solve_arrays(m, engine, timeout)
+    return highs_milp.solve_arrays(m, timeout)

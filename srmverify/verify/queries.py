@@ -62,7 +62,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     --------
     >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])   # |x|
     >>> r = output_bounds(net, np.array([[-1.0, 2.0]]))
-    >>> [round(v, 9) + 0.0 for v in r.lower + r.upper], r.optimal
+    >>> [round(v, 6) + 0.0 for v in r.lower + r.upper], r.optimal
     ([0.0, 2.0], True)
     """
     t0 = time.perf_counter()
@@ -375,8 +375,8 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
                 bound = np.inf
                 break
             c = np.eye(m)[j] * sign
-            r = maximize_relu(objective_net(nets, [c, -c]), box, engine=engine, timeout=remaining(deadline),
-                              progress=progress)
+            r = maximize_relu(objective_net(nets, [c, -c]), box, threshold=eps, engine=engine,
+                              timeout=remaining(deadline), progress=progress)
             bound = max(bound, r.upper)
             worst = max(worst, r.value)
             if r.value > eps:
