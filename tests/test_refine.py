@@ -131,9 +131,13 @@ def test_a_violation_within_the_milp_tolerance_is_settled_exactly(engine):
     Each binary pattern it offers is solved exactly by z3, found empty and cut off: ``unsat``
     (before: ``error``). Raising the right-hand side by 1e-8 makes x = 0 a real violation."""
     from srmverify.network import ReLUNet
-    net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.75])])
-    box = np.array([[-1.0, 1.0]])
+    from srmverify.verify.bab import MAX_INPUTS
+    n = MAX_INPUTS + 1                       # inputs 1.. are unused: too many for branch and bound
+    W1 = np.zeros((2, n))
+    W1[:, 0] = [1.0, -1.0]
+    net = ReLUNet([(W1, [0.0, 0.0]), ([[1.0, 1.0]], [0.75])])
+    box = np.array([[-1.0, 1.0]] * n)
     r = find_violation([net], box, [[Atom(np.array([1.0]), 0.75 - 5e-9)]], query="t", engine=engine, falsify=False)
     assert r.verdict == Verdict.UNSAT and r.stats["exact_pattern_checks"] >= 1
     r = find_violation([net], box, [[Atom(np.array([1.0]), 0.75)]], query="t", engine=engine, falsify=False)
-    assert r.verdict == Verdict.SAT and r.counterexample.exact_input == ["0"]
+    assert r.verdict == Verdict.SAT and r.counterexample.exact_input[0] == "0"

@@ -44,6 +44,8 @@ from ..simulate import relu_exact
 from ..solvers import solve_arrays
 from ..solvers.bigm import TAU, MilpArrays
 
+#: Queries use input splitting (this module) up to this many inputs; beyond, one MILP.
+MAX_INPUTS = 12
 #: A box with at most this many unstable ReLUs is solved exactly by a (compact) MILP.
 LEAF_UNSTABLE = 16
 #: Slope-optimisation steps of each box's upper bound (:func:`optimised_upper_bound`).

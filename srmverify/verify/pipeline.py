@@ -31,7 +31,7 @@ from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..bounds.deadline import DeadlineExpired, check, deadline_after, remaining
+from ..bounds.deadline import DeadlineExpired, check, deadline_after, expired, remaining
 from ..encode.network import encode_network, input_vars
 from ..encode.program import Lin, Program, float_arithmetic
 from ..encode.varmap import Indicator, VarMap
@@ -43,6 +43,7 @@ from ..solvers import check_engine, solve
 from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
 from ..solvers.solution import Solution
+from .bab import MAX_INPUTS, maximize_relu, objective_net
 from .refine import MAX_REFINEMENTS, refine
 
 Net = SNN | ReLUNet
@@ -252,6 +253,35 @@ def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj
     return None
 
 
+def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj]) -> bool:
+    return all(isinstance(n, ReLUNet) and n.n_inputs <= MAX_INPUTS for n in nets) and \
+        all(len(conj) == 1 and conj[0].silent is None and np.isfinite(conj[0].d) for conj in dnf)
+
+
+def _by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
+                         deadline: float | None, progress: Progress, stats: dict):
+    """Each conjunction ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box
+    ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` with that threshold.
+    Returns ``(x, exact outputs)`` of an exactly re-checked violation, ``"unsat"`` when every
+    proven upper bound rules its conjunction out (up to the MILP tolerance of the leaves), or
+    ``None`` (undecided)."""
+    sizes = np.cumsum([0] + [n.n_outputs for n in nets])
+    for conj in dnf:
+        a = conj[0]
+        coefs = [-a.c[s:e] for s, e in zip(sizes[:-1], sizes[1:])]
+        t = -float(a.d)
+        r = maximize_relu(objective_net(list(nets), coefs), box, threshold=t, engine=engine,
+                          timeout=remaining(deadline), progress=progress)
+        stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
+        if r.value >= t:
+            Ys = stacked_exact(nets, r.x.tolist())
+            if dnf_holds_exact(dnf, flatten(Ys)):
+                return r.x.tolist(), Ys
+        if r.upper > t:       # (a leaf that closes at upper == t proved "nothing reaches t")
+            return None
+    return "unsat"
+
+
 def _pattern(p: Program, values: np.ndarray) -> dict[int, int]:
     """The binary assignment of a solver point."""
     return {i: int(round(values[i])) for i, b in enumerate(p.binary) if b}
@@ -322,7 +352,22 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
             return done(Verdict.SAT, counterexample=counterexample(nets, *hit))
     except DeadlineExpired:
         return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
-    # 2. the program, first with relaxed first crossings, refined on spurious points (refine.py)
+    # 2. few inputs, ReLU networks, one atom per conjunction: branch and bound decides
+    if tol is not None and constraint is None and project is None and _bab_applies(nets, dnf):
+        try:
+            found = _by_branch_and_bound(nets, box, dnf, engine, deadline, progress, res.stats)
+        except DeadlineExpired:
+            found = None
+        if found == "unsat":
+            res.stats["found_by"] = "branch and bound"
+            return done(Verdict.UNSAT, message="every conjunction is out of reach: proven by branch and bound "
+                                               "over input splits")
+        if found is not None:
+            res.stats["found_by"] = "branch and bound"
+            return done(Verdict.SAT, counterexample=counterexample(nets, *found))
+        if expired(deadline):
+            return done(Verdict.TIMEOUT, message="time limit reached in branch and bound, without a proof")
+    # 3. the program, first with relaxed first crossings, refined on spurious points (refine.py)
     fc: list[dict[int, set[int] | None]] = [{} for _ in nets]
     rounds = 0
     cuts: list[dict[int, int]] = []      # binary patterns proven (exactly) to hold no violation
@@ -361,7 +406,7 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
                 return done(Verdict.TIMEOUT, message="time limit reached without a proof")
             if not sol.has_point:
                 return done(Verdict.UNKNOWN if sol.status != "error" else Verdict.ERROR, message=sol.message)
-            # 3. exact re-check
+            # 4. exact re-check
             hit = recheck(sol)
             if hit is not None:
                 res.stats["found_by"] = engine

@@ -22,15 +22,13 @@ from ..simulate import simulate_exact, to_fraction
 from ..solvers import check_engine, solve
 from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
-from .bab import maximize_relu, objective_net
+from .bab import MAX_INPUTS, maximize_relu, objective_net
 from .refine import MAX_REFINEMENTS, refine
 from ..formats.arrays import check_box
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
     flatten, stacked_exact
 
 BOUND_METHODS = ("optimal", "interval", "symbolic")
-#: Input splitting (branch and bound) is used up to this many inputs; beyond, one MILP.
-BAB_MAX_INPUTS = 12
 
 
 # ----------------------------------------------------------------------------- bounds
@@ -121,7 +119,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
 
 def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None):
     """``(attained max of sign*y_j, proven upper bound, proven?)``."""
-    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= BAB_MAX_INPUTS:
+    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= MAX_INPUTS:
         c = np.zeros(net.n_outputs)
         c[j] = sign
         r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline))
@@ -331,7 +329,7 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
                                message="a(x) = b(x) exactly on the box: compositional certificate accepted "
                                        "(exact dyadic arithmetic, srmverify.convert.certificate)")
     if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES \
-            and a.n_inputs <= BAB_MAX_INPUTS:
+            and a.n_inputs <= MAX_INPUTS:
         res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details)
     else:
         res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
