@@ -15,8 +15,8 @@ some conjunction true and returns a :class:`~srmverify.results.QueryResult`:
    exact rational arithmetic on the property). A MILP point that does not reproduce (a near tie
    within the tolerance) has its binary pattern solved exactly by z3 on the exact program (an
    LP): a real violation is ``sat``; a pattern with no exact violation is cut off and the MILP
-   looks again (at most :data:`MAX_CUTS` times); otherwise the verdict is ``error``, never a
-   silent ``sat``.
+   looks again (at most :data:`MAX_CUTS` times, then ``unknown``); a point that cannot be
+   explained is ``error``, never a silent ``sat``.
 
 Outputs that never fire are ``inf`` (``None`` exactly): ``c @ Y`` is ``+inf`` / ``-inf`` when
 the infinite terms have one sign and undefined (the atom is false) when they have both.
@@ -454,9 +454,13 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
                                         "an exact point with the same pattern was found by z3")
                 if refine(nets, exact_maps, rep.values, fc):
                     break
-            elif rep.status == "infeasible" and len(cuts) < MAX_CUTS:
-                cuts.append(pattern)
-                continue
+            elif rep.status == "infeasible":
+                if len(cuts) < MAX_CUTS:
+                    cuts.append(pattern)
+                    continue
+                return done(Verdict.UNKNOWN, message=f"{len(cuts) + 1} binary patterns offered by {engine} held no "
+                                                     f"exact violation (near-ties within the tolerance {TAU:g}): "
+                                                     "no proof and no counterexample")
             elif rep.status == "timeout":
                 return done(Verdict.TIMEOUT, message="time limit reached while re-checking a pattern exactly")
             return done(Verdict.ERROR, message=f"the {engine} counterexample does not reproduce under exact "
