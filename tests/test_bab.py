@@ -228,3 +228,41 @@ def test_property_queries_on_few_inputs_go_through_branch_and_bound_and_agree_wi
         y = simulate_exact(net, bab.counterexample.exact_input or bab.counterexample.input)
         assert (-y[0] < dnf[0][0].d if strict else -y[0] <= dnf[0][0].d) or \
             (y[0] - y[1] < dnf[1][0].d if strict else y[0] - y[1] <= dnf[1][0].d)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1e-3, 0.1, 1.0]))
+def test_difference_bounds_contain_every_sampled_difference(seed, noise):
+    from srmverify.bounds.relu import difference_bounds
+    rng = np.random.default_rng(seed)
+    a = make_net(seed, (3, 6, 6, 2), "fanin")
+    b = ReLUNet([(W + noise * rng.normal(size=W.shape), c + noise * rng.normal(size=c.shape)) for W, c in a.layers])
+    boxes = np.array([make_box(seed + k, 3) * rng.uniform(0.05, 1.0) for k in range(4)])
+    lo, hi = difference_bounds(a, b, boxes)
+    for k, bx in enumerate(boxes):
+        X = bx[:, 0] + rng.random((3000, 3)) * (bx[:, 1] - bx[:, 0])
+        D = b.evaluate(X) - a.evaluate(X)
+        assert np.all(lo[k] <= D.min(axis=0)) and np.all(D.max(axis=0) <= hi[k])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_close_everywhere_agrees_with_the_maximum_difference(seed):
+    """The true max |b - a| (branch and bound on the merged network, each output and sign) sits
+    between what ``close_everywhere`` proves and what it refutes."""
+    from srmverify.verify.bab import close_everywhere
+    rng = np.random.default_rng(seed)
+    a = make_net(seed, (3, 6, 6, 2), "fanin")
+    b = ReLUNet([(W + 1e-2 * rng.normal(size=W.shape), c) for W, c in a.layers])
+    box = make_box(seed, 3)
+    top = max(maximize_relu(objective_net([b, a], [s * np.eye(2)[j], -s * np.eye(2)[j]]), box).upper
+              for j in range(2) for s in (1.0, -1.0))
+    ok, _, bound = close_everywhere(a, b, box, 1.25 * top + 1e-9, timeout=20)
+    assert ok in (True, None)
+    if ok:
+        assert top - 1e-6 <= bound <= 1.25 * top + 1e-9
+    ok, x, diff = close_everywhere(a, b, box, 0.8 * top, timeout=20)
+    assert ok in (False, None)
+    if ok is False:
+        assert np.all(box[:, 0] <= x) and np.all(x <= box[:, 1])
+        assert np.abs(b.evaluate(x) - a.evaluate(x)).max() > 0.8 * top

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..bounds.deadline import expired
-from ..bounds.relu import backsubstitute, optimised_upper_bound, symbolic_bounds_batch
+from ..bounds.relu import backsubstitute, difference_bounds, optimised_upper_bound, symbolic_bounds_batch
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
@@ -340,3 +340,54 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         stop = "threshold"
     stats.update(time=time.perf_counter() - t0, open=len(heap), stop=stop)
     return MaxResult(value, best_x, upper, complete, atol, rtol, stats)
+
+
+def close_everywhere(a: ReLUNet, b: ReLUNet, box: np.ndarray, eps: float, *, timeout: float | None = None,
+                     progress: Progress = no_progress) -> tuple[bool | None, np.ndarray | None, float]:
+    """Is ``|b(x) - a(x)| <= eps`` for every output and every ``x`` in ``box``, for two ReLU
+    networks of the same widths? Breadth-first input splitting with
+    :func:`~srmverify.bounds.relu.difference_bounds` (the difference propagated layer by
+    layer, tight when the weights differ little, where two separate bounds of ``a`` and ``b``
+    never cancel). Returns ``(True, None, bound)`` with a proven ``bound <= eps``;
+    ``(False, x, diff)`` with a box centre whose float difference exceeds ``eps`` (to be
+    re-checked exactly by the caller); ``(None, None, inf)`` at the time limit.
+
+    Examples
+    --------
+    >>> a = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])          # |x|
+    >>> b = ReLUNet([([[1.001], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])        # b - a = 0.001 x+
+    >>> close_everywhere(a, b, np.array([[-1.0, 1.0]]), 0.002)[0]
+    True
+    >>> ok, x, diff = close_everywhere(a, b, np.array([[-1.0, 1.0]]), 0.0005)
+    >>> ok, bool(x[0] > 0.5 and diff > 0.0005)
+    (False, True)
+    """
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    queue = [np.asarray(box, dtype=float)]
+    bound, boxes = 0.0, 0
+    while queue:
+        if expired(deadline):
+            return None, None, np.inf
+        batch, queue = np.array(queue[:BATCH]), queue[BATCH:]
+        boxes += len(batch)
+        lo, hi = difference_bounds(a, b, batch)
+        worst = np.maximum(-lo, hi).max(axis=1)
+        closed = worst <= eps
+        if closed.any():
+            bound = max(bound, float(worst[closed].max()))
+        rest = batch[~closed]
+        if not len(rest):
+            continue
+        centres = rest.mean(axis=2)
+        diff = np.abs(b.evaluate(centres) - a.evaluate(centres)).max(axis=1)
+        k = int(np.argmax(diff))
+        if diff[k] > eps:
+            return False, centres[k], float(diff[k])
+        dim = np.argmax(rest[:, :, 1] - rest[:, :, 0], axis=1)
+        mid = rest[np.arange(len(rest)), dim].mean(axis=1)
+        for bx, d, m in zip(rest, dim, mid):
+            left, right = bx.copy(), bx.copy()
+            left[d, 1] = right[d, 0] = m
+            queue += [left, right]
+        progress(boxes, None, f"|a - b| <= {eps:g}? {len(queue)} open boxes")
+    return True, None, bound

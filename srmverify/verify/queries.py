@@ -22,7 +22,7 @@ from ..simulate import simulate_exact, to_fraction
 from ..solvers import check_engine, solve
 from ..solvers.bigm import TAU
 from ..solvers.registry import EXACT_ENGINES
-from .bab import MAX_INPUTS, maximize_relu, objective_net
+from .bab import MAX_INPUTS, close_everywhere, maximize_relu, objective_net
 from .refine import MAX_REFINEMENTS, refine
 from ..formats.arrays import check_box
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
@@ -345,8 +345,10 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
 
 def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Atom]], eps: float, engine: str,
                      deadline: float | None, progress: Progress, details: dict) -> QueryResult:
-    """Two ReLU nets, few inputs: sampling first (an obvious violation in milliseconds), then
-    branch and bound on every ``+-(a_j - b_j)`` (a violating incumbent is re-checked exactly and
+    """Two ReLU nets, few inputs: sampling first (an obvious violation in milliseconds), then, for
+    two nets of the same widths, input splitting with difference bounds
+    (:func:`~srmverify.verify.bab.close_everywhere`), then branch and bound on every
+    ``+-(a_j - b_j)`` (a violating incumbent is re-checked exactly and
     ends the search), then, if the proven bound exceeds ``eps``, the MILP without re-sampling."""
     t0 = time.perf_counter()
     nets = [a, b]
@@ -366,6 +368,21 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
                            message="time limit reached while sampling, without a proof")
     if hit is not None:
         return sat(*hit, "sampling")
+    if a.widths == b.widths:
+        # same architecture (e.g. a fine-tuned or quantised copy): bound the difference itself,
+        # with at most half the time left (30 s without a limit)
+        left = remaining(deadline)
+        ok, x, val = close_everywhere(a, b, box, eps, timeout=30.0 if left is None else left / 2, progress=progress)
+        if ok:
+            details.update(max_difference_bound=val)
+            res = QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+                              message=f"max |a - b| <= {val:.6g} <= eps (difference bounds over input splits)")
+            res.stats["found_by"] = "difference bounds"
+            return res
+        if ok is False:
+            Ys = stacked_exact(nets, x.tolist())
+            if dnf_holds_exact(dnf, flatten(Ys)):
+                return sat(x.tolist(), Ys, "difference bounds")
     worst, bound = 0.0, 0.0
     for j in range(m):
         for sign in (1.0, -1.0):
