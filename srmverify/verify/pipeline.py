@@ -258,13 +258,14 @@ def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj]) -> bool:
         all(len(conj) == 1 and conj[0].silent is None and np.isfinite(conj[0].d) for conj in dnf)
 
 
-def _by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
-                         deadline: float | None, progress: Progress, stats: dict):
+def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
+                                  deadline: float | None, progress: Progress, stats: dict):
     """Each conjunction ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box
     ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` with that threshold.
     Returns ``(x, exact outputs)`` of an exactly re-checked violation, ``"unsat"`` when every
     proven upper bound rules its conjunction out (up to the MILP tolerance of the leaves), or
-    ``None`` (undecided)."""
+    ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
+    upper bound of ``-c @ Y`` over the conjunctions tried (``bab_value``, ``bab_upper``)."""
     sizes = np.cumsum([0] + [n.n_outputs for n in nets])
     for conj in dnf:
         a = conj[0]
@@ -273,6 +274,8 @@ def _by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Con
         r = maximize_relu(objective_net(list(nets), coefs), box, threshold=t, engine=engine,
                           timeout=remaining(deadline), progress=progress)
         stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
+        stats["bab_value"] = max(stats.get("bab_value", -np.inf), r.value)
+        stats["bab_upper"] = max(stats.get("bab_upper", -np.inf), r.upper)
         if r.value >= t:
             Ys = stacked_exact(nets, r.x.tolist())
             if dnf_holds_exact(dnf, flatten(Ys)):
@@ -290,7 +293,6 @@ def _pattern(p: Program, values: np.ndarray) -> dict[int, int]:
 def _fix(p: Program, pattern: dict[int, int]) -> Program:
     """``p`` with its binaries fixed to ``pattern`` and no objective: an LP."""
     q = p.copy()
-    q.lo, q.hi = list(q.lo), list(q.hi)
     for i, v in pattern.items():
         q.lo[i] = q.hi[i] = float(v)
     q.objective = None
@@ -355,7 +357,7 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
     # 2. few inputs, ReLU networks, one atom per conjunction: branch and bound decides
     if tol is not None and constraint is None and project is None and _bab_applies(nets, dnf):
         try:
-            found = _by_branch_and_bound(nets, box, dnf, engine, deadline, progress, res.stats)
+            found = violation_by_branch_and_bound(nets, box, dnf, engine, deadline, progress, res.stats)
         except DeadlineExpired:
             found = None
         if found == "unsat":
@@ -389,6 +391,7 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
                          relaxed_neurons=sum(len(m.relaxed) for m in maps),
                          rows=len(base.rows) + len(base.implications))
         with_dnf = base.copy()
+        exact_prog: tuple[Program, list[int], list[VarMap]] | None = None     # built when a tie needs it
         if not add_dnf(with_dnf, maps, dnf):
             res.stats["found_by"] = "bounds"
             return done(Verdict.UNSAT, message="no conjunction can hold on the box (decided by the bounds)")
@@ -432,16 +435,16 @@ def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *,
             # Then the same binary pattern, solved exactly by z3 on the exact program, gives a real
             # violation, a spurious neuron, or a proof that the pattern holds none (then it is cut
             # off and the MILP looks again).
-            try:
-                stage = "re-checking the pattern exactly"
-                exact_p, _, exact_maps = build(True)
-                add_dnf(exact_p, exact_maps, dnf)
-                if exact_p.names != with_dnf.names:
-                    raise SolverError("the exact and float programs differ in structure")
-                for cut in cuts:
-                    _exclude(exact_p, cut)
-            except DeadlineExpired:
-                return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
+            if exact_prog is None:           # once per round (the cuts do not matter: the pattern is fixed)
+                try:
+                    stage = "re-checking the pattern exactly"
+                    exact_prog = build(True)
+                    add_dnf(exact_prog[0], exact_prog[2], dnf)
+                    if exact_prog[0].names != with_dnf.names:
+                        raise SolverError("the exact and float programs differ in structure")
+                except DeadlineExpired:
+                    return done(Verdict.TIMEOUT, message=f"time limit reached while {stage}, without a proof")
+            exact_p, _, exact_maps = exact_prog
             pattern = _pattern(p, sol.values)
             rep = solve(_fix(exact_p, pattern), "z3", left())
             res.stats["exact_pattern_checks"] = res.stats.get("exact_pattern_checks", 0) + 1

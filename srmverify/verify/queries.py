@@ -26,7 +26,7 @@ from .bab import MAX_INPUTS, close_everywhere, maximize_relu, objective_net
 from .refine import MAX_REFINEMENTS, refine
 from ..formats.arrays import check_box
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
-    flatten, stacked_exact
+    flatten, stacked_exact, violation_by_branch_and_bound
 
 BOUND_METHODS = ("optimal", "interval", "symbolic")
 
@@ -383,26 +383,17 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
             Ys = stacked_exact(nets, x.tolist())
             if dnf_holds_exact(dnf, flatten(Ys)):
                 return sat(x.tolist(), Ys, "difference bounds")
-    worst, bound = 0.0, 0.0
-    for j in range(m):
-        for sign in (1.0, -1.0):
-            if expired(deadline):
-                bound = np.inf
-                break
-            c = np.eye(m)[j] * sign
-            r = maximize_relu(objective_net(nets, [c, -c]), box, threshold=eps, engine=engine,
-                              timeout=remaining(deadline), progress=progress)
-            bound = max(bound, r.upper)
-            worst = max(worst, r.value)
-            if r.value > eps:
-                Ys = stacked_exact(nets, r.x.tolist())
-                if dnf_holds_exact(dnf, flatten(Ys)):
-                    details.update(max_difference=worst)
-                    return sat(r.x.tolist(), Ys, "branch and bound")
-    details.update(max_difference=worst, max_difference_bound=bound)
-    if bound <= eps:
+    # every "a_j - b_j > eps" / "b_j - a_j > eps" is a single atom (ReLU outputs always exist)
+    stats: dict = {}
+    found = violation_by_branch_and_bound(nets, box, [conj for conj in dnf if len(conj) == 1], engine, deadline,
+                                          progress, stats)
+    details.update(max_difference=max(stats.get("bab_value", 0.0), 0.0))
+    if found == "unsat":
+        details.update(max_difference_bound=stats["bab_upper"])
         return QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
-                           message=f"max |a - b| <= {bound:.6g} <= eps (branch and bound)")
+                           message=f"max |a - b| <= {stats['bab_upper']:.6g} <= eps (branch and bound)")
+    if found is not None:
+        return sat(*found, "branch and bound")
     return find_violation(nets, box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
                           progress=progress, falsify=False)
 
