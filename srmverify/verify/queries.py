@@ -25,6 +25,7 @@ from ..solvers.registry import EXACT_ENGINES
 from .bab import MAX_INPUTS, close_everywhere, maximize_relu, objective_net
 from .refine import MAX_REFINEMENTS, refine
 from ..formats.arrays import check_box
+from ..formats.vnnlib import VnnlibProperty
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
     flatten, stacked_exact, violation_by_branch_and_bound
 
@@ -454,3 +455,35 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
     last.details["box_verdicts"] = [Verdict(v).value for v in verdicts]
     last.time = time.perf_counter() - t0
     return last
+
+
+def check_vnnlib(net: Net, spec: VnnlibProperty, *, engine: str = "highs", timeout: float | None = None,
+                 progress: Progress = no_progress) -> QueryResult:
+    """Check a parsed VNN-LIB property on ``net``: the property's groups (boxes x output condition)
+    are checked in order, the first ``sat`` ends the search, and the worst verdict
+    (``sat`` > ``error`` > ``timeout`` > ``unknown`` > ``unsat``) is returned with the total time.
+
+    Examples
+    --------
+    >>> from srmverify.formats.vnnlib import parse_vnnlib
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])    # |x|
+    >>> spec = parse_vnnlib("(declare-const X_0 Real)(declare-const Y_0 Real)"
+    ...                     "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= Y_0 1.5))")
+    >>> check_vnnlib(net, spec).verdict.value
+    'unsat'
+    """
+    if (spec.n_inputs, spec.n_outputs) != (net.n_inputs, net.n_outputs):
+        raise InputError(spec.source, "declare-const", f"{spec.n_inputs} X, {spec.n_outputs} Y",
+                         f"the network has {net.n_inputs} inputs and {net.n_outputs} outputs")
+    start = time.perf_counter()
+    deadline = deadline_after(timeout)
+    results: list[QueryResult] = []
+    for boxes, dnf in spec.groups:
+        results.append(check_property(net, boxes, dnf, engine=engine, timeout=remaining(deadline),
+                                      progress=progress))
+        if results[-1].verdict == Verdict.SAT:
+            break
+    worst_first = (Verdict.SAT, Verdict.ERROR, Verdict.TIMEOUT, Verdict.UNKNOWN)
+    result = next((r for v in worst_first for r in results if r.verdict == v), results[-1])
+    result.time = time.perf_counter() - start
+    return result
