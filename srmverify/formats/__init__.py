@@ -4,13 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..network import ReLUNet, SNN
+from .files import stem
 from .arrays import load_inputs, parse_box, parse_vector
 from .json_net import load_json, network_from_dict, network_to_dict, save_json
 
 
 def load_network(path: str | Path) -> SNN | ReLUNet:
-    """Load a network from ``.json`` (SNN or ReLU) or ``.onnx`` (ReLU)."""
-    if str(path).endswith(".onnx"):
+    """Load a network from ``.json`` (SNN or ReLU) or ``.onnx`` (ReLU), either possibly gzipped
+    (``.json.gz``, ``.onnx.gz``)."""
+    if stem(path).endswith(".onnx"):
         from .onnx_net import load_onnx
 
         return load_onnx(path)

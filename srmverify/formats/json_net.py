@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..network import SNN, Affine, ReLUNet
+from .files import read_text
 
 
 def read_json(path: str | Path) -> Any:
@@ -29,11 +30,7 @@ def read_json(path: str | Path) -> Any:
 
     The non-standard tokens ``NaN``/``Infinity`` are parsed so that the field validators can
     name the field that holds them ("must be a finite number")."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(str(path), "file", str(path), f"cannot read ({exc.strerror or exc})") from None
+    text = read_text(path)
     try:
         return json.loads(text)
     except ValueError as exc:
