@@ -39,12 +39,15 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..errors import InputError
+from .files import read_text
 
 #: A conjunction of output rows ``c . Y <= d``; an output DNF is a list of them (OR of ANDs).
 OutputDNF = list[list[tuple[np.ndarray, float]]]
 
 _MAX_DISJUNCTS = 100_000
-_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+#: Tokens: parentheses, and atoms; a name followed by an index list (``X[0,1]``, ``X [0]``, the
+#: VNN-LIB 2.0 tensor elements) is one atom.
+_TOKEN = re.compile(r"\(|\)|[^\s()\[\]]*(?:\s*\[[^\]()]*\])|[^\s()]+")
 _VAR = re.compile(r"([XY])_(\d+)$")
 
 
@@ -131,15 +134,20 @@ class _Parser:
             raise self.fail(node, "numbers must be finite")
         return v
 
+    def variable(self, node: _Atom) -> _Lin | None:
+        """The variable an atom names (``None``: not a variable name)."""
+        m = _VAR.match(node.text)
+        if not m:
+            return None
+        kind, idx = m.group(1), int(m.group(2))
+        if idx not in self.declared[kind]:
+            raise self.fail(node, "variable used before its declare-const")
+        return _Lin({(kind, idx): 1.0})
+
     def term(self, node: _Node) -> _Lin:
         if isinstance(node, _Atom):
-            m = _VAR.match(node.text)
-            if m:
-                kind, idx = m.group(1), int(m.group(2))
-                if idx not in self.declared[kind]:
-                    raise self.fail(node, "variable used before its declare-const")
-                return _Lin({(kind, idx): 1.0})
-            return _Lin(const=self.number(node))
+            v = self.variable(node)
+            return v if v is not None else _Lin(const=self.number(node))
         if not node.items or not isinstance(node.items[0], _Atom):
             raise self.fail(node, "expected a term")
         op, args = node.items[0].text, [self.term(a) for a in node.items[1:]]
@@ -169,8 +177,9 @@ class _Parser:
             return args[0].scale(1.0 / args[1].const)
         raise self.fail(node, f"unsupported term operator '{op}'")
 
-    def formula(self, node: _Node) -> list[list[tuple[_Lin, _Node]]]:
-        """DNF of a boolean formula: a list of conjunctions of atoms ``lin <= 0``."""
+    def formula(self, node: _Node) -> list[list[tuple[_Lin, _Node, bool]]]:
+        """DNF of a boolean formula: a list of conjunctions of atoms ``(lin, node, strict)`` meaning
+        ``lin <= 0`` (``lin < 0`` if strict)."""
         if isinstance(node, _Atom):
             if node.text == "true":
                 return [[]]
@@ -190,18 +199,22 @@ class _Parser:
             return dnf
         if op == "or":
             return [c for a in args for c in self.formula(a)]
-        if op in ("<=", "<", ">=", ">", "="):
+        if op in ("<=", "<", ">=", ">", "=", "=="):
             if len(args) < 2:
                 raise self.fail(node, f"'{op}' needs at least two arguments")
             terms = [self.term(a) for a in args]
             rows = []
+            strict = op in ("<", ">")
             for a, b in zip(terms, terms[1:]):
-                if op in ("<=", "<", "="):
-                    rows.append((a.add(b, -1.0), node))
-                if op in (">=", ">", "="):
-                    rows.append((b.add(a, -1.0), node))
+                if op in ("<=", "<", "=", "=="):
+                    rows.append((a.add(b, -1.0), node, strict))
+                if op in (">=", ">", "=", "=="):
+                    rows.append((b.add(a, -1.0), node, strict))
             return [rows]
-        raise self.fail(node, f"unsupported connective '{op}' (VNN-LIB 1.0 uses and, or, <=, >=, <, >, =)")
+        if op == "!=" and len(args) == 2:
+            a, b = self.term(args[0]), self.term(args[1])
+            return [[(a.add(b, -1.0), node, True)], [(b.add(a, -1.0), node, True)]]
+        raise self.fail(node, f"unsupported connective '{op}' (VNN-LIB uses and, or, <=, >=, <, >, =, ==, !=)")
 
 
 # --------------------------------------------------------------------------- the property
@@ -238,7 +251,29 @@ class VnnlibProperty:
 
 
 def parse_vnnlib(text: str, source: str = "<string>") -> VnnlibProperty:
-    """Parse VNN-LIB 1.0 text (see the module docstring); ``source`` names it in errors."""
+    """Parse VNN-LIB text (see the module docstring); ``source`` names it in errors.
+
+    A VNN-LIB 2.0 file (``(vnnlib-version <2.0>)``) is read by :mod:`srmverify.formats.vnnlib2`
+    and converted when it is a single-network property over an input box; other 2.0 files
+    (several networks, polytope inputs) need :func:`srmverify.formats.vnnlib2.read_query`."""
+    if is_vnnlib2(text):
+        from .vnnlib2 import parse_query
+
+        return parse_query(text, source).as_box_property()
+    p, disjuncts = parse_disjuncts(text, source)
+    n_in, n_out = _count(p, "X", source), _count(p, "Y", source)
+    return VnnlibProperty(n_in, n_out, _group(p, disjuncts, n_in, n_out), source)
+
+
+def is_vnnlib2(text: str) -> bool:
+    """Whether the first command of ``text`` is ``(vnnlib-version <2.x>)``."""
+    body = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
+    return re.match(r"\s*\(\s*vnnlib-version\b", body) is not None
+
+
+def parse_disjuncts(text: str, source: str = "<string>") -> tuple[_Parser, list]:
+    """The VNN-LIB 1.0 parse: the parser (with the declared variables) and the assertions in
+    disjunctive normal form (conjunctions of ``(lin, node, strict)``)."""
     p = _Parser(source)
     disjuncts: list = [[]]
     for cmd in _sexprs(text, source):
@@ -263,19 +298,15 @@ def parse_vnnlib(text: str, source: str = "<string>") -> VnnlibProperty:
             continue
         else:
             raise p.fail(cmd, "expected declare-const or assert")
-    n_in, n_out = _count(p, "X", source), _count(p, "Y", source)
-    if n_in == 0:
+    if not p.declared["X"]:
         raise InputError(source, "declare-const", None, "no input variables X_i declared")
-    return VnnlibProperty(n_in, n_out, _group(p, disjuncts, n_in, n_out), source)
+    return p, disjuncts
 
 
 def read_vnnlib(path: str | Path) -> VnnlibProperty:
-    """Read a ``.vnnlib`` file (``InputError`` naming the file, line and form when malformed)."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), "file", str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    return parse_vnnlib(text, str(path))
+    """Read a ``.vnnlib`` (or ``.vnnlib.gz``) file (``InputError`` naming the file, line and
+    form when malformed); VNN-LIB 1.0, or 2.0 as :func:`parse_vnnlib` says."""
+    return parse_vnnlib(read_text(path), str(path))
 
 
 def _count(p: _Parser, kind: str, src: str) -> int:
@@ -293,7 +324,7 @@ def _group(p: _Parser, disjuncts: list, n_in: int, n_out: int) -> list[tuple[lis
     for conj in disjuncts:
         box = np.array([[-np.inf, np.inf]] * n_in)
         rows, feasible = [], True
-        for lin, node in conj:
+        for lin, node, _ in conj:
             kinds = lin.kinds()
             if kinds == {"X"}:
                 nz = [(k, v) for k, v in lin.coef.items() if v != 0.0]
