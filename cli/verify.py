@@ -1,37 +1,66 @@
-"""``srmverify verify NET PROP.vnnlib [--cex-out FILE]`` (VNN-COMP style)."""
+"""``srmverify verify [NAME=]NET... PROP.vnnlib [--cex-out FILE]`` (VNN-COMP style; VNN-LIB 1.0 and 2.0)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
+from srmverify.errors import InputError
 from srmverify.formats import load_network
-from srmverify.formats.vnnlib import read_vnnlib, write_counterexample
+from srmverify.formats.vnnlib import write_counterexample
+from srmverify.formats.vnnlib2 import read_query, write_counterexample2
 from srmverify.results import Verdict
-from srmverify.verify.queries import check_vnnlib
+from srmverify.verify.relational import check_query
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
 from .render import progress_bar
 
 
+def _network_args(args: list[str]) -> dict[str, Path] | list[Path]:
+    """``NAME=PATH`` arguments as a mapping, plain paths as a list (not both)."""
+    named, plain = {}, []
+    for a in args:
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)", a)
+        if m and not Path(a).exists():
+            if m.group(1) in named:
+                raise InputError("<command line>", "network", a, f"network '{m.group(1)}' given twice")
+            named[m.group(1)] = Path(m.group(2))
+        else:
+            plain.append(Path(a))
+    if named and plain:
+        raise InputError("<command line>", "network", str(plain[0]), "give every network as NAME=PATH or none")
+    return named or plain
+
+
 def verify_cmd(
-    net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
-    prop: Path = typer.Argument(..., help="VNN-LIB 1.0 property (.vnnlib)."),
-    cex_out: Optional[Path] = typer.Option(None, "--cex-out", help="On sat, write the counterexample ((X_0 v) ... (Y_0 v) ...) here."),
+    args: List[str] = typer.Argument(..., metavar="[NAME=]NET... PROP",
+                                     help="Network file(s) (.json SNN/ReLU, .onnx ReLU, .gz too), then the VNN-LIB "
+                                          "property (1.0 or 2.0). Several networks (VNN-LIB 2.0): NAME=PATH each."),
+    cex_out: Optional[Path] = typer.Option(None, "--cex-out", help="On sat, write the counterexample here "
+                                           "(VNN-LIB 1.0: ((X_0 v) ... (Y_0 v)); 2.0: NAME TYPE [shape] + values)."),
     engine: EngineOpt = Engine.highs,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Check a VNN-LIB property: prints sat (counterexample exists), unsat (holds), unknown, timeout or error."""
-    network = load_network(net)
-    spec = read_vnnlib(prop)
+    if len(args) < 2:
+        raise InputError("<command line>", "arguments", args, "expected one or more networks, then the property file")
+    prop = Path(args[-1])
+    spec = _network_args(args[:-1])
     timeout = check_timeout(timeout)
+    query = read_query(prop)
+    nets = {k: load_network(v) for k, v in spec.items()} if isinstance(spec, dict) else [load_network(p) for p in spec]
     with progress_bar("verify") as progress:
-        result = check_vnnlib(network, spec, engine=engine.value, timeout=timeout, progress=progress)
+        result = check_query(nets, query, engine=engine.value, timeout=timeout, progress=progress)
     written = None
     if result.verdict == Verdict.SAT and cex_out is not None and result.counterexample is not None:
-        write_counterexample(cex_out, result.counterexample.input, result.counterexample.output)
+        ce = result.counterexample
+        if query.version == "1.0":
+            write_counterexample(cex_out, ce.input, ce.output)
+        else:
+            write_counterexample2(cex_out, query.networks, ce.input, ce.output)
         written = str(cex_out)
     return render_query(result, as_json, property=str(prop), counterexample_file=written)
 

@@ -48,7 +48,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from .files import read_text
+from .files import atomic_write, read_text
 from .vnnlib import (_MAX_DISJUNCTS, VnnlibProperty, _Atom, _count, _Lin, _List, _Parser, _sexprs, _show,
                      is_vnnlib2, parse_disjuncts)
 
@@ -342,6 +342,12 @@ def format_counterexample2(networks: Sequence[NetworkDecl], x: Sequence[float], 
             lines.append(f"{name} {typ} [{','.join(map(str, shape))}]")
             lines += [repr(float("inf") if v is None else float(v)) for v in vals]
     return "\n".join(lines) + "\n"
+
+
+def write_counterexample2(path: str | Path, networks: Sequence[NetworkDecl], x: Sequence[float],
+                           y: Sequence[float | None]) -> None:
+    """Write :func:`format_counterexample2` (with the leading ``sat`` line) to ``path`` atomically."""
+    atomic_write(path, format_counterexample2(networks, x, y), "--cex-out")
 
 
 def parse_counterexample2(text: str, source: str = "<string>") -> dict[str, np.ndarray]:
