@@ -137,7 +137,7 @@ def _equalities(rows: list[tuple[np.ndarray, float]], n: int) -> tuple[np.ndarra
     rest = []
     for a, d in rows:
         nz = np.flatnonzero(a)
-        pair = len(nz) == 2 and d == 0.0 and a[nz[0]] == -a[nz[1]] and ((-a).tobytes(), 0.0) in keys
+        pair = len(nz) == 2 and d == 0.0 and a[nz[0]] == -a[nz[1]] and ((0.0 - a).tobytes(), 0.0) in keys
         if pair:
             i, j = find(int(nz[0])), find(int(nz[1]))
             parent[max(i, j)] = min(i, j)
