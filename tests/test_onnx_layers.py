@@ -185,3 +185,47 @@ def test_unsupported_forms_are_named(tmp_path):
         m = model(nodes, inits, [1, 1, 4, 4], None)
         with pytest.raises(UnsupportedNetwork, match=msg):
             load_onnx(save(m, tmp_path))
+
+
+def small_conv(tmp_path):
+    """A 1x1x4x4 input -> Conv(2 channels, 3x3) -> BatchNorm -> Relu -> AveragePool(2) -> Flatten -> Gemm(2)."""
+    nodes = [helper.make_node("Sub", ["x", "m"], ["a"]), helper.make_node("Conv", ["a", "K", "kb"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "g", "be", "mu", "var"], ["d"]),
+             helper.make_node("Relu", ["d"], ["e"]),
+             helper.make_node("AveragePool", ["e"], ["f"], kernel_shape=[2, 2]),
+             helper.make_node("Flatten", ["f"], ["h"]), helper.make_node("Gemm", ["h", "Wo", "bo"], ["y"], transB=1)]
+    inits = {"m": np.array(0.5), "K": rnd(20, 2, 1, 3, 3), "kb": rnd(21, 2), "g": rnd(22, 2), "be": rnd(23, 2),
+             "mu": rnd(24, 2), "var": np.abs(rnd(25, 2)) + 0.1, "Wo": rnd(26, 2, 2), "bo": rnd(27, 2)}
+    return str(save(model(nodes, inits, [1, 1, 4, 4], [1, 2], F), tmp_path, "conv.onnx"))
+
+
+def test_small_conv_model_verifies_end_to_end(tmp_path, capsys):
+    """``verify conv.onnx prop.vnnlib``: sat below a sampled maximum (the counterexample replays in
+    onnxruntime), unsat above the interval bound (sound by construction), and at a threshold in
+    between the MILP engine agrees with the exact SMT engine (a second formulation)."""
+    from srmverify.bounds import relu_preactivation_bounds
+    from srmverify.formats.vnnlib import read_counterexample
+
+    path = small_conv(tmp_path)
+    net = load_network(path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    X = np.random.default_rng(0).random((500, 16)).astype(np.float32)
+    sampled = max(sess.run(None, {"x": x.reshape(1, 1, 4, 4)})[0][0, 0] for x in X)
+    box = np.array([[0.0, 1.0]] * 16)
+    upper = relu_preactivation_bounds(net, box, "interval")[-1][1][0]
+    head = "".join(f"(declare-const X_{i} Real)" for i in range(16)) + "(declare-const Y_0 Real)(declare-const Y_1 Real)\n"
+    head += "".join(f"(assert (>= X_{i} 0))(assert (<= X_{i} 1))\n" for i in range(16))
+    verdicts = {}
+    for name, thr in (("low", sampled - 0.01), ("mid", sampled + 0.3 * (upper - sampled)), ("high", upper + 1e-6)):
+        p = tmp_path / f"{name}.vnnlib"
+        p.write_text(head + f"(assert (>= Y_0 {float(thr)!r}))\n")
+        for engine in (("highs", "z3") if name == "mid" else ("highs",)):
+            code, out = run(["verify", path, str(p), "--engine", engine, "--cex-out", str(tmp_path / "cex")]), \
+                capsys.readouterr().out
+            verdicts[name, engine] = out.splitlines()[0]
+        if verdicts[name, "highs"] == "sat":
+            x, _ = read_counterexample(tmp_path / "cex")
+            assert np.all((0 <= x) & (x <= 1))
+            assert sess.run(None, {"x": x.astype(np.float32).reshape(1, 1, 4, 4)})[0][0, 0] >= thr - 1e-5
+    assert verdicts["low", "highs"] == "sat" and verdicts["high", "highs"] == "unsat"
+    assert verdicts["mid", "highs"] == verdicts["mid", "z3"] in ("sat", "unsat")
