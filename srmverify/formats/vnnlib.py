@@ -177,6 +177,15 @@ class _Parser:
             return args[0].scale(1.0 / args[1].const)
         raise self.fail(node, f"unsupported term operator '{op}'")
 
+    def assertion(self, cmd: _List, disjuncts: list) -> list:
+        """``disjuncts`` (a DNF) AND the formula of ``(assert F)``, in disjunctive normal form."""
+        if len(cmd.items) != 2:
+            raise self.fail(cmd, "assert takes exactly one formula")
+        sub = self.formula(cmd.items[1])
+        if len(disjuncts) * len(sub) > _MAX_DISJUNCTS:
+            raise self.fail(cmd, f"more than {_MAX_DISJUNCTS} disjuncts in normal form")
+        return [c + s for c in disjuncts for s in sub]
+
     def formula(self, node: _Node) -> list[list[tuple[_Lin, _Node, bool]]]:
         """DNF of a boolean formula: a list of conjunctions of atoms ``(lin, node, strict)`` meaning
         ``lin <= 0`` (``lin < 0`` if strict)."""
@@ -288,12 +297,7 @@ def parse_disjuncts(text: str, source: str = "<string>") -> tuple[_Parser, list]
                 raise p.fail(cmd, "variable declared twice")
             p.declared[m.group(1)].add(int(m.group(2)))
         elif head == "assert":
-            if len(cmd.items) != 2:
-                raise p.fail(cmd, "assert takes exactly one formula")
-            sub = p.formula(cmd.items[1])
-            if len(disjuncts) * len(sub) > _MAX_DISJUNCTS:
-                raise p.fail(cmd, f"more than {_MAX_DISJUNCTS} disjuncts in normal form")
-            disjuncts = [c + s for c in disjuncts for s in sub]
+            disjuncts = p.assertion(cmd, disjuncts)
         elif head in ("check-sat", "get-model", "set-logic", "set-info", "set-option", "exit"):
             continue
         else:

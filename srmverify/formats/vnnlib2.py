@@ -49,7 +49,7 @@ import numpy as np
 
 from ..errors import InputError
 from .files import atomic_write, read_text
-from .vnnlib import (_MAX_DISJUNCTS, VnnlibProperty, _Atom, _count, _Lin, _List, _Parser, _sexprs, _show,
+from .vnnlib import (VnnlibProperty, _Atom, _count, _Lin, _List, _Parser, _sexprs, _show,
                      is_vnnlib2, parse_disjuncts)
 
 #: An output row ``c . Y <= d`` (``<`` if strict) over the stacked outputs.
@@ -240,12 +240,7 @@ def parse_query(text: str, source: str = "<string>") -> LinearQuery:
                 raise p.fail(cmd, "networks must be declared before the assertions")
             decls.append(_network(p, cmd, decls))
         elif head == "assert":
-            if len(cmd.items) != 2:
-                raise p.fail(cmd, "assert takes exactly one formula")
-            sub = p.formula(cmd.items[1])
-            if len(disjuncts) * len(sub) > _MAX_DISJUNCTS:
-                raise p.fail(cmd, f"more than {_MAX_DISJUNCTS} disjuncts in normal form")
-            disjuncts = [c + s for c in disjuncts for s in sub]
+            disjuncts = p.assertion(cmd, disjuncts)
         else:
             raise p.fail(cmd, "expected declare-network or assert (VNN-LIB 2.0)")
     if not decls:
