@@ -277,3 +277,20 @@ def test_monotonicity_with_two_coupled_inputs(tmp_path, capsys):
     assert ort_eval(str(wp), xf)[0] > ort_eval(str(wp), xg)[0]
     np.testing.assert_allclose([v["Y_f"][0], v["Y_g"][0]], [ort_eval(str(wp), xf)[0], ort_eval(str(wp), xg)[0]],
                                rtol=1e-9)
+
+
+def test_input_bounded_only_through_a_relational_row(tmp_path):
+    """The ``monotonic_acasxu_2026`` form: ``X_g[0]`` has no upper bound of its own, only
+    ``X_f[0] >= X_g[0]`` (the LP bound); a monotone network holds, a random one is refuted
+    with a counterexample inside the input set."""
+    text = MONO.replace("(assert (and (>= X_g[0] -1.0) (<= X_g[0] 1.0)))", "(assert (>= X_g[0] -1.0))") \
+               .replace("(assert (<= X_f[0] X_g[0]))", "(assert (>= X_f[0] X_g[0]))") \
+               .replace("(assert (> Y_f[0] Y_g[0]))", "(assert (< Y_f[0] Y_g[0]))")
+    q = parse_query(text)
+    assert not np.isfinite(q.groups[0].box[2, 1])              # X_g[0] unbounded above in the file
+    assert check_query({"f": monotone_net(4)}, q).verdict.value == "unsat"
+    wild = relu_net(11, (2, 8, 1))
+    r = check_query({"f": wild}, q)
+    assert r.verdict.value == "sat"
+    xf, xg = np.array(r.counterexample.input[:2]), np.array(r.counterexample.input[2:])
+    assert -1 <= xg[0] <= xf[0] <= 1 and xf[1] == xg[1] and wild.evaluate(xf[None])[0, 0] < wild.evaluate(xg[None])[0, 0]
