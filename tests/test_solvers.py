@@ -84,3 +84,40 @@ def test_highs_keeps_stdout_clean(capfd):
             "p = Program(); x = p.var('x', 0, 1); p.maximize(Lin.var(x)); print(solve(p, 'highs').status)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "optimal"
+
+
+def _fake_cbc_infeasible(monkeypatch):
+    """Make every PuLP solve report what CBC sometimes reports after a time limit on a feasible
+    MILP (issue 10): ``Infeasible`` with ``sol_status`` 0."""
+    import pulp
+
+    def fake(self, solver=None, **kw):
+        self.status, self.sol_status = pulp.LpStatusInfeasible, pulp.LpSolutionNoSolutionFound
+        return self.status
+    monkeypatch.setattr(pulp.LpProblem, "solve", fake)
+
+
+def test_time_limited_cbc_infeasibility_is_confirmed(monkeypatch):
+    net = random_relu(np.random.default_rng(1), (2, 4, 1))
+    p = Program()
+    vm = encode_network(p, net, np.array([[-1.0, 1.0]] * 2), relu_method="interval")
+    p.maximize(Lin.var(vm.outputs[0]))
+    reference = solve(p, "highs")                          # feasible: a true optimum exists
+    assert reference.status == "optimal"
+    _fake_cbc_infeasible(monkeypatch)
+    sol = solve(p, "cbc", timeout=30.0)
+    assert sol.status == "optimal" and sol.engine == "cbc" and sol.stats["confirmed_by"] == "highs"
+    assert abs(sol.objective - reference.objective) < 1e-6
+    q, y = one_relu()
+    q.add(Lin.var(y), ">", 2.0)                            # truly infeasible: HiGHS proves it
+    assert solve(q, "cbc", timeout=30.0).status == "infeasible"
+
+
+def test_unconfirmed_cbc_infeasibility_is_a_timeout(monkeypatch):
+    _fake_cbc_infeasible(monkeypatch)
+    monkeypatch.setattr(highs_milp, "solve_arrays", lambda m, timeout=None, presolve=True, gap=0:
+                        highs_milp.Solution("timeout", "highs"))
+    p, y = one_relu()
+    p.maximize(Lin.var(y))
+    sol = solve(p, "cbc", timeout=30.0)
+    assert sol.status == "timeout" and not sol.proven and sol.values is None

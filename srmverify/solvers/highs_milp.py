@@ -128,13 +128,17 @@ def _run(m: MilpArrays, timeout: float | None, gap: float, presolve: bool) -> So
                            "binaries": int(m.integer.sum()), "rows": m.n_rows, "vars": len(m.cost)})
 
 
-def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9) -> Solution:
+def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9,
+                 presolve: bool = True) -> Solution:
     """Solve lowered arrays with HiGHS. ``infeasible`` is confirmed by a second solve without
     presolve: HiGHS 1.16's presolve has called a feasible 7-row LP infeasible (its optimum sat
     on a variable bound), so presolve alone is not trusted with a proof; when the two disagree,
-    the solve without presolve is the answer (``stats["presolve_disagreed"]``)."""
+    the solve without presolve is the answer (``stats["presolve_disagreed"]``).
+    ``presolve=False`` skips the first solve."""
     deadline = deadline_after(timeout)
-    sol = _run(m, timeout, gap, presolve=True)
+    sol = _run(m, timeout, gap, presolve=presolve)
+    if not presolve:
+        return sol
     if sol.status != "infeasible":
         return sol
     check = _run(m, remaining(deadline), gap, presolve=False)
