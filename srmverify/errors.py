@@ -48,5 +48,13 @@ class SolverUnavailable(SolverError):
     """The requested solver backend is not installed or not usable."""
 
 
+class DeadlineExpired(SrmverifyError):
+    """A query's wall-clock deadline passed (internal to the library: the query functions turn
+    it into verdict ``timeout`` or a partial result; see :mod:`srmverify.deadline`)."""
+
+    exit_code = 4
+
+
 class RecheckFailed(SolverError):
+
     """A solver's counterexample did not reproduce under exact simulation (a bug to surface)."""

@@ -12,7 +12,7 @@ from srmverify.network import ReLUNet
 from srmverify.simulate import simulate_exact
 from srmverify.solvers import solve
 from srmverify.solvers.highs_milp import solve_arrays
-from srmverify.verify import bab
+from srmverify.settings import DEFAULT
 from srmverify.verify.bab import leaf_arrays, maximize_relu, objective_net
 
 
@@ -76,12 +76,7 @@ nets = st.tuples(st.integers(0, 2**31), st.sampled_from(["unit", "fanin"]),
 def test_maximum_matches_milp_and_sampling(args):
     seed, scale, widths, leaf = args
     net, box = make_net(seed, widths, scale), make_box(seed, widths[0])
-    old = bab.LEAF_UNSTABLE
-    bab.LEAF_UNSTABLE = leaf           # few unstable -> more splitting, more leaves
-    try:
-        r = maximize_relu(net, box)
-    finally:
-        bab.LEAF_UNSTABLE = old
+    r = maximize_relu(net, box, settings=DEFAULT.replace(bab_leaf_unstable=leaf))   # few unstable -> more leaves
     check_result(r, net, box)
     assert r.complete and r.stats["stop"] == "closed" and r.stats["open"] == 0
     opt = milp_max(net, box)

@@ -13,7 +13,10 @@ from srmverify.encode import Lin, Program, encode_network  # noqa: E402
 from srmverify.errors import InputError, SolverError  # noqa: E402
 from srmverify.solvers import ENGINES, solve  # noqa: E402
 from srmverify.solvers import highs_milp, pulp_milp  # noqa: E402
-from srmverify.solvers.bigm import TAU, lower  # noqa: E402
+from srmverify.settings import DEFAULT  # noqa: E402
+from srmverify.solvers.bigm import lower  # noqa: E402
+
+TAU = DEFAULT.tau
 from srmverify.solvers.solution import STATUSES  # noqa: E402
 
 
@@ -115,7 +118,7 @@ def test_time_limited_cbc_infeasibility_is_confirmed(monkeypatch):
 
 def test_unconfirmed_cbc_infeasibility_is_a_timeout(monkeypatch):
     _fake_cbc_infeasible(monkeypatch)
-    monkeypatch.setattr(highs_milp, "solve_arrays", lambda m, timeout=None, presolve=True, gap=0:
+    monkeypatch.setattr(highs_milp, "solve_arrays", lambda m, timeout=None, settings=None, presolve=True:
                         highs_milp.Solution("timeout", "highs"))
     p, y = one_relu()
     p.maximize(Lin.var(y))

@@ -35,7 +35,8 @@ from typing import Collection, Mapping
 
 import numpy as np
 
-from ..bounds.deadline import check
+from ..deadline import check
+from ..settings import DEFAULT
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
 from .program import Lin, Program, exact
@@ -92,7 +93,7 @@ class _PrefixSums:
             i = len(self.S) - 1
             j = self.order[i]
             self.W.append(self.W[-1] + exact(self.w[j]))
-            slack = 1e-9 * (1 + abs(self.lo[i]) + abs(self.hi[i]))
+            slack = DEFAULT.bound_margin * (1 + abs(self.lo[i]) + abs(self.hi[i]))
             sv = self.p.var(f"{self.name}{i + 1}", float(self.lo[i]) - slack, float(self.hi[i]) + slack)
             self.p.add(Lin.var(sv) - self.S[-1] - self.arr[j].scaled(self.w[j]), "==", 0.0, self.name)
             self.S.append(Lin.var(sv))
@@ -130,8 +131,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
     ``first_crossing``: neuron -> the synapses whose first-crossing rows are written (``None`` for
     the whole mapping = every row, the exact encoding; see "Relaxed first crossing" in the module
     docstring).
-    ``deadline`` (:mod:`srmverify.bounds.deadline`) is checked per neuron and per synapse of the
-    pairwise first-crossing terms; on expiry :class:`~srmverify.bounds.deadline.DeadlineExpired`.
+    ``deadline`` (:mod:`srmverify.deadline`) is checked per neuron and per synapse of the
+    pairwise first-crossing terms; on expiry :class:`~srmverify.deadline.DeadlineExpired`.
 
     Examples
     --------
@@ -252,7 +253,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         else:
             s_, off = float(net.decoder.scale[j]), float(net.decoder.offset[j])
             a, b = (lo[o] - off) / s_, (hi[o] - off) / s_
-            y = p.var(f"{name}.out{j}", min(a, b) - 1e-9 * (1 + abs(min(a, b))), max(a, b) + 1e-9 * (1 + abs(max(a, b))))
+            y = p.var(f"{name}.out{j}", min(a, b) - DEFAULT.bound_margin * (1 + abs(min(a, b))),
+                      max(a, b) + DEFAULT.bound_margin * (1 + abs(max(a, b))))
             p.add(Lin.var(y, s_) - t, "==", -off, f"{name}.out{j}")     # scale*y = t - offset
         vm.outputs.append(y)
     return vm

@@ -9,7 +9,7 @@ directly on z3 / highspy from model.md §1-§3, independently of the traversal, 
   sources, potential below threshold before the crossing, input inside the open box). That set
   is open, so it is nonempty exactly when the pattern's region is full-dimensional.
 * **MILP** (positive-weight SNNs and ReLU networks): the same with strict inequalities written
-  as ``>= tau`` / ``<= -tau`` (``tau`` = :data:`TAU`, reported as the tolerance), big-M constants
+  as ``>= tau`` / ``<= -tau`` (``tau`` = :attr:`~srmverify.settings.Settings.tau`, reported as the tolerance), big-M constants
   from exact monotone bounds (SNN: spike times at the box corners) or interval bounds (ReLU).
 
 Pattern bits are laid out as in :func:`.polyhedron.pattern_bits`, so the sets can be compared.
@@ -28,9 +28,7 @@ from ..results import Progress, no_progress
 from ..simulate import spike_times
 from .polyhedron import Domain, new_highs, pattern_bits
 from .result import Region, RegionsResult, stop_reason
-
-#: Margin of strict inequalities in the MILP (in spike-time / pre-activation units).
-TAU = 1e-6
+from ..settings import DEFAULT
 
 
 def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *,
@@ -58,7 +56,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
         stopped = stop_reason(len(regions), max_regions, t0, timeout)
         if stopped:
             break
-        status, bits, y = enc.next(None if timeout is None else max(0.01, timeout - (time.perf_counter() - t0)))
+        status, bits, y = enc.next(None if timeout is None else max(DEFAULT.min_time_slice, timeout - (time.perf_counter() - t0)))
         if status == "done":
             break
         if status == "timeout":
@@ -80,7 +78,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
                         "they lie within rounding of a region boundary")
     return RegionsResult(engine=engine, kind="relu" if isinstance(net, ReLUNet) else "snn", dim=domain.dim,
                          causal_regions=len(regions), linear_regions=None, complete=stopped is None,
-                         time=time.perf_counter() - t0, tolerance=None if engine == "z3" else TAU,
+                         time=time.perf_counter() - t0, tolerance=None if engine == "z3" else DEFAULT.tau,
                          stopped=stopped, regions=regions, stats={"solver_calls": len(regions) + 1},
                          warnings=warnings)
 
@@ -185,7 +183,7 @@ class _Milp:
         self.col_hi: list[float] = []
         self.integer: list[bool] = []
         self.rows: list[tuple[dict[int, float], float, float]] = []
-        ys = [self._col(lo + TAU, hi - TAU) for lo, hi in zip(domain.lo, domain.hi)]
+        ys = [self._col(lo + DEFAULT.tau, hi - DEFAULT.tau) for lo, hi in zip(domain.lo, domain.hi)]
         self.ys = ys
         # data-space box of the domain (interval arithmetic on x = c + M y)
         Mp, Mn = np.maximum(domain.M, 0), np.minimum(domain.M, 0)
@@ -214,7 +212,8 @@ class _Milp:
             enc_sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
             tin = np.sort(np.stack([enc_off + enc_sc * xbox[:, 0], enc_off + enc_sc * xbox[:, 1]]), axis=0)
             T = spike_times(net, tin)           # monotone: the corners bound every spike time
-            L, U = T[0] - 1e-9 * (1 + np.abs(T[0])), T[1] + 1e-9 * (1 + np.abs(T[1]))
+            L = T[0] - DEFAULT.bound_margin * (1 + np.abs(T[0]))
+            U = T[1] + DEFAULT.bound_margin * (1 + np.abs(T[1]))
             t: dict[int, tuple[dict[int, float], float]] = {}
             for i in range(net.n_inputs):
                 lin, c0 = xlin[i]
@@ -250,26 +249,26 @@ class _Milp:
         self.rows.append((lin, lo, hi))
 
     def _relu(self, e, lo: float, hi: float):
-        """Binary ``c`` with ``c = 1 => e >= TAU``, ``c = 0 => e <= -TAU`` and ``y = max(0, e)``.
+        """Binary ``c`` with ``c = 1 => e >= tau``, ``c = 0 => e <= -tau`` and ``y = max(0, e)``.
         Returns ``(c, y)``; ``c`` is a constant when the bounds decide it."""
         lin, c0 = e
         y = self._col(0.0, max(hi, 0.0))
-        if lo >= TAU:        # always on: y = e >= TAU
+        if lo >= DEFAULT.tau:        # always on: y = e >= tau
             self._row({**{y: 1.0}, **{k: -v for k, v in lin.items()}}, c0, c0)
-            self._row(lin, TAU - c0, np.inf)
+            self._row(lin, DEFAULT.tau - c0, np.inf)
             return True, y
-        if hi <= -TAU:       # always off: y = 0, e <= -TAU
-            self._row(lin, -np.inf, -TAU - c0)
+        if hi <= -DEFAULT.tau:       # always off: y = 0, e <= -tau
+            self._row(lin, -np.inf, -DEFAULT.tau - c0)
             self.col_hi[y] = 0.0
             return False, y
-        lo, hi = min(lo, -TAU), max(hi, TAU)
+        lo, hi = min(lo, -DEFAULT.tau), max(hi, DEFAULT.tau)
         c = self._col(0.0, 1.0, integer=True)
         neg = {k: -v for k, v in lin.items()}
         self._row({y: 1.0, **neg}, c0, np.inf)                                  # y >= e
         self._row({y: 1.0, **neg, c: -lo}, -np.inf, c0 - lo)                    # y <= e - lo (1 - c)
         self._row({y: 1.0, c: -hi}, -np.inf, 0.0)                               # y <= hi c
-        self._row({**lin, c: -(TAU - lo)}, lo - c0, np.inf)                     # c = 1 => e >= TAU
-        self._row({**lin, c: -(hi + TAU)}, -np.inf, -TAU - c0)                  # c = 0 => e <= -TAU
+        self._row({**lin, c: -(DEFAULT.tau - lo)}, lo - c0, np.inf)                     # c = 1 => e >= tau
+        self._row({**lin, c: -(hi + DEFAULT.tau)}, -np.inf, -DEFAULT.tau - c0)                  # c = 0 => e <= -tau
         return c, y
 
     def _load(self) -> None:

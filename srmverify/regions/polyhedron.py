@@ -22,9 +22,7 @@ from ..errors import InputError
 from ..network import ReLUNet, SNN
 from ..simulate import spike_times
 from ..solvers import highs_milp
-
-#: Rows whose normal is shorter than this are constant (no hyperplane) and dropped.
-ZERO_ROW = 1e-12
+from ..settings import DEFAULT
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +145,7 @@ def normalise_rows(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ([[1.0, 0.0]], [1.0])
     """
     norm = np.linalg.norm(A, axis=1)
-    keep = norm > ZERO_ROW
+    keep = norm > DEFAULT.zero_row
     A, b = A[keep] / norm[keep, None], b[keep] / norm[keep]
     if len(A) > 1:
         rounded = np.round(np.column_stack([A, b]), 9) + 0.0      # + 0.0 turns -0.0 into 0.0

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .highs_milp import highspy, new_highs
-
-#: Absolute slack added to every LP optimum used as a bound (LP solutions are accurate to the
-#: HiGHS feasibility/optimality tolerances, not exactly).
-LP_SLACK = 1e-7
+from ..settings import DEFAULT
 
 
 class TriangleLP:
@@ -73,9 +70,9 @@ class TriangleLP:
         for i, c in enumerate(cols):
             v = self.optimise(c, False)
             if v is not None:
-                lo[i] = max(lo[i], v - LP_SLACK)
+                lo[i] = max(lo[i], v - DEFAULT.lp_slack)
             v = self.optimise(c, True)
             if v is not None:
-                hi[i] = min(hi[i], v + LP_SLACK)
+                hi[i] = min(hi[i], v + DEFAULT.lp_slack)
             self.h.changeColBounds(c, float(lo[i]), float(hi[i]))
         return lo, hi

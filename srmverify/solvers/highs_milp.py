@@ -11,10 +11,11 @@ import time
 
 import numpy as np
 
-from ..bounds.deadline import deadline_after, remaining
+from ..deadline import deadline_after, remaining
 from ..encode.program import Program
 from ..errors import SolverUnavailable
-from .bigm import TAU, MilpArrays, lower
+from ..settings import DEFAULT, Settings
+from .bigm import MilpArrays, lower
 from .solution import Solution
 
 try:
@@ -48,9 +49,6 @@ STATUS_MAP = {} if highspy is None else {
 }
 
 _banner_done = False
-
-#: Primal / integrality feasibility tolerance asked of HiGHS (well below the strict-row TAU).
-FEAS_TOL = 1e-8
 
 
 def new_highs(threads: int | None = 1) -> "highspy.Highs":
@@ -94,18 +92,18 @@ def load(h: "highspy.Highs", m: MilpArrays) -> None:
     h.changeObjectiveSense(highspy.ObjSense.kMaximize if m.maximise else highspy.ObjSense.kMinimize)
 
 
-def _run(m: MilpArrays, timeout: float | None, gap: float, presolve: bool) -> Solution:
+def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool) -> Solution:
     t0 = time.perf_counter()
     h = new_highs()
-    h.setOptionValue("mip_rel_gap", gap)
-    h.setOptionValue("mip_feasibility_tolerance", FEAS_TOL)
-    h.setOptionValue("primal_feasibility_tolerance", FEAS_TOL)
-    h.setOptionValue("mip_abs_gap", gap)
+    h.setOptionValue("mip_rel_gap", settings.mip_gap)
+    h.setOptionValue("mip_feasibility_tolerance", settings.feasibility_tol)
+    h.setOptionValue("primal_feasibility_tolerance", settings.feasibility_tol)
+    h.setOptionValue("mip_abs_gap", settings.mip_gap)
     if not presolve:
         h.setOptionValue("presolve", "off")
     load(h, m)
     if timeout is not None:      # loading a large model takes time too: the limit covers it
-        h.setOptionValue("time_limit", max(float(timeout) - (time.perf_counter() - t0), 1e-3))
+        h.setOptionValue("time_limit", max(float(timeout) - (time.perf_counter() - t0), settings.min_time_slice))
     h.run()
     native = h.getModelStatus()
     status = STATUS_MAP.get(native, "unknown")
@@ -128,7 +126,7 @@ def _run(m: MilpArrays, timeout: float | None, gap: float, presolve: bool) -> So
                            "binaries": int(m.integer.sum()), "rows": m.n_rows, "vars": len(m.cost)})
 
 
-def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9,
+def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings = DEFAULT,
                  presolve: bool = True) -> Solution:
     """Solve lowered arrays with HiGHS. ``infeasible`` is confirmed by a second solve without
     presolve: HiGHS 1.16's presolve has called a feasible 7-row LP infeasible (its optimum sat
@@ -136,19 +134,20 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, gap: float = 1e-9,
     the solve without presolve is the answer (``stats["presolve_disagreed"]``).
     ``presolve=False`` skips the first solve."""
     deadline = deadline_after(timeout)
-    sol = _run(m, timeout, gap, presolve=presolve)
+    sol = _run(m, timeout, settings, presolve=presolve)
     if not presolve:
         return sol
     if sol.status != "infeasible":
         return sol
-    check = _run(m, remaining(deadline), gap, presolve=False)
+    check = _run(m, remaining(deadline), settings, presolve=False)
     check.time += sol.time
     if check.status != "infeasible":
         check.stats["presolve_disagreed"] = True
     return check
 
 
-def solve(p: Program, timeout: float | None = None, tau: float = TAU) -> Solution:
+def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
     """Lower ``p`` with big-M constants from its bounds and solve it with HiGHS."""
     deadline = deadline_after(timeout)
-    return solve_arrays(lower(p, tau, deadline), remaining(deadline))
+    return solve_arrays(lower(p, settings.tau, deadline), remaining(deadline), settings)
+
