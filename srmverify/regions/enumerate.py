@@ -13,7 +13,16 @@ directly on z3 / highspy from model.md §1-§3, independently of the traversal, 
   from exact monotone bounds (SNN: spike times at the box corners) or interval bounds (ReLU).
 
 Pattern bits are laid out as in :func:`.polyhedron.pattern_bits`, so the sets can be compared.
+
+**Cross-check rule.** This module re-encodes SNNs and ReLU networks itself, on purpose, and does
+not use :mod:`srmverify.encode` (the neutral program of the verification queries) nor the
+polyhedra of :mod:`.traverse`: a count is trusted because two encodings written independently
+from the model agree (``tests/test_regions.py`` compares traversal, z3 and MILP counts). Keep it
+that way -- routing this module through a shared encoding would turn the cross-check into a
+self-check. HiGHS itself is reached through the one wrapper :mod:`srmverify.solvers.highs`
+(models, status map), which decides nothing about the encoding.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,7 +35,8 @@ from ..errors import SolverError, UnsupportedNetwork
 from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from ..simulate import spike_times
-from .polyhedron import Domain, new_highs, pattern_bits
+from ..solvers import highs
+from .polyhedron import Domain, pattern_bits
 from .result import Region, RegionsResult, stop_reason
 from ..settings import DEFAULT
 
@@ -176,9 +186,6 @@ class _Milp:
     """Rows ``lo <= a . v <= hi`` over columns ``[y, t or h..., binaries]``, solved by HiGHS."""
 
     def __init__(self, net: SNN | ReLUNet, domain: Domain, timeout: float | None) -> None:
-        import highspy
-
-        self.hs = highspy
         self.col_lo: list[float] = []
         self.col_hi: list[float] = []
         self.integer: list[bool] = []
@@ -235,7 +242,8 @@ class _Milp:
                     lin, c0 = _lin_comb(terms, 0.0)
                     self._row(lin, lv.thresholds[i] - c0, lv.thresholds[i] - c0)
             self.bits = bits + [True] * net.n_neurons
-        self.h = new_highs()
+        # presolve off: an "infeasible" here ends the enumeration (see solvers/highs.py)
+        self.h = highs.new_model(presolve=False)
         self.h.setOptionValue("mip_rel_gap", 0.0)
         self._load()
 
@@ -272,35 +280,27 @@ class _Milp:
         return c, y
 
     def _load(self) -> None:
-        hs = self.hs
-        n = len(self.col_lo)
-        lp = hs.HighsLp()
-        lp.num_col_, lp.num_row_ = n, len(self.rows)
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.array(self.col_lo)
-        lp.col_upper_ = np.array(self.col_hi)
-        lp.row_lower_ = np.array([r[1] for r in self.rows])
-        lp.row_upper_ = np.array([r[2] for r in self.rows])
-        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(r[0]) for r in self.rows])]).astype(np.int32)
-        lp.a_matrix_.index_ = np.array([k for r in self.rows for k in r[0]], dtype=np.int32)
-        lp.a_matrix_.value_ = np.array([v for r in self.rows for v in r[0].values()], dtype=float)
-        lp.integrality_ = [hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in self.integer]
-        self.h.passModel(lp)
+        highs.load(self.h, cost=np.zeros(len(self.col_lo)), col_lo=np.array(self.col_lo), col_hi=np.array(self.col_hi),
+                   row_lo=np.array([r[1] for r in self.rows]), row_hi=np.array([r[2] for r in self.rows]),
+                   starts=np.concatenate([[0], np.cumsum([len(r[0]) for r in self.rows])]),
+                   index=np.array([k for r in self.rows for k in r[0]], dtype=np.int32),
+                   value=np.array([v for r in self.rows for v in r[0].values()], dtype=float),
+                   integer=np.array(self.integer, dtype=bool))
 
     exhausted = False
 
     def next(self, timeout: float | None):
-        hs = self.hs
         if self.exhausted:
             return "done", None, None
-        self.h.setOptionValue("time_limit", float(timeout) if timeout is not None else hs.kHighsInf)
+        highs.set_time_limit(self.h, timeout, DEFAULT.min_time_slice)
         self.h.run()
-        st = self.h.getModelStatus()
-        if st == hs.HighsModelStatus.kInfeasible:
+        status, has_point = highs.status(self.h)       # the one HiGHS status map
+        if status == "infeasible":
             return "done", None, None
-        if st != hs.HighsModelStatus.kOptimal:
+        if status == "timeout":
             return "timeout", None, None
+        if not has_point:
+            raise SolverError(f"HiGHS could not decide the next pattern ({highs.message(self.h)})")
         v = np.asarray(self.h.getSolution().col_value)
         bits = np.array([b if isinstance(b, bool) else v[b] > 0.5 for b in self.bits], dtype=bool)
         return "sat", bits, v[self.ys]
@@ -316,7 +316,7 @@ class _Milp:
         if not idx:      # no free binary: the only pattern is found
             self.exhausted = True
             return
-        self.h.addRow(rhs, self.hs.kHighsInf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+        self.h.addRow(rhs, np.inf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
 
 
 def _lin_comb(terms, const: float) -> tuple[dict[int, float], float]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .highs_milp import highspy, new_highs
+from . import highs
+from .highs import highspy
 from ..settings import DEFAULT
 
 
@@ -16,7 +17,7 @@ class TriangleLP:
     """
 
     def __init__(self, box: np.ndarray):
-        self.h = new_highs()
+        self.h = highs.new_model()
         self.n = 0
         self.prev: list[int | None] = self._cols(box[:, 0], box[:, 1])
 
@@ -59,7 +60,8 @@ class TriangleLP:
         self.h.changeColCost(col, 1.0)
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
         self.h.run()
-        ok = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        ok = highs.status(self.h)[0] == "optimal"
+
         val = float(self.h.getInfo().objective_function_value) if ok else None
         self.h.changeColCost(col, 0.0)
         return val
