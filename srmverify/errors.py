@@ -55,6 +55,5 @@ class DeadlineExpired(SrmverifyError):
     exit_code = 4
 
 
-class RecheckFailed(SolverError):
-
-    """A solver's counterexample did not reproduce under exact simulation (a bug to surface)."""
+class InexactValue(SrmverifyError, ValueError):
+    """A value has no exact form an exact operation needs (e.g. a float that is not dyadic)."""

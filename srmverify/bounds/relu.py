@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import ReLUNet
 from ..deadline import check
 from ..settings import DEFAULT
@@ -53,7 +54,7 @@ def relu_preactivation_bounds(net: ReLUNet, box: np.ndarray, method: str = "inte
     try:
         fn = METHODS[method]
     except KeyError:
-        raise ValueError(f"unknown bounds method {method!r}; choose from {sorted(METHODS)}") from None
+        raise InputError("bounds", "method", method, f"unknown bounds method; choose from {sorted(METHODS)}") from None
     check(deadline)
     pre = fn(net, box)
     check(deadline)

@@ -20,6 +20,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import SNN
 from ..simulate import spike_times
 from ..deadline import check
@@ -168,7 +169,7 @@ def snn_time_bounds(net: SNN, box: np.ndarray, method: str = "interval",
     (0.555556, 1.333333, False)
     """
     if method not in SNN_METHODS:
-        raise ValueError(f"unknown spike-time bounds method {method!r}; choose from {sorted(SNN_METHODS)}")
+        raise InputError("bounds", "method", method, f"unknown spike-time bounds method; choose from {sorted(SNN_METHODS)}")
     tbox = input_time_box(net, box)
     if net.all_weights_positive:
         return _corners(net, tbox)

@@ -32,6 +32,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from ..errors import InputError
+
 SENSES = ("<=", "<", "==")
 
 
@@ -226,5 +228,5 @@ def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
     if sense in (">=", ">"):
         e, sense = e.scaled(-1), sense.replace(">", "<")
     if sense not in SENSES:
-        raise ValueError(f"unknown row sense {sense!r}")
+        raise InputError("program", "sense", sense, f"choose one of {', '.join(SENSES)}")
     return Row(e, sense, name)

@@ -31,7 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..bounds.relu import relu_preactivation_bounds
-from ..errors import SolverError, UnsupportedNetwork
+from ..errors import InputError, SolverError, UnsupportedNetwork
 from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from ..simulate import spike_times
@@ -57,7 +57,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     elif engine == "milp":
         enc = _Milp(net, domain, timeout)
     else:
-        raise ValueError(f"unknown engine {engine!r}")
+        raise InputError("regions", "engine", engine, "choose z3 or milp")
     t0 = time.perf_counter()
     regions: list[Region] = []
     patterns: set[bytes] = set()
