@@ -9,15 +9,12 @@
 * Verdicts with relaxation + refinement equal the verdicts of the exact encoding.
 * A MILP point inside the solver tolerance of a tie is settled by exact pattern checks (z3).
 """
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_snn, sample_box  # noqa: E402
 
 from srmverify.encode import Lin  # noqa: E402

@@ -1,12 +1,10 @@
 """Solver backends: strict rows (exact in z3, ``<= -tau`` in a MILP), status mapping, time limits
 that never become proofs, big-M from bounds only, and a clean stdout."""
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_relu  # noqa: E402
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402
@@ -15,9 +13,9 @@ from srmverify.solvers import ENGINES, solve  # noqa: E402
 from srmverify.solvers import highs_milp, pulp_milp  # noqa: E402
 from srmverify.settings import DEFAULT  # noqa: E402
 from srmverify.solvers.bigm import lower  # noqa: E402
+from srmverify.solvers.solution import STATUSES  # noqa: E402
 
 TAU = DEFAULT.tau
-from srmverify.solvers.solution import STATUSES  # noqa: E402
 
 
 def one_relu() -> tuple[Program, int]:
