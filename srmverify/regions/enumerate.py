@@ -52,6 +52,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     >>> enumerate_patterns(net, Domain.box([[0, 5], [0, 5]]), "z3").causal_regions
     3
     """
+    enc: _Z3 | _Milp
     if engine == "z3":
         enc = _Z3(net, domain, timeout)
     elif engine == "milp":

@@ -25,32 +25,19 @@ try:
 except ImportError:  # pragma: no cover - declared dependency
     highspy = None
 
-ModelStatus = highspy.HighsModelStatus if highspy else None
-
-#: Native HiGHS model status -> our status. A time / iteration / solution limit with a feasible
-#: point becomes ``feasible`` in :func:`status` (never a proof); without one, the values HiGHS
-#: fills in are junk.
-STATUS_MAP = {} if highspy is None else {
-    ModelStatus.kOptimal: "optimal",
-    ModelStatus.kInfeasible: "infeasible",
-    ModelStatus.kUnbounded: "unbounded",
-    ModelStatus.kUnboundedOrInfeasible: "unknown",
-    ModelStatus.kTimeLimit: "timeout",
-    ModelStatus.kIterationLimit: "unknown",
-    ModelStatus.kSolutionLimit: "unknown",
-    ModelStatus.kInterrupt: "unknown",
-    ModelStatus.kModelEmpty: "optimal",
-    ModelStatus.kObjectiveBound: "unknown",
-    ModelStatus.kObjectiveTarget: "unknown",
-    ModelStatus.kMemoryLimit: "error",
-    ModelStatus.kNotset: "error",
-    ModelStatus.kLoadError: "error",
-    ModelStatus.kModelError: "error",
-    ModelStatus.kPresolveError: "error",
-    ModelStatus.kSolveError: "error",
-    ModelStatus.kPostsolveError: "error",
-    ModelStatus.kUnknown: "unknown",
+#: Native HiGHS model status (by name) -> our status. A time / iteration / solution limit with a
+#: feasible point becomes ``feasible`` in :func:`status` (never a proof); without one, the values
+#: HiGHS fills in are junk.
+_OURS = {
+    "kOptimal": "optimal", "kInfeasible": "infeasible", "kUnbounded": "unbounded",
+    "kUnboundedOrInfeasible": "unknown", "kTimeLimit": "timeout", "kIterationLimit": "unknown",
+    "kSolutionLimit": "unknown", "kInterrupt": "unknown", "kModelEmpty": "optimal",
+    "kObjectiveBound": "unknown", "kObjectiveTarget": "unknown", "kMemoryLimit": "error",
+    "kNotset": "error", "kLoadError": "error", "kModelError": "error", "kPresolveError": "error",
+    "kSolveError": "error", "kPostsolveError": "error", "kUnknown": "unknown",
 }
+#: ``HighsModelStatus`` -> our status.
+STATUS_MAP = {} if highspy is None else {getattr(highspy.HighsModelStatus, k): v for k, v in _OURS.items()}
 
 _banner_done = False
 

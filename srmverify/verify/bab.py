@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,9 +103,9 @@ def objective_net(nets: list[ReLUNet], coefs: list[np.ndarray], const: float = 0
                 W[r:r + Wb.shape[0], c:c + Wb.shape[1]] = Wb
                 r, c = r + Wb.shape[0], c + Wb.shape[1]
         out.append((W, np.concatenate([b for _, b in blocks])))
-    c = np.concatenate([np.asarray(ci, dtype=float).reshape(-1) for ci in coefs])
+    coef = np.concatenate([np.asarray(ci, dtype=float).reshape(-1) for ci in coefs])
     W, b = out[-1]
-    out[-1] = (c[None, :] @ W, np.array([c @ b + const]))
+    out[-1] = (coef[None, :] @ W, np.array([coef @ b + const]))
     return ReLUNet(_simplify(out))
 
 
@@ -234,7 +235,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     closed = -np.inf            # largest proven bound of a discarded box
     heap: list[tuple[float, int, np.ndarray, int]] = []
     counter = 0
-    stats = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
+    stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
 
     def tol(v: float) -> float:
         return atol + rtol * abs(v)

@@ -32,13 +32,13 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Collection, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence, cast
 
 import numpy as np
 
 from ..deadline import DeadlineExpired, check, deadline_after, expired, remaining
 from ..encode.network import encode_network, input_vars
-from ..encode.program import Lin, Program, float_arithmetic
+from ..encode.program import Lin, Number, Program, float_arithmetic
 from ..encode.varmap import Indicator, VarMap
 from ..errors import SolverError
 from ..network import ReLUNet, SNN
@@ -160,7 +160,7 @@ def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj], margin: boo
     fires = [f for m in maps for f in m.output_fire]
     possible = []
     for conj in dnf:
-        rows = []   # (literals-without-selector, lin, sense, rhs)
+        rows: list[tuple[list[tuple[Indicator, int]], Lin, str, float]] = []   # (literals-without-selector, lin, sense, rhs)
         ok = True
         for a in conj:
             if a.silent is not None:
@@ -171,7 +171,7 @@ def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj], margin: boo
                     rows.append(([], Lin.var(f), "<=", 0.0))
                 continue
             lits: list[tuple[Indicator, int]] = []
-            coef: dict[int, float] = {}
+            coef: dict[int, Number] = {}
             trivially_true = False
             for k in np.flatnonzero(a.c):
                 ck, f = float(a.c[k]), fires[k]
@@ -263,7 +263,7 @@ def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj], max_inputs: int) -> b
 
 def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
                                   deadline: float | None, progress: Progress, stats: dict,
-                                  settings: Settings = DEFAULT):
+                                  settings: Settings = DEFAULT) -> tuple[list, list[list[Fraction | None]]] | str | None:
     """Each conjunction ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box
     ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` with that threshold.
     Returns ``(x, exact outputs)`` of an exactly re-checked violation, ``"unsat"`` when every
@@ -275,7 +275,7 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
         a = conj[0]
         coefs = [-a.c[s:e] for s, e in zip(sizes[:-1], sizes[1:])]
         t = -float(a.d)
-        r = maximize_relu(objective_net(list(nets), coefs), box, threshold=t, engine=engine,
+        r = maximize_relu(objective_net(cast(list[ReLUNet], list(nets)), coefs), box, threshold=t, engine=engine,
                           timeout=remaining(deadline), progress=progress, settings=settings)
 
         stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
@@ -411,7 +411,7 @@ def stage_branch_and_bound(s: Search) -> QueryResult | None:
     if found == "unsat":
         return s.finish(Verdict.UNSAT, "branch and bound",
                         message="every conjunction is out of reach: proven by branch and bound over input splits")
-    if found is not None:
+    if isinstance(found, tuple):
         return s.sat(found, "branch and bound")
     return s.timeout("in branch and bound") if expired(s.deadline) else None
 
@@ -543,10 +543,11 @@ def run_round(s: Search) -> QueryResult | None:
         out = stage_slack(s, r)
         if out is None:
             out = stage_exact_pattern(s, r, sol)
+        if isinstance(out, QueryResult):
+            return out
         if out == REFINED:
             return None
-        if out != CUT:
-            return out
+        # CUT: the pattern is excluded; solve again
 
 
 def find_violation(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], *, query: str,

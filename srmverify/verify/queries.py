@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     m = net.n_outputs
     complete = True
     for j in range(m):
-        row = []
+        row: list[float | None] = []
         for sign in (-1.0, 1.0):
             if expired(deadline):
                 complete = False
@@ -325,7 +325,7 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     if certificate and {type(a), type(b)} == {SNN, ReLUNet}:
         # an SNN converted from the ReLU net: the compositional certificate proves exact equality
         # in linear time (a rejection proves nothing: the search below decides)
-        snn, relu = (a, b) if isinstance(a, SNN) else (b, a)
+        snn, relu = cast(tuple[SNN, ReLUNet], (a, b) if isinstance(a, SNN) else (b, a))
         cert = certify(snn, relu, box)
         details["certificate"] = cert.verdict
         if cert.accepted:
@@ -399,7 +399,7 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
         details.update(max_difference_bound=stats["bab_upper"])
         return QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
                            message=f"max |a - b| <= {stats['bab_upper']:.6g} <= eps (branch and bound)")
-    if found is not None:
+    if isinstance(found, tuple):
         return sat(*found, "branch and bound")
     return find_violation(nets, box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
                           progress=progress, falsify=False, settings=settings)
