@@ -157,7 +157,7 @@ class Program:
         self.rows: list[Row] = []
         self.implications: list[Implication] = []
         self.objective: Lin | None = None
-        self.maximise = True
+        self.maximizing = True
 
     @property
     def n_vars(self) -> int:
@@ -212,17 +212,17 @@ class Program:
         return y, b
 
     def maximize(self, lin: Lin) -> None:
-        self.objective, self.maximise = lin, True
+        self.objective, self.maximizing = lin, True
 
     def minimize(self, lin: Lin) -> None:
-        self.objective, self.maximise = lin, False
+        self.objective, self.maximizing = lin, False
 
     def copy(self) -> "Program":
         p = Program()
         p.exact = self.exact
         p.names, p.lo, p.hi, p.binary = list(self.names), list(self.lo), list(self.hi), list(self.binary)
         p.rows, p.implications = list(self.rows), list(self.implications)
-        p.objective, p.maximise = self.objective, self.maximise
+        p.objective, p.maximizing = self.objective, self.maximizing
         return p
 
 

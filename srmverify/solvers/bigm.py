@@ -28,7 +28,7 @@ class MilpArrays:
 
     cost: np.ndarray
     cost_const: float
-    maximise: bool
+    maximizing: bool
     col_lo: np.ndarray
     col_hi: np.ndarray
     integer: np.ndarray
@@ -126,7 +126,7 @@ def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -
         for k, v in p.objective.coef.items():
             cost[k] += float(v)
         c0 = float(p.objective.const)
-    return MilpArrays(cost, c0, p.maximise, lo, hi, np.array(p.binary, dtype=bool),
+    return MilpArrays(cost, c0, p.maximizing, lo, hi, np.array(p.binary, dtype=bool),
                       np.concatenate([r_lo, np.full(len(kept), -np.inf)]), np.concatenate([r_hi, i_hi[kept]]),
                       starts.astype(np.int64), (key % max(p.n_vars, 1)).astype(np.int64), coef, tau)
 

@@ -8,7 +8,7 @@ tightening (:mod:`.highs_lp`) and the region LPs / MILPs of :mod:`srmverify.regi
 >>> h = new_model()
 >>> load(h, cost=np.array([1.0, 1.0]), col_lo=np.zeros(2), col_hi=np.ones(2), row_lo=np.array([-np.inf]),
 ...      row_hi=np.array([1.5]), starts=np.array([0, 2]), index=np.array([0, 1]), value=np.array([1.0, 1.0]),
-...      maximise=True)
+...      maximizing=True)
 >>> _ = h.run(); status(h), float(h.getInfo().objective_function_value)
 (('optimal', True), 1.5)
 """
@@ -73,7 +73,7 @@ def new_model(*, threads: int | None = 1, presolve: bool = True) -> "highspy.Hig
 
 def load(h: "highspy.Highs", *, cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, row_lo: np.ndarray,
          row_hi: np.ndarray, starts: np.ndarray, index: np.ndarray, value: np.ndarray,
-         integer: np.ndarray | None = None, maximise: bool = False) -> None:
+         integer: np.ndarray | None = None, maximizing: bool = False) -> None:
     """Pass ``min/max cost @ x`` s.t. ``row_lo <= A x <= row_hi`` (``A`` in CSR: ``starts``,
     ``index``, ``value``), ``col_lo <= x <= col_hi``, ``x[integer]`` integral, to ``h`` in one
     call (infinite bounds allowed)."""
@@ -91,7 +91,7 @@ def load(h: "highspy.Highs", *, cost: np.ndarray, col_lo: np.ndarray, col_hi: np
     lp.a_matrix_.value_ = np.asarray(value, dtype=float)
     if integer is not None and np.any(integer):
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
-    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    lp.sense_ = highspy.ObjSense.kMaximize if maximizing else highspy.ObjSense.kMinimize
     h.passModel(lp)
 
 

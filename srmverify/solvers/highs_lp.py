@@ -55,10 +55,10 @@ class TriangleLP:
                 nxt.append(hcol)
         self.prev = nxt
 
-    def optimise(self, col: int, maximise: bool) -> float | None:
+    def optimise(self, col: int, maximizing: bool) -> float | None:
         """Optimum of one column (``None`` unless proven optimal)."""
         self.h.changeColCost(col, 1.0)
-        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximizing else highspy.ObjSense.kMinimize)
         self.h.run()
         ok = highs.status(self.h)[0] == "optimal"
 

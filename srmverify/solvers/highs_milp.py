@@ -29,7 +29,7 @@ def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: boo
     h.setOptionValue("mip_feasibility_tolerance", settings.feasibility_tol)
     h.setOptionValue("primal_feasibility_tolerance", settings.feasibility_tol)
     highs.load(h, cost=m.cost, col_lo=m.col_lo, col_hi=m.col_hi, row_lo=m.row_lo, row_hi=m.row_hi,
-               starts=m.starts, index=m.index, value=m.value, integer=m.integer, maximise=m.maximise)
+               starts=m.starts, index=m.index, value=m.value, integer=m.integer, maximizing=m.maximizing)
     if timeout is not None:      # loading a large model takes time too: the limit covers it
         highs.set_time_limit(h, float(timeout) - (time.perf_counter() - t0), settings.min_time_slice)
     h.run()

@@ -66,7 +66,7 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings
         raise SolverUnavailable("pulp is not installed")
     t0 = time.perf_counter()
     deadline = deadline_after(timeout)
-    prob = pulp.LpProblem("srmverify", pulp.LpMaximize if m.maximise else pulp.LpMinimize)
+    prob = pulp.LpProblem("srmverify", pulp.LpMaximize if m.maximizing else pulp.LpMinimize)
     xs = [pulp.LpVariable(f"x{i}", None if not np.isfinite(lo) else float(lo), None if not np.isfinite(hi) else float(hi),
                           cat=pulp.LpInteger if integ else pulp.LpContinuous)
           for i, (lo, hi, integ) in enumerate(zip(m.col_lo, m.col_hi, m.integer))]

@@ -95,7 +95,7 @@ def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT
     s.add(*low.cons)
     if p.objective is not None:
         obj = low.expr(p.objective)
-        s.maximize(obj) if p.maximise else s.minimize(obj)
+        s.maximize(obj) if p.maximizing else s.minimize(obj)
     res = s.check()
     status = STATUS_MAP.get(str(res), "unknown")
     msg = ""

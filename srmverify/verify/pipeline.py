@@ -141,14 +141,14 @@ def encode_nets(nets: Sequence[Net], box: np.ndarray, constraint: InputConstrain
     ``first_crossing``: per network, SNN neuron -> synapses whose first-crossing rows are written
     (``None`` = all; see :mod:`srmverify.verify.refine`); ``exact=False`` builds
     a float program for a MILP engine (:func:`~srmverify.encode.program.float_arithmetic`)."""
-    fc = list(first_crossing) if first_crossing is not None else [None] * len(nets)
+    crossings = list(first_crossing) if first_crossing is not None else [None] * len(nets)
     with nullcontext() if exact else float_arithmetic():
         p = Program()
         x = input_vars(p, box)
         if constraint is not None:
             constraint(p, x)
         maps = [encode_network(p, n, box, x, relu_method, name=f"n{i}", deadline=deadline, first_crossing=f)
-                for i, (n, f) in enumerate(zip(nets, fc))]
+                for i, (n, f) in enumerate(zip(nets, crossings))]
     return p, x, maps
 
 
@@ -419,8 +419,8 @@ def stage_branch_and_bound(s: Search) -> QueryResult | None:
 def build(s: Search, exact: bool) -> tuple[Program, list[int], list[VarMap]]:
     """The networks' program for this round (first crossings relaxed until
     ``settings.max_refinements`` rounds have passed)."""
-    fc = s.first_crossing if s.rounds <= s.settings.max_refinements else None
-    return encode_nets(s.nets, s.box, s.constraint, deadline=s.deadline, exact=exact, first_crossing=fc)
+    crossings = s.first_crossing if s.rounds <= s.settings.max_refinements else None
+    return encode_nets(s.nets, s.box, s.constraint, deadline=s.deadline, exact=exact, first_crossing=crossings)
 
 
 def stage_encode(s: Search) -> Round | QueryResult:

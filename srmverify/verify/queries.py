@@ -128,11 +128,11 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
                           settings=settings)
         return r.value, r.upper, r.complete
-    fc: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
+    crossings: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
     for rounds in range(settings.max_refinements + 2):
         try:
             p, x, maps = encode_nets([net], box, deadline=deadline, exact=engine in EXACT_ENGINES,
-                                     first_crossing=fc if rounds <= settings.max_refinements else None)
+                                     first_crossing=crossings if rounds <= settings.max_refinements else None)
         except DeadlineExpired:
             return None, None, False
         y, f = maps[0].outputs[j], maps[0].output_fire[j]
@@ -144,7 +144,7 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         sol = solve(p, engine, remaining(deadline), settings)
         if sol.status == "infeasible":
             return None, None, True
-        if sol.status != "optimal" or not refine([net], maps, sol.values, fc, settings.tau / 2):
+        if sol.status != "optimal" or not refine([net], maps, sol.values, crossings, settings.tau / 2):
             break
     val = None
     if sol.has_point:
