@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ttfs_digits  # noqa: E402
 
 from srmverify.formats import load_network, save_network  # noqa: E402
-from srmverify.verify import pipeline  # noqa: E402
+from srmverify.settings import DEFAULT  # noqa: E402
 from srmverify.verify.queries import robustness  # noqa: E402
 
 PUBLISHED_S_PER_SAMPLE = 0.9
@@ -64,7 +64,7 @@ def main() -> None:
     print(f"TTFS SNN 784-10-10 (+1 constant), test accuracy {np.mean(pred == yte):.3f}, engine {args.engine}")
     idx = np.flatnonzero(pred == yte)[: args.samples]
     domain = np.array([[0.0, 1.0]] * 784)
-    variants = [("relaxed + refinement", pipeline.MAX_REFINEMENTS)]
+    variants = [("relaxed + refinement", DEFAULT.max_refinements)]
     if args.compare_exact:
         variants.append(("exact encoding", -1))        # -1 rounds: every neuron exact from the start
     rows = []
@@ -73,12 +73,11 @@ def main() -> None:
     for eps in map(float, args.eps.split(",")):
         medians = {}
         for name, rounds in variants:
-            pipeline.MAX_REFINEMENTS = rounds
             times, verdicts, refinements = [], Counter(), 0
             for i in idx:
                 t0 = time.perf_counter()
                 r = robustness(net, xte[i], eps, mode="ttfs", label=int(yte[i]), domain=domain, engine=args.engine,
-                               timeout=args.timeout)
+                               timeout=args.timeout, settings=DEFAULT.replace(max_refinements=rounds))
                 times.append(time.perf_counter() - t0)
                 verdicts[r.verdict.value] += 1
                 refinements += r.stats.get("refinements", 0)

@@ -11,8 +11,9 @@ from srmverify.convert import certify, check_certificate, load_certificate, save
 from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box
 from srmverify.network import SNN, ReLUNet
+from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
-from .render import emit_json, fmt, out, progress_bar
+from .render import JsonOpt, emit_json, fmt, out, progress_bar
 
 
 def certify_cmd(
@@ -22,7 +23,7 @@ def certify_cmd(
                                                           "taken from --cert when omitted."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Re-check this stored JSON certificate (no solver)."),
     cert_out: Optional[Path] = typer.Option(None, "--cert-out", help="Write the (re)computed certificate here."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress stays on stderr)."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Exact compositional proof that SNN computes RELU on the box: exit 0 accepted, 1 rejected."""
     snn, relu = load_network(snn_path), load_network(relu_path)
@@ -41,7 +42,7 @@ def certify_cmd(
                   else certify(snn, relu, region, progress=progress))
     if cert_out is not None:
         save_certificate(result, cert_out)
-    code = 0 if result.accepted else 1
+    code = EXIT_OK if result.accepted else EXIT_VIOLATED
     if as_json:
         emit_json({**result.summary(), "certificate_file": None if cert_out is None else str(cert_out), "exit_code": code})
         return code

@@ -8,8 +8,9 @@ import typer
 
 from srmverify.convert import Discontinuous, convert_network, save_certificate
 from srmverify.formats import load_network, parse_box, save_network
+from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
-from .render import emit_json, err, fmt, out, progress_bar
+from .render import JsonOpt, emit_json, err, fmt, out, progress_bar
 
 
 def convert_cmd(
@@ -22,7 +23,7 @@ def convert_cmd(
     cert_out: Optional[Path] = typer.Option(None, "--cert-out", help="Write the JSON certificate here (implies --certify)."),
     max_pieces: int = typer.Option(256, "--max-pieces", help="SNN→ReLU: refuse a neuron with more affine pieces."),
     max_units: int = typer.Option(200_000, "--max-units", help="SNN→ReLU: refuse when the ReLU network gets bigger."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress stays on stderr)."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."""
     network = load_network(net)
@@ -44,7 +45,7 @@ def convert_cmd(
     cert = conv.certificate
     if cert is not None and cert_out is not None:
         save_certificate(cert, cert_out)
-    code = 0 if cert is None or cert.accepted else 1
+    code = EXIT_OK if cert is None or cert.accepted else EXIT_VIOLATED
     if as_json:
         emit_json({**conv.to_dict(), "output": str(output), "certificate_file": None if cert_out is None else str(cert_out),
                    "exit_code": code})

@@ -5,15 +5,16 @@ import typer
 
 from srmverify.demo import run_demo
 from srmverify.errors import InputError
+from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
-from .render import emit_json, out, progress_bar, secs
+from .render import JsonOpt, emit_json, out, progress_bar, secs
 
 
 def demo_cmd(
     robust: int = typer.Option(3, "--robust", help="How many test digits get a robustness query (0: none)."),
     eps: float = typer.Option(0.01, "--eps", help="L-infinity radius of the robustness queries (pixels in [0, 1])."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per robustness query."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress stays on stderr)."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Bundled digits MLP -> exact SNN -> certificate -> identical accuracies -> robustness -> exact region count."""
     if robust < 0:
@@ -24,7 +25,7 @@ def demo_cmd(
         raise InputError("<command line>", "--timeout", timeout, "must be a positive number of seconds")
     with progress_bar("demo") as progress:
         r = run_demo(n_robust=robust, eps=eps, timeout=timeout, progress=progress)
-    code = 0 if r.passed else 1
+    code = EXIT_OK if r.passed else EXIT_VIOLATED
     if as_json:
         emit_json({**r.to_dict(), "exit_code": code})
         return code

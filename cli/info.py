@@ -7,13 +7,14 @@ import typer
 
 from srmverify.formats import load_network
 from srmverify.network.describe import describe
+from srmverify.results import EXIT_OK
 
-from .render import emit_json, out
+from .render import JsonOpt, emit_json, out
 
 
 def info_cmd(
     net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Kind, sizes, weight signs and whether every neuron is guaranteed to fire."""
     d = describe(load_network(net))
@@ -22,7 +23,7 @@ def info_cmd(
     else:
         for k, v in d.items():
             out.print(f"{k:>20}: {v}")
-    return 0
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ import sys
 import typer
 
 from srmverify.errors import SrmverifyError
+from srmverify.results import EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE
 
 from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify, regions
 
@@ -43,7 +44,7 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except typer.TyperException as e:  # click's usage errors (typer vendors click): exit 2
         e.show()
-        return getattr(e, "exit_code", 2)
+        return getattr(e, "exit_code", EXIT_USAGE)
     except SrmverifyError as e:
         _say(f"srmverify: error: {e}")
         return e.exit_code
@@ -54,8 +55,8 @@ def run(argv: list[str] | None = None) -> int:
         if os.environ.get("SRMVERIFY_DEBUG"):
             raise
         _say(f"srmverify: internal error: {type(e).__name__}: {e} (set SRMVERIFY_DEBUG=1 for a traceback)")
-        return 5
-    return rv if isinstance(rv, int) else 0
+        return EXIT_TOOL_ERROR
+    return rv if isinstance(rv, int) else EXIT_OK
 
 
 def _say(line: str) -> None:

@@ -8,21 +8,17 @@ import typer
 
 from srmverify.errors import InputError
 from srmverify.results import BoundsResult, QueryResult, exit_code
+from srmverify.solvers.registry import ENGINES
 
-from .render import emit_json, fmt, out
-
-
-class Engine(str, Enum):
-    """Solver engines (``highs`` and ``cbc`` are MILP with a stated tolerance; ``z3`` is exact SMT)."""
-
-    highs = "highs"
-    cbc = "cbc"
-    z3 = "z3"
+from .render import JsonOpt, emit_json, fmt, out
 
 
-EngineOpt = Annotated[Engine, typer.Option("--engine", "--solver", help="highs, cbc (MILP) or z3 (exact SMT).")]
+#: Solver engines, one per row of the solver registry (``highs``, ``cbc``, ``highs-pulp`` are MILP
+#: with a stated tolerance; ``z3`` is exact SMT).
+Engine = Enum("Engine", {name.replace("-", "_"): name for name in ENGINES}, type=str)  # type: ignore[misc]
+
+EngineOpt = Annotated[Engine, typer.Option("--engine", "--solver", help="highs, cbc, highs-pulp (MILP) or z3 (exact SMT).")]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Wall-clock limit in seconds (exit 4 when hit).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
 
 
 def check_timeout(timeout: float | None) -> float | None:

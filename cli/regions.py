@@ -12,13 +12,14 @@ from srmverify.errors import InputError
 from srmverify.formats import load_inputs, load_network, parse_box, parse_vector
 from srmverify.network import ReLUNet, SNN
 from srmverify.regions import Domain, RegionsResult, count_regions
+from srmverify.results import EXIT_INCONCLUSIVE, EXIT_OK
 
-from .render import emit_json, err, out, progress_bar
+from .render import JsonOpt, emit_json, err, out, progress_bar
 
 CMD = "<command line>"
 
 
-class Engine(str, Enum):
+class RegionEngine(str, Enum):
     traverse = "traverse"
     z3 = "z3"
     milp = "milp"
@@ -42,14 +43,14 @@ def regions_cmd(
     box: Optional[str] = typer.Option(None, "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib."),
     slice_: Optional[Tuple[str, str, str]] = typer.Option(None, "--slice", help="2-D slice through three points x0 x1 x2 (comma-separated, or FILE@ROW): x0 + u (x1-x0) + v (x2-x0), u, v in [0, 1]."),
     line: Optional[Tuple[str, str]] = typer.Option(None, "--line", help="Segment x0 -> x1 (comma-separated, or FILE@ROW)."),
-    engine: Engine = typer.Option(Engine.traverse, "--engine", help="traverse (LP adjacency walk; exact 1-D walk on --line), z3 (all-SAT, exact) or milp (no-good cuts)."),
+    engine: RegionEngine = typer.Option(RegionEngine.traverse, "--engine", help="traverse (LP adjacency walk; exact 1-D walk on --line), z3 (all-SAT, exact) or milp (no-good cuts)."),
     compare_relu: Optional[Path] = typer.Option(None, "--compare-relu", help="Also count this ReLU network on the same domain."),
     samples: int = typer.Option(0, "--samples", help="With --line: also count what N equally spaced samples see (e.g. 20000)."),
     max_regions: Optional[int] = typer.Option(None, "--max-regions", help="Stop after this many regions (partial count)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop after this many seconds (partial count)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the 2-D partition (needs matplotlib: extra 'plot')."),
     list_regions: bool = typer.Option(False, "--list", help="With --json: include every region (pattern, interior point, output map) and the adjacency."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Count the full-dimensional causal regions (SNN) / activation regions (ReLU) and linear
     regions exactly, with the known theoretical count alongside. Exit 0 when complete, 4 when
@@ -96,7 +97,7 @@ def regions_cmd(
         emit_json(d)
     else:
         _render(result, network, what, str(net))
-    return 0 if result.complete and (result.compare is None or result.compare.complete) else 4
+    return EXIT_OK if result.complete and (result.compare is None or result.compare.complete) else EXIT_INCONCLUSIVE
 
 
 def _render(r: RegionsResult, network: SNN | ReLUNet, what: str, name: str, label: str = "") -> None:

@@ -5,10 +5,14 @@ import json
 import math
 import sys
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 from rich.console import Console
+
+#: The one ``--json`` option of every command.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
 
 #: Human-facing logs and progress go to stderr so ``--json`` stdout stays clean.
 err = Console(stderr=True)

@@ -10,8 +10,9 @@ from srmverify.errors import InputError
 from srmverify.formats import load_inputs, load_network, parse_vector
 from srmverify.network import SNN
 from srmverify.simulate import simulate as simulate_batch, simulate_exact
+from srmverify.results import EXIT_OK
 
-from .render import emit_json, fmt, out
+from .render import JsonOpt, emit_json, fmt, out
 
 
 def simulate_cmd(
@@ -19,7 +20,7 @@ def simulate_cmd(
     input: Optional[str] = typer.Option(None, "--input", "-x", help="One input, comma-separated (data space)."),
     inputs: Optional[Path] = typer.Option(None, "--inputs", help="Inputs, one per row (.csv, .npy, .json)."),
     exact: bool = typer.Option(False, "--exact", help="Exact rational simulation (slow; prints fractions)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+    as_json: JsonOpt = False,
 ) -> int:
     """Simulate a network on inputs; `inf` (JSON `null`) marks an output neuron that never fires."""
     network = load_network(net)
@@ -42,7 +43,7 @@ def simulate_cmd(
     else:
         for r in shown:
             out.print(" ".join(r))
-    return 0
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:

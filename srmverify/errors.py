@@ -48,5 +48,12 @@ class SolverUnavailable(SolverError):
     """The requested solver backend is not installed or not usable."""
 
 
-class RecheckFailed(SolverError):
-    """A solver's counterexample did not reproduce under exact simulation (a bug to surface)."""
+class DeadlineExpired(SrmverifyError):
+    """A query's wall-clock deadline passed (internal to the library: the query functions turn
+    it into verdict ``timeout`` or a partial result; see :mod:`srmverify.deadline`)."""
+
+    exit_code = 4
+
+
+class InexactValue(SrmverifyError, ValueError):
+    """A value has no exact form an exact operation needs (e.g. a float that is not dyadic)."""

@@ -1,5 +1,5 @@
-"""Random small networks for the verification-engine tests (imported by tests/test_*.py of the
-engine: bounds, encode, solvers, queries)."""
+"""Random small networks and boxes shared by the tests (``tests/`` is on ``sys.path`` through
+``conftest.py``): the one copy of each generator."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +21,12 @@ def random_snn(rng: np.random.Generator, widths=(2, 3, 2), positive: bool = Fals
     return SNN.layered(Ws, ths, delays=Ds, constants=rng.uniform(0, 0.5, constants).tolist(), encoder=enc, decoder=dec)
 
 
-def random_relu(rng: np.random.Generator, widths=(2, 4, 4, 1)) -> ReLUNet:
-    return ReLUNet([(rng.normal(0, 1 / np.sqrt(a), (b, a)), rng.normal(0, 0.2, b)) for a, b in zip(widths[:-1], widths[1:])])
+def random_relu(rng: np.random.Generator, widths=(2, 4, 4, 1), weight_scale: float | None = None,
+                bias_scale: float = 0.2) -> ReLUNet:
+    """Weights N(0, s^2) with ``s = weight_scale`` (default ``1/sqrt(fan_in)``), biases
+    N(0, bias_scale^2), drawn layer by layer (weights, then biases)."""
+    return ReLUNet([(rng.normal(0, 1 / np.sqrt(a) if weight_scale is None else weight_scale, (b, a)),
+                     rng.normal(0, bias_scale, b)) for a, b in zip(widths[:-1], widths[1:])])
 
 
 def random_box(rng: np.random.Generator, n: int, width: float = 1.0) -> np.ndarray:

@@ -1,13 +1,10 @@
 """Sound bounds: every sampled spike time / pre-activation lies inside; corner bounds are exact
 for positive weights; tighter methods are tighter."""
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa: E402
 
 from srmverify.bounds import METHODS, relu_preactivation_bounds, snn_time_bounds  # noqa: E402

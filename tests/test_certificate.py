@@ -10,11 +10,11 @@ from srmverify.convert import certify, check_certificate, convert_relu_to_snn
 from srmverify.errors import InputError
 from srmverify.network import Affine, ReLUNet
 from srmverify.simulate import relu_exact, simulate_exact
+import engine_nets  # noqa: E402  (tests/ on sys.path: conftest.py)
 
 
 def random_relu(rng, widths):
-    return ReLUNet([(rng.normal(size=(widths[i + 1], widths[i])), rng.normal(size=widths[i + 1]))
-                    for i in range(len(widths) - 1)])
+    return engine_nets.random_relu(rng, widths, weight_scale=1.0, bias_scale=1.0)
 
 
 def converted(seed=1, widths=(3, 5, 4, 2)):

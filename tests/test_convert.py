@@ -11,11 +11,11 @@ from srmverify.errors import InputError
 from srmverify.formats import network_from_dict, network_to_dict
 from srmverify.network import ReLUNet
 from srmverify.simulate import relu_exact, simulate, simulate_exact
+import engine_nets  # noqa: E402  (tests/ on sys.path: conftest.py)
 
 
 def random_relu(rng, widths, scale=1.0):
-    return ReLUNet([(rng.normal(size=(widths[i + 1], widths[i])) * scale, rng.normal(size=widths[i + 1]) * scale)
-                    for i in range(len(widths) - 1)])
+    return engine_nets.random_relu(rng, widths, weight_scale=scale, bias_scale=scale)
 
 
 def random_box(rng, n):

@@ -11,6 +11,7 @@ from srmverify.convert.dyadic import Dyadic, exact_matmul, float_expansion
 from srmverify.convert.exact import exact_interval_bounds
 from srmverify.network import ReLUNet
 from srmverify.simulate import relu_exact, simulate_exact
+import engine_nets  # noqa: E402  (tests/ on sys.path: conftest.py)
 
 big = st.integers(-(2 ** 300), 2 ** 300)
 
@@ -39,8 +40,7 @@ def test_dyadic_sums_and_expansions_are_exact(xs):
 
 
 def random_relu(rng, widths):
-    return ReLUNet([(rng.normal(size=(widths[i + 1], widths[i])), rng.normal(size=widths[i + 1]) * 0.3)
-                    for i in range(len(widths) - 1)])
+    return engine_nets.random_relu(rng, widths, weight_scale=1.0, bias_scale=0.3)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,11 +9,11 @@ from srmverify.errors import UnsupportedNetwork
 from srmverify.formats import load_network, save_network
 from srmverify.network import SNN, ReLUNet
 from srmverify.simulate import relu_exact, simulate, simulate_exact
+import engine_nets  # noqa: E402  (tests/ on sys.path: conftest.py)
 
 
 def random_relu(rng, widths):
-    return ReLUNet([(rng.normal(size=(widths[i + 1], widths[i])), rng.normal(size=widths[i + 1]))
-                    for i in range(len(widths) - 1)])
+    return engine_nets.random_relu(rng, widths, weight_scale=1.0, bias_scale=1.0)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

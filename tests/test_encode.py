@@ -1,13 +1,10 @@
 """The encodings are exact: with the input fixed, the only feasible output is the simulated one
 (checked exactly with z3 and numerically with HiGHS), causal indicators match the simulator, and
 ReLU encodings agree with direct evaluation."""
-import sys
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa: E402
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402

@@ -1,15 +1,12 @@
 """Queries: MILP (HiGHS, CBC) and SMT (z3) never contradict each other or the exact simulator;
 every sat counterexample reproduces exactly; unsat agrees with dense sampling; optimal bounds
 contain every sampled output; timeouts give ``timeout``."""
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa: E402
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402

@@ -9,15 +9,12 @@
 * Verdicts with relaxation + refinement equal the verdicts of the exact encoding.
 * A MILP point inside the solver tolerance of a tie is settled by exact pattern checks (z3).
 """
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_snn, sample_box  # noqa: E402
 
 from srmverify.encode import Lin  # noqa: E402
@@ -26,6 +23,7 @@ from srmverify.results import Verdict  # noqa: E402
 from srmverify.simulate import simulate_exact  # noqa: E402
 from srmverify.solvers import solve  # noqa: E402
 from srmverify.verify import pipeline  # noqa: E402
+from srmverify.settings import DEFAULT  # noqa: E402
 from srmverify.verify.pipeline import Atom, encode_nets, find_violation  # noqa: E402
 from srmverify.verify.queries import output_bounds  # noqa: E402
 from srmverify.verify.refine import violated_rows  # noqa: E402
@@ -115,12 +113,8 @@ def test_relaxed_and_exact_encodings_give_the_same_verdict(seed):
     c = np.array([1.0, -1.0])
     dnf = [[Atom(c, float(rng.uniform(-0.3, 0.3)))]]
     relaxed = find_violation([net], box, dnf, query="t", engine="highs", falsify=False)
-    old = pipeline.MAX_REFINEMENTS
-    try:
-        pipeline.MAX_REFINEMENTS = -1                             # exact encoding from the start
-        exact = find_violation([net], box, dnf, query="t", engine="highs", falsify=False)
-    finally:
-        pipeline.MAX_REFINEMENTS = old
+    exact = find_violation([net], box, dnf, query="t", engine="highs", falsify=False,
+                           settings=DEFAULT.replace(max_refinements=-1))      # exact encoding from the start
     assert exact.stats["relaxed_neurons"] == 0
     assert relaxed.verdict == exact.verdict, (relaxed.message, exact.message)
 
@@ -131,8 +125,7 @@ def test_a_violation_within_the_milp_tolerance_is_settled_exactly(engine):
     Each binary pattern it offers is solved exactly by z3, found empty and cut off: ``unsat``
     (before: ``error``). Raising the right-hand side by 1e-8 makes x = 0 a real violation."""
     from srmverify.network import ReLUNet
-    from srmverify.verify.bab import MAX_INPUTS
-    n = MAX_INPUTS + 1                       # inputs 1.. are unused: too many for branch and bound
+    n = DEFAULT.bab_max_inputs + 1                       # inputs 1.. are unused: too many for branch and bound
     W1 = np.zeros((2, n))
     W1[:, 0] = [1.0, -1.0]
     net = ReLUNet([(W1, [0.0, 0.0]), ([[1.0, 1.0]], [0.75])])

@@ -1,20 +1,21 @@
 """Solver backends: strict rows (exact in z3, ``<= -tau`` in a MILP), status mapping, time limits
 that never become proofs, big-M from bounds only, and a clean stdout."""
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_nets import random_relu  # noqa: E402
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402
 from srmverify.errors import InputError, SolverError  # noqa: E402
 from srmverify.solvers import ENGINES, solve  # noqa: E402
 from srmverify.solvers import highs_milp, pulp_milp  # noqa: E402
-from srmverify.solvers.bigm import TAU, lower  # noqa: E402
+from srmverify.settings import DEFAULT  # noqa: E402
+from srmverify.solvers.bigm import lower  # noqa: E402
 from srmverify.solvers.solution import STATUSES  # noqa: E402
+
+TAU = DEFAULT.tau
 
 
 def one_relu() -> tuple[Program, int]:
@@ -84,3 +85,53 @@ def test_highs_keeps_stdout_clean(capfd):
             "p = Program(); x = p.var('x', 0, 1); p.maximize(Lin.var(x)); print(solve(p, 'highs').status)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "optimal"
+
+
+def _fake_cbc_infeasible(monkeypatch):
+    """Make every PuLP solve report what CBC sometimes reports after a time limit on a feasible
+    MILP (issue 10): ``Infeasible`` with ``sol_status`` 0."""
+    import pulp
+
+    def fake(self, solver=None, **kw):
+        self.status, self.sol_status = pulp.LpStatusInfeasible, pulp.LpSolutionNoSolutionFound
+        return self.status
+    monkeypatch.setattr(pulp.LpProblem, "solve", fake)
+
+
+def test_time_limited_cbc_infeasibility_is_confirmed(monkeypatch):
+    net = random_relu(np.random.default_rng(1), (2, 4, 1))
+    p = Program()
+    vm = encode_network(p, net, np.array([[-1.0, 1.0]] * 2), relu_method="interval")
+    p.maximize(Lin.var(vm.outputs[0]))
+    reference = solve(p, "highs")                          # feasible: a true optimum exists
+    assert reference.status == "optimal"
+    _fake_cbc_infeasible(monkeypatch)
+    sol = solve(p, "cbc", timeout=30.0)
+    assert sol.status == "optimal" and sol.engine == "cbc" and sol.stats["confirmed_by"] == "highs"
+    assert abs(sol.objective - reference.objective) < 1e-6
+    q, y = one_relu()
+    q.add(Lin.var(y), ">", 2.0)                            # truly infeasible: HiGHS proves it
+    assert solve(q, "cbc", timeout=30.0).status == "infeasible"
+
+
+def test_unconfirmed_cbc_infeasibility_is_a_timeout(monkeypatch):
+    _fake_cbc_infeasible(monkeypatch)
+    monkeypatch.setattr(highs_milp, "solve_arrays", lambda m, timeout=None, settings=None, presolve=True:
+                        highs_milp.Solution("timeout", "highs"))
+    p, y = one_relu()
+    p.maximize(Lin.var(y))
+    sol = solve(p, "cbc", timeout=30.0)
+    assert sol.status == "timeout" and not sol.proven and sol.values is None
+
+
+def test_region_milp_reads_the_one_status_map(monkeypatch):
+    """A HiGHS answer that is neither a proof nor a point is an error in the region MILP, not a
+    silent timeout (regions/enumerate.py reads statuses through solvers/highs.py)."""
+    from srmverify.network import SNN
+    from srmverify.regions import Domain, enumerate_patterns
+    from srmverify.solvers import highs
+    net, dom = SNN.layered([[[1.0, 2.0]]], [[1.0]]), Domain.box([[0, 5], [0, 5]])
+    assert enumerate_patterns(net, dom, "milp").causal_regions == 3
+    monkeypatch.setattr(highs, "status", lambda h: ("unknown", False))
+    with pytest.raises(SolverError):
+        enumerate_patterns(net, dom, "milp")

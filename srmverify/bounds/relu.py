@@ -10,21 +10,20 @@ Methods (registry :data:`METHODS`):
 * ``lp``: LP tightening with HiGHS (triangle relaxation of every unstable ReLU, each bound of a
   layer optimised incrementally on one model), starting from the symbolic bounds.
 
-Every float bound is widened outward by a relative ``MARGIN`` (soundness under rounding).
+Every float bound is widened outward by a relative ``settings.bound_margin`` (soundness under rounding).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import ReLUNet
-from .deadline import check
-
-#: Relative outward widening of computed bounds.
-MARGIN = 1e-9
+from ..deadline import check
+from ..settings import DEFAULT
 
 
 def _widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return lo - MARGIN * (1 + np.abs(lo)), hi + MARGIN * (1 + np.abs(hi))
+    return lo - DEFAULT.bound_margin * (1 + np.abs(lo)), hi + DEFAULT.bound_margin * (1 + np.abs(hi))
 
 
 def interval_bounds(net: ReLUNet, box: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -55,7 +54,7 @@ def relu_preactivation_bounds(net: ReLUNet, box: np.ndarray, method: str = "inte
     try:
         fn = METHODS[method]
     except KeyError:
-        raise ValueError(f"unknown bounds method {method!r}; choose from {sorted(METHODS)}") from None
+        raise InputError("bounds", "method", method, f"unknown bounds method; choose from {sorted(METHODS)}") from None
     check(deadline)
     pre = fn(net, box)
     check(deadline)

@@ -10,7 +10,7 @@
   if ``P-`` never crosses, ``v`` *may* not fire and a finite-time upper bound comes from the
   last segment (see :func:`_late_bound`).
 
-Bounds are widened outward by a relative :data:`MARGIN` so float rounding cannot make them
+Bounds are widened outward by a relative :attr:`~srmverify.settings.Settings.bound_margin` so float rounding cannot make them
 unsound.
 """
 from __future__ import annotations
@@ -20,14 +20,11 @@ from itertools import combinations
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import SNN
 from ..simulate import spike_times
-from .deadline import check
-
-#: Relative outward widening of every computed float bound.
-MARGIN = 1e-9
-#: Subset enumeration limit for the last-segment slope of a neuron that may not fire.
-MAX_MAYBE_SOURCES = 12
+from ..deadline import check
+from ..settings import DEFAULT
 
 
 @dataclass
@@ -66,8 +63,8 @@ def input_time_box(net: SNN, box: np.ndarray) -> np.ndarray:
 
 def _widen(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
-        lo = np.where(np.isfinite(lo), lo - MARGIN * (1 + np.abs(lo)), lo)
-        hi = np.where(np.isfinite(hi), hi + MARGIN * (1 + np.abs(hi)), hi)
+        lo = np.where(np.isfinite(lo), lo - DEFAULT.bound_margin * (1 + np.abs(lo)), lo)
+        hi = np.where(np.isfinite(hi), hi + DEFAULT.bound_margin * (1 + np.abs(hi)), hi)
     return lo, hi
 
 
@@ -107,7 +104,7 @@ def _late_bound(theta: float, L: np.ndarray, U: np.ndarray, w: np.ndarray, sure:
     """
     umax = float(U.max())
     maybe = w[~sure]
-    if len(maybe) > MAX_MAYBE_SOURCES:
+    if len(maybe) > DEFAULT.max_maybe_sources:
         return np.inf
     base = float(w[sure].sum())
     sums = [base + sum(c) for r in range(len(maybe) + 1) for c in combinations(maybe.tolist(), r)]
@@ -172,7 +169,7 @@ def snn_time_bounds(net: SNN, box: np.ndarray, method: str = "interval",
     (0.555556, 1.333333, False)
     """
     if method not in SNN_METHODS:
-        raise ValueError(f"unknown spike-time bounds method {method!r}; choose from {sorted(SNN_METHODS)}")
+        raise InputError("bounds", "method", method, f"unknown spike-time bounds method; choose from {sorted(SNN_METHODS)}")
     tbox = input_time_box(net, box)
     if net.all_weights_positive:
         return _corners(net, tbox)

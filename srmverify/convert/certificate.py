@@ -374,7 +374,7 @@ def _check_outputs(snn: SNN, T: Dyadic, run: _Run, names, ids) -> None:
     run.require(sc == 1.0, "decoder scale = 1", lambda i: names[ids[i]], lambda i: f"scale {sc[i]!r}")
     d = Dyadic.from_floats(off).cmp(T)
     run.require(d == 0, "decoder offset = neuron offset", lambda i: names[ids[i]],
-                lambda i: f"decoder offset {Fraction(off[i])}, neuron offset {T.fraction(i)}")
+                lambda i: f"decoder offset {Fraction(float(off[i]))}, neuron offset {T.fraction(i)}")
 
 
 

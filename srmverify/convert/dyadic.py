@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InexactValue
+
 
 def _ints(shape: tuple[int, ...], value: int = 0) -> np.ndarray:
     out = np.empty(shape, dtype=object)
@@ -43,7 +45,7 @@ class Dyadic:
         """Exact value of float64 data (any shape)."""
         x = np.asarray(x, dtype=float)
         if not np.all(np.isfinite(x)):
-            raise ValueError("non-finite value has no exact dyadic form")
+            raise InexactValue("non-finite value has no exact dyadic form")
         m, e = np.frexp(x)
         mant = (m * 2.0 ** 53).astype(np.int64)
         e = e.astype(np.int64) - 53
@@ -55,14 +57,14 @@ class Dyadic:
 
     @classmethod
     def from_fractions(cls, values: Any) -> "Dyadic":
-        """Exact dyadic array from Fractions/ints (raises ``ValueError`` if one is not dyadic)."""
+        """Exact dyadic array from Fractions/ints (raises :class:`~srmverify.errors.InexactValue` if one is not dyadic)."""
         vals = [Fraction(v) for v in np.asarray(values, dtype=object).reshape(-1)]
         shape = np.shape(np.asarray(values, dtype=object))
         exps = []
         for v in vals:
             d = v.denominator
             if d & (d - 1):
-                raise ValueError(f"{v} is not a dyadic rational")
+                raise InexactValue(f"{v} is not a dyadic rational")
             exps.append(-(d.bit_length() - 1))
         base = min(exps, default=0)
         n = np.array([v.numerator << (e - base) for v, e in zip(vals, exps)] or [], dtype=object)
@@ -86,7 +88,7 @@ class Dyadic:
     def at(self, exp: int) -> np.ndarray:
         """The integers of this array over the denominator ``2**-exp`` (``exp <= self.exp``)."""
         if exp > self.exp:
-            raise ValueError("can only rescale to a finer exponent")
+            raise InexactValue("can only rescale to a finer exponent")
         return self.n if exp == self.exp else np.left_shift(self.n, self.exp - exp)
 
     @staticmethod
@@ -231,5 +233,5 @@ def float_expansion(r: Fraction, limit: int = 64) -> list[float]:
         out.append(f)
         r -= Fraction(f)
         if len(out) > limit:
-            raise ValueError("rational needs too many floats (not dyadic?)")
+            raise InexactValue("rational needs too many floats (not dyadic?)")
     return out

@@ -54,5 +54,5 @@ def convert_network(net: SNN | ReLUNet, box: Any, *, to: str = "auto", bounds: s
         raise InputError(net.source, "network", "relu", "already a ReLU network (use --to snn)")
     if certify_result:
         raise InputError("<arguments>", "certify", True, "certificates exist for ReLU→SNN conversions only")
-    relu, rep = convert_snn_to_relu(net, box, max_pieces=max_pieces, max_units=max_units, progress=progress)
-    return Conversion(relu, "snn->relu", rep)
+    relu, back = convert_snn_to_relu(net, box, max_pieces=max_pieces, max_units=max_units, progress=progress)
+    return Conversion(relu, "snn->relu", back)

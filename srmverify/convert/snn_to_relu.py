@@ -32,9 +32,7 @@ from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import simulate, simulate_exact
 from ..formats.arrays import check_box
-
-#: Relative safety margin when float bounds decide something (static proofs, pruning).
-SAFETY = 1e-9
+from ..settings import DEFAULT
 
 
 @dataclass
@@ -199,12 +197,12 @@ def _static(w: np.ndarray, theta: float, L: np.ndarray, U: np.ndarray) -> bool:
     """§3: the neuron surely fires after every input arrived (float bounds with a safety margin)."""
     M = U.max()
     rhs = float(np.sum(np.maximum(w, 0) * np.maximum(0.0, M - L)))
-    return w.sum() > 0 and theta > rhs + SAFETY * (1 + abs(rhs) + abs(theta))
+    return w.sum() > 0 and theta > rhs + DEFAULT.convert_safety * (1 + abs(rhs) + abs(theta))
 
 
 def _pieces(src, w, d, theta, L, U, tv_lo, tv_hi, limit, name, source):
     """Candidate causal sets of a positive-weight neuron, as ``(sources, weights/W_S, delays)``."""
-    slack = SAFETY * (1 + abs(tv_hi) + np.abs(L))
+    slack = DEFAULT.convert_safety * (1 + abs(tv_hi) + np.abs(L))
     never = L >= tv_hi + slack                     # arrives surely not before t_v
     always = U < tv_lo - slack
     unsure = np.flatnonzero(~never & ~always)
@@ -220,7 +218,7 @@ def _pieces(src, w, d, theta, L, U, tv_lo, tv_hi, limit, name, source):
         ws = w[S]
         W = float(ws.sum())
         low = (theta + float(np.sum(ws * L[S]))) / W      # the piece is monotone in the arrivals
-        if low > tv_hi + SAFETY * (1 + abs(tv_hi)):        # never the minimum on the box
+        if low > tv_hi + DEFAULT.convert_safety * (1 + abs(tv_hi)):        # never the minimum on the box
             return
         out.append((src[S], ws / W, d[S], theta / W))
         if len(out) > limit:

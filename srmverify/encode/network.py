@@ -23,7 +23,7 @@ def encode_network(p: Program, net: SNN | ReLUNet, box: np.ndarray, inputs: list
                    first_crossing: Mapping[int, Collection[int] | None] | None = None) -> VarMap:
     """Bounds over ``box`` (data space), then the encoding of ``net`` into ``p``. ``inputs``
     reuses existing input variables (several networks on the same input). ``deadline``: see
-    :mod:`srmverify.bounds.deadline` (raises ``DeadlineExpired``). ``first_crossing``: SNN
+    :mod:`srmverify.deadline` (raises ``DeadlineExpired``). ``first_crossing``: SNN
     neuron -> synapses whose first-crossing rows are written (``None`` = all; see
     :func:`~srmverify.encode.snn.encode_snn`)."""
     box = np.asarray(box, dtype=float)

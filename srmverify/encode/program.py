@@ -28,12 +28,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Union
 
 import numpy as np
 
+from ..errors import InputError
+
 SENSES = ("<=", "<", "==")
 
+
+#: A coefficient: exact (``int`` / ``Fraction``), or ``float`` inside :func:`float_arithmetic`.
+Number = Union[int, float, Fraction]
 
 _EXACT: ContextVar[bool] = ContextVar("srmverify_exact_arithmetic", default=True)
 
@@ -56,7 +61,7 @@ def float_arithmetic() -> Iterator[None]:
         _EXACT.reset(token)
 
 
-def exact(x) -> int | float | Fraction:
+def exact(x) -> Number:
     """The exact rational value of a number (floats exactly); integral values stay ``int``
     (much faster arithmetic for the many unit coefficients). Inside :func:`float_arithmetic`
     a float stays a float."""
@@ -74,15 +79,15 @@ class Lin:
     """A linear expression ``sum coef[v] * var_v + const`` with exact rational coefficients
     (numbers given as floats are converted exactly)."""
 
-    coef: dict[int, Fraction] = field(default_factory=dict)
-    const: Fraction = 0
+    coef: dict[int, Number] = field(default_factory=dict)
+    const: Number = 0
 
     def __post_init__(self) -> None:
         self.coef = {int(k): exact(v) for k, v in self.coef.items()}
         self.const = exact(self.const)
 
     @staticmethod
-    def _raw(coef: dict[int, Fraction], const: Fraction) -> "Lin":
+    def _raw(coef: dict[int, Number], const: Number) -> "Lin":
         """Construct from values that are already exact (internal fast path)."""
         out = object.__new__(Lin)
         out.coef, out.const = coef, const
@@ -113,8 +118,8 @@ class Lin:
 
     @staticmethod
     def sum(terms: Iterable["Lin"]) -> "Lin":
-        coef: dict[int, Fraction] = {}
-        const = 0
+        coef: dict[int, Number] = {}
+        const: Number = 0
         for t in terms:
             for k, v in t.coef.items():
                 coef[k] = coef.get(k, 0) + v
@@ -152,7 +157,7 @@ class Program:
         self.rows: list[Row] = []
         self.implications: list[Implication] = []
         self.objective: Lin | None = None
-        self.maximise = True
+        self.maximizing = True
 
     @property
     def n_vars(self) -> int:
@@ -207,17 +212,17 @@ class Program:
         return y, b
 
     def maximize(self, lin: Lin) -> None:
-        self.objective, self.maximise = lin, True
+        self.objective, self.maximizing = lin, True
 
     def minimize(self, lin: Lin) -> None:
-        self.objective, self.maximise = lin, False
+        self.objective, self.maximizing = lin, False
 
     def copy(self) -> "Program":
         p = Program()
         p.exact = self.exact
         p.names, p.lo, p.hi, p.binary = list(self.names), list(self.lo), list(self.hi), list(self.binary)
         p.rows, p.implications = list(self.rows), list(self.implications)
-        p.objective, p.maximise = self.objective, self.maximise
+        p.objective, p.maximizing = self.objective, self.maximizing
         return p
 
 
@@ -226,5 +231,5 @@ def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
     if sense in (">=", ">"):
         e, sense = e.scaled(-1), sense.replace(">", "<")
     if sense not in SENSES:
-        raise ValueError(f"unknown row sense {sense!r}")
+        raise InputError("program", "sense", sense, f"choose one of {', '.join(SENSES)}")
     return Row(e, sense, name)

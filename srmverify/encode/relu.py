@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bounds.deadline import check
+from ..deadline import check
 from ..network import ReLUNet
 from .program import Lin, Program
 from .varmap import VarMap
@@ -26,7 +26,7 @@ def encode_relu(p: Program, net: ReLUNet, inputs: list[int], pre: list[tuple[np.
     h = list(inputs)
     L = len(net.layers)
     for l, (W, b) in enumerate(net.layers):
-        check(deadline)             # per layer (see srmverify.bounds.deadline)
+        check(deadline)             # per layer (see srmverify.deadline)
         lo, hi = pre[l]
         z = [Lin({h[j]: float(W[i, j]) for j in np.flatnonzero(W[i])}, float(b[i])) for i in range(W.shape[0])]
         if l == L - 1:

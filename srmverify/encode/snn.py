@@ -35,10 +35,11 @@ from typing import Collection, Mapping
 
 import numpy as np
 
-from ..bounds.deadline import check
+from ..deadline import check
+from ..settings import DEFAULT
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
-from .program import Lin, Program, exact
+from .program import Lin, Number, Program, exact
 from .varmap import Indicator, VarMap
 
 
@@ -82,17 +83,17 @@ class _PrefixSums:
         contrib_lo = np.where(wj > 0, wj * L[self.order], wj * U[self.order]) if self.order else wj
         contrib_hi = np.where(wj > 0, wj * U[self.order], wj * L[self.order]) if self.order else wj
         self.lo, self.hi = np.cumsum(contrib_lo), np.cumsum(contrib_hi)
-        self.W = [Fraction(0)]
+        self.W: list[Number] = [Fraction(0)]
         self.S: list[Lin] = [Lin()]
 
-    def before(self, t: float) -> tuple[Fraction, Lin, np.ndarray]:
+    def before(self, t: float) -> tuple[Number, Lin, np.ndarray]:
         """``(W_m, S_m, mask)`` for the sources with ``U_j <= t`` (mask over all sources)."""
         m = int(np.searchsorted(self.U, t, side="right"))
         while len(self.S) <= m:
             i = len(self.S) - 1
             j = self.order[i]
             self.W.append(self.W[-1] + exact(self.w[j]))
-            slack = 1e-9 * (1 + abs(self.lo[i]) + abs(self.hi[i]))
+            slack = DEFAULT.bound_margin * (1 + abs(self.lo[i]) + abs(self.hi[i]))
             sv = self.p.var(f"{self.name}{i + 1}", float(self.lo[i]) - slack, float(self.hi[i]) + slack)
             self.p.add(Lin.var(sv) - self.S[-1] - self.arr[j].scaled(self.w[j]), "==", 0.0, self.name)
             self.S.append(Lin.var(sv))
@@ -130,8 +131,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
     ``first_crossing``: neuron -> the synapses whose first-crossing rows are written (``None`` for
     the whole mapping = every row, the exact encoding; see "Relaxed first crossing" in the module
     docstring).
-    ``deadline`` (:mod:`srmverify.bounds.deadline`) is checked per neuron and per synapse of the
-    pairwise first-crossing terms; on expiry :class:`~srmverify.bounds.deadline.DeadlineExpired`.
+    ``deadline`` (:mod:`srmverify.deadline`) is checked per neuron and per synapse of the
+    pairwise first-crossing terms; on expiry :class:`~srmverify.deadline.DeadlineExpired`.
 
     Examples
     --------
@@ -226,9 +227,9 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                     p.implies(_lits((fire[src[j]], 1)), arr[i] - arr[j] - Lin.var(yj), "<=", 0.0, f"{tag}.p{k}_{ks[j]}")
                     pk.append(Lin.var(yj, w[j]))
                     continue
-                yj, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],
-                                    f"{tag}.p{k}_{ks[j]}")
-                pk.append(yj.scaled(w[j]))
+                gated, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],
+                                       f"{tag}.p{k}_{ks[j]}")
+                pk.append(gated.scaled(w[j]))
             P = Lin.sum(pk)
             if zk is not False:
                 lit = _lits((fv, 1), (zk, 1))
@@ -239,7 +240,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 if lit is not None:
                     p.implies(lit, P, "<", theta, f"{tag}.silent{k}")
         _silent_slope(p, fv, fire, src, w, tag)
-    for j, o in enumerate(net.outputs.tolist()):
+    for out, o in enumerate(net.outputs.tolist()):
         f = fire[o]
         vm.output_fire.append(f)
         if f is False:
@@ -247,12 +248,13 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             continue
         t = time[o]
         if net.decoder is None:
-            y = p.var(f"{name}.out{j}", lo[o], hi[o])
-            p.add(Lin.var(y) - t, "==", 0.0, f"{name}.out{j}")
+            yo = p.var(f"{name}.out{out}", lo[o], hi[o])
+            p.add(Lin.var(yo) - t, "==", 0.0, f"{name}.out{out}")
         else:
-            s_, off = float(net.decoder.scale[j]), float(net.decoder.offset[j])
+            s_, off = float(net.decoder.scale[out]), float(net.decoder.offset[out])
             a, b = (lo[o] - off) / s_, (hi[o] - off) / s_
-            y = p.var(f"{name}.out{j}", min(a, b) - 1e-9 * (1 + abs(min(a, b))), max(a, b) + 1e-9 * (1 + abs(max(a, b))))
-            p.add(Lin.var(y, s_) - t, "==", -off, f"{name}.out{j}")     # scale*y = t - offset
-        vm.outputs.append(y)
+            yo = p.var(f"{name}.out{out}", min(a, b) - DEFAULT.bound_margin * (1 + abs(min(a, b))),
+                       max(a, b) + DEFAULT.bound_margin * (1 + abs(max(a, b))))
+            p.add(Lin.var(yo, s_) - t, "==", -off, f"{name}.out{out}")     # scale*y = t - offset
+        vm.outputs.append(yo)
     return vm

@@ -30,7 +30,7 @@ class ReLUNet:
         s = self.source
         if len(self.layers) == 0:
             raise InputError(s, "layers", [], "the network has no layers")
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray]] = []
         for l, (W, b) in enumerate(self.layers):
             try:
                 W = np.array(W, dtype=float)

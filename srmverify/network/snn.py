@@ -233,8 +233,8 @@ class SNN:
         layer ``l`` to its neuron ``i``; a layer's inputs are the previous layer's neurons
         followed by the constants. Every entry (zeros included) becomes a synapse.
         """
-        constants = np.asarray(constants, dtype=float).reshape(-1)
-        nc = len(constants)
+        consts = np.asarray(constants, dtype=float).reshape(-1)
+        nc = len(consts)
         if len(weights) == 0:
             raise InputError(source, "layers", [], "the network has no layers")
         Ws = []
@@ -276,7 +276,7 @@ class SNN:
             th.append(t)
             names += [f"L{l + 1}_{i}" for i in range(len(ids))]
             prev, nxt = ids, nxt + len(ids)
-        return cls(n_in, constants, np.concatenate(th), np.concatenate(src), np.concatenate(dst),
+        return cls(n_in, consts, np.concatenate(th), np.concatenate(src), np.concatenate(dst),
                    np.concatenate(wt), np.concatenate(dl), prev, tuple(names), encoder, decoder, source)
 
     def with_(self, **changes) -> "SNN":

@@ -41,7 +41,7 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", 
     (7, 7, True)
     """
     if engine not in ENGINES:
-        raise InputError("<command line>", "--engine", engine, f"choose one of {', '.join(ENGINES)}")
+        raise InputError("regions", "engine", engine, f"choose one of {', '.join(ENGINES)}")
     domain.check(net.n_inputs)
     if engine == "traverse":
         if domain.dim == 1:

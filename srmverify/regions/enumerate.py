@@ -9,11 +9,20 @@ directly on z3 / highspy from model.md §1-§3, independently of the traversal, 
   sources, potential below threshold before the crossing, input inside the open box). That set
   is open, so it is nonempty exactly when the pattern's region is full-dimensional.
 * **MILP** (positive-weight SNNs and ReLU networks): the same with strict inequalities written
-  as ``>= tau`` / ``<= -tau`` (``tau`` = :data:`TAU`, reported as the tolerance), big-M constants
+  as ``>= tau`` / ``<= -tau`` (``tau`` = :attr:`~srmverify.settings.Settings.tau`, reported as the tolerance), big-M constants
   from exact monotone bounds (SNN: spike times at the box corners) or interval bounds (ReLU).
 
 Pattern bits are laid out as in :func:`.polyhedron.pattern_bits`, so the sets can be compared.
+
+**Cross-check rule.** This module re-encodes SNNs and ReLU networks itself, on purpose, and does
+not use :mod:`srmverify.encode` (the neutral program of the verification queries) nor the
+polyhedra of :mod:`.traverse`: a count is trusted because two encodings written independently
+from the model agree (``tests/test_regions.py`` compares traversal, z3 and MILP counts). Keep it
+that way -- routing this module through a shared encoding would turn the cross-check into a
+self-check. HiGHS itself is reached through the one wrapper :mod:`srmverify.solvers.highs`
+(models, status map), which decides nothing about the encoding.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,15 +31,14 @@ from fractions import Fraction
 import numpy as np
 
 from ..bounds.relu import relu_preactivation_bounds
-from ..errors import SolverError, UnsupportedNetwork
+from ..errors import InputError, SolverError, UnsupportedNetwork
 from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from ..simulate import spike_times
-from .polyhedron import Domain, new_highs, pattern_bits
+from ..solvers import highs
+from .polyhedron import Domain, pattern_bits
 from .result import Region, RegionsResult, stop_reason
-
-#: Margin of strict inequalities in the MILP (in spike-time / pre-activation units).
-TAU = 1e-6
+from ..settings import DEFAULT
 
 
 def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *,
@@ -44,12 +52,13 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     >>> enumerate_patterns(net, Domain.box([[0, 5], [0, 5]]), "z3").causal_regions
     3
     """
+    enc: _Z3 | _Milp
     if engine == "z3":
         enc = _Z3(net, domain, timeout)
     elif engine == "milp":
         enc = _Milp(net, domain, timeout)
     else:
-        raise ValueError(f"unknown engine {engine!r}")
+        raise InputError("regions", "engine", engine, "choose z3 or milp")
     t0 = time.perf_counter()
     regions: list[Region] = []
     patterns: set[bytes] = set()
@@ -58,7 +67,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
         stopped = stop_reason(len(regions), max_regions, t0, timeout)
         if stopped:
             break
-        status, bits, y = enc.next(None if timeout is None else max(0.01, timeout - (time.perf_counter() - t0)))
+        status, bits, y = enc.next(None if timeout is None else max(DEFAULT.min_time_slice, timeout - (time.perf_counter() - t0)))
         if status == "done":
             break
         if status == "timeout":
@@ -80,7 +89,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
                         "they lie within rounding of a region boundary")
     return RegionsResult(engine=engine, kind="relu" if isinstance(net, ReLUNet) else "snn", dim=domain.dim,
                          causal_regions=len(regions), linear_regions=None, complete=stopped is None,
-                         time=time.perf_counter() - t0, tolerance=None if engine == "z3" else TAU,
+                         time=time.perf_counter() - t0, tolerance=None if engine == "z3" else DEFAULT.tau,
                          stopped=stopped, regions=regions, stats={"solver_calls": len(regions) + 1},
                          warnings=warnings)
 
@@ -178,14 +187,11 @@ class _Milp:
     """Rows ``lo <= a . v <= hi`` over columns ``[y, t or h..., binaries]``, solved by HiGHS."""
 
     def __init__(self, net: SNN | ReLUNet, domain: Domain, timeout: float | None) -> None:
-        import highspy
-
-        self.hs = highspy
         self.col_lo: list[float] = []
         self.col_hi: list[float] = []
         self.integer: list[bool] = []
         self.rows: list[tuple[dict[int, float], float, float]] = []
-        ys = [self._col(lo + TAU, hi - TAU) for lo, hi in zip(domain.lo, domain.hi)]
+        ys = [self._col(lo + DEFAULT.tau, hi - DEFAULT.tau) for lo, hi in zip(domain.lo, domain.hi)]
         self.ys = ys
         # data-space box of the domain (interval arithmetic on x = c + M y)
         Mp, Mn = np.maximum(domain.M, 0), np.minimum(domain.M, 0)
@@ -214,7 +220,8 @@ class _Milp:
             enc_sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
             tin = np.sort(np.stack([enc_off + enc_sc * xbox[:, 0], enc_off + enc_sc * xbox[:, 1]]), axis=0)
             T = spike_times(net, tin)           # monotone: the corners bound every spike time
-            L, U = T[0] - 1e-9 * (1 + np.abs(T[0])), T[1] + 1e-9 * (1 + np.abs(T[1]))
+            L = T[0] - DEFAULT.bound_margin * (1 + np.abs(T[0]))
+            U = T[1] + DEFAULT.bound_margin * (1 + np.abs(T[1]))
             t: dict[int, tuple[dict[int, float], float]] = {}
             for i in range(net.n_inputs):
                 lin, c0 = xlin[i]
@@ -236,7 +243,8 @@ class _Milp:
                     lin, c0 = _lin_comb(terms, 0.0)
                     self._row(lin, lv.thresholds[i] - c0, lv.thresholds[i] - c0)
             self.bits = bits + [True] * net.n_neurons
-        self.h = new_highs()
+        # presolve off: an "infeasible" here ends the enumeration (see solvers/highs.py)
+        self.h = highs.new_model(presolve=False)
         self.h.setOptionValue("mip_rel_gap", 0.0)
         self._load()
 
@@ -250,58 +258,50 @@ class _Milp:
         self.rows.append((lin, lo, hi))
 
     def _relu(self, e, lo: float, hi: float):
-        """Binary ``c`` with ``c = 1 => e >= TAU``, ``c = 0 => e <= -TAU`` and ``y = max(0, e)``.
+        """Binary ``c`` with ``c = 1 => e >= tau``, ``c = 0 => e <= -tau`` and ``y = max(0, e)``.
         Returns ``(c, y)``; ``c`` is a constant when the bounds decide it."""
         lin, c0 = e
         y = self._col(0.0, max(hi, 0.0))
-        if lo >= TAU:        # always on: y = e >= TAU
+        if lo >= DEFAULT.tau:        # always on: y = e >= tau
             self._row({**{y: 1.0}, **{k: -v for k, v in lin.items()}}, c0, c0)
-            self._row(lin, TAU - c0, np.inf)
+            self._row(lin, DEFAULT.tau - c0, np.inf)
             return True, y
-        if hi <= -TAU:       # always off: y = 0, e <= -TAU
-            self._row(lin, -np.inf, -TAU - c0)
+        if hi <= -DEFAULT.tau:       # always off: y = 0, e <= -tau
+            self._row(lin, -np.inf, -DEFAULT.tau - c0)
             self.col_hi[y] = 0.0
             return False, y
-        lo, hi = min(lo, -TAU), max(hi, TAU)
+        lo, hi = min(lo, -DEFAULT.tau), max(hi, DEFAULT.tau)
         c = self._col(0.0, 1.0, integer=True)
         neg = {k: -v for k, v in lin.items()}
         self._row({y: 1.0, **neg}, c0, np.inf)                                  # y >= e
         self._row({y: 1.0, **neg, c: -lo}, -np.inf, c0 - lo)                    # y <= e - lo (1 - c)
         self._row({y: 1.0, c: -hi}, -np.inf, 0.0)                               # y <= hi c
-        self._row({**lin, c: -(TAU - lo)}, lo - c0, np.inf)                     # c = 1 => e >= TAU
-        self._row({**lin, c: -(hi + TAU)}, -np.inf, -TAU - c0)                  # c = 0 => e <= -TAU
+        self._row({**lin, c: -(DEFAULT.tau - lo)}, lo - c0, np.inf)                     # c = 1 => e >= tau
+        self._row({**lin, c: -(hi + DEFAULT.tau)}, -np.inf, -DEFAULT.tau - c0)                  # c = 0 => e <= -tau
         return c, y
 
     def _load(self) -> None:
-        hs = self.hs
-        n = len(self.col_lo)
-        lp = hs.HighsLp()
-        lp.num_col_, lp.num_row_ = n, len(self.rows)
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.array(self.col_lo)
-        lp.col_upper_ = np.array(self.col_hi)
-        lp.row_lower_ = np.array([r[1] for r in self.rows])
-        lp.row_upper_ = np.array([r[2] for r in self.rows])
-        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(r[0]) for r in self.rows])]).astype(np.int32)
-        lp.a_matrix_.index_ = np.array([k for r in self.rows for k in r[0]], dtype=np.int32)
-        lp.a_matrix_.value_ = np.array([v for r in self.rows for v in r[0].values()], dtype=float)
-        lp.integrality_ = [hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in self.integer]
-        self.h.passModel(lp)
+        highs.load(self.h, cost=np.zeros(len(self.col_lo)), col_lo=np.array(self.col_lo), col_hi=np.array(self.col_hi),
+                   row_lo=np.array([r[1] for r in self.rows]), row_hi=np.array([r[2] for r in self.rows]),
+                   starts=np.concatenate([[0], np.cumsum([len(r[0]) for r in self.rows])]),
+                   index=np.array([k for r in self.rows for k in r[0]], dtype=np.int32),
+                   value=np.array([v for r in self.rows for v in r[0].values()], dtype=float),
+                   integer=np.array(self.integer, dtype=bool))
 
     exhausted = False
 
     def next(self, timeout: float | None):
-        hs = self.hs
         if self.exhausted:
             return "done", None, None
-        self.h.setOptionValue("time_limit", float(timeout) if timeout is not None else hs.kHighsInf)
+        highs.set_time_limit(self.h, timeout, DEFAULT.min_time_slice)
         self.h.run()
-        st = self.h.getModelStatus()
-        if st == hs.HighsModelStatus.kInfeasible:
+        status, has_point = highs.status(self.h)       # the one HiGHS status map
+        if status == "infeasible":
             return "done", None, None
-        if st != hs.HighsModelStatus.kOptimal:
+        if status == "timeout":
             return "timeout", None, None
+        if not has_point:
+            raise SolverError(f"HiGHS could not decide the next pattern ({highs.message(self.h)})")
         v = np.asarray(self.h.getSolution().col_value)
         bits = np.array([b if isinstance(b, bool) else v[b] > 0.5 for b in self.bits], dtype=bool)
         return "sat", bits, v[self.ys]
@@ -317,7 +317,7 @@ class _Milp:
         if not idx:      # no free binary: the only pattern is found
             self.exhausted = True
             return
-        self.h.addRow(rhs, self.hs.kHighsInf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+        self.h.addRow(rhs, np.inf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
 
 
 def _lin_comb(terms, const: float) -> tuple[dict[int, float], float]:

@@ -9,7 +9,7 @@ event is the earliest of (a) a source arrival crossing its spike time (the causa
 (b) a breakpoint of a source's arrival (from the level below). The spike-time pieces found become
 the arrivals of the next level. The causal pattern changes exactly at the crossing events, so the
 number of regions met is one more than the number of distinct crossing positions. Comparisons
-use the tolerance :data:`EVENT_TOL` (events closer than that in ``s`` are one event).
+use the tolerance :attr:`~srmverify.settings.Settings.event_tol` (events closer than that in ``s`` are one event).
 
 Other networks (mixed signs, ReLU) on a segment, and every network on a slice, use the
 traversal of :mod:`.traverse` on the 1-D or 2-D domain.
@@ -28,9 +28,7 @@ from ..simulate import causal_synapses, spike_times
 from .polyhedron import Domain, pattern_bits
 from .result import RegionsResult
 from .traverse import traverse
-
-#: Crossing events closer than this (in the segment parameter ``s`` in [0, 1]) are one event.
-EVENT_TOL = 1e-12
+from ..settings import DEFAULT
 
 
 @dataclass
@@ -38,7 +36,7 @@ class LineWalk:
     """Result of the exact walk along a segment.
 
     ``events`` are the parameters ``s`` in (0, 1) where the causal pattern changes (sorted,
-    merged within :data:`EVENT_TOL`); ``output_breaks`` where the output's affine piece changes.
+    merged within :attr:`~srmverify.settings.Settings.event_tol`); ``output_breaks`` where the output's affine piece changes.
     """
 
     events: np.ndarray
@@ -62,7 +60,7 @@ class LineWalk:
         return np.diff(np.concatenate([[0.0], self.events, [1.0]]))
 
 
-def _merge(s: np.ndarray, tol: float = EVENT_TOL) -> np.ndarray:
+def _merge(s: np.ndarray, tol: float = DEFAULT.event_tol) -> np.ndarray:
     s = np.sort(s[(s > tol) & (s < 1 - tol)])
     if len(s) == 0:
         return s
@@ -357,7 +355,7 @@ def count_line(net: SNN | ReLUNet, x0, x1, *, max_regions: int | None = None, ti
         w = walk_line(net, x0, x1, timeout=timeout, progress=progress)
         return RegionsResult(engine="walk", kind="snn", dim=1, causal_regions=w.causal_regions,
                              linear_regions=w.linear_regions, complete=w.complete, time=w.time,
-                             tolerance=EVENT_TOL, cells=w.causal_regions, stopped=w.stopped, discontinuities=0,
+                             tolerance=DEFAULT.event_tol, cells=w.causal_regions, stopped=w.stopped, discontinuities=0,
                              stats={**w.stats, "narrowest": float(w.widths.min())})
     return traverse(net, dom, max_regions=max_regions, timeout=timeout, progress=progress)
 

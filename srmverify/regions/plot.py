@@ -7,7 +7,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from ..errors import SrmverifyError
+from ..errors import InputError
 from ..network import ReLUNet, SNN
 from .polyhedron import Domain, cell_at
 from .result import RegionsResult
@@ -42,7 +42,7 @@ def plot_partition(net: SNN | ReLUNet, domain: Domain, result: RegionsResult, pa
                    title: str | None = None) -> None:
     """Draw the cells of a traversal on a 2-D domain into ``path`` (png, pdf, svg...)."""
     if domain.dim != 2:
-        raise SrmverifyError(f"a plot needs a 2-D domain (a 2-input box or --slice), not {domain.dim}-D")
+        raise InputError("plot", "domain", f"{domain.dim}-D", "a plot needs a 2-D domain (a 2-input box or a slice)")
     try:
         import matplotlib
 
@@ -50,7 +50,7 @@ def plot_partition(net: SNN | ReLUNet, domain: Domain, result: RegionsResult, pa
         import matplotlib.pyplot as plt
         from matplotlib.patches import Polygon
     except ImportError:
-        raise SrmverifyError("--plot needs matplotlib: pip install 'srmverify[plot]'") from None
+        raise InputError("plot", "matplotlib", "not installed", "pip install 'srmverify[plot]'") from None
     linear = {}
     if result.graph is not None:
         same = nx.Graph()

@@ -21,10 +21,8 @@ import numpy as np
 from ..errors import InputError
 from ..network import ReLUNet, SNN
 from ..simulate import spike_times
-from ..solvers import highs_milp
-
-#: Rows whose normal is shorter than this are constant (no hyperplane) and dropped.
-ZERO_ROW = 1e-12
+from ..solvers import highs
+from ..settings import DEFAULT
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +145,7 @@ def normalise_rows(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ([[1.0, 0.0]], [1.0])
     """
     norm = np.linalg.norm(A, axis=1)
-    keep = norm > ZERO_ROW
+    keep = norm > DEFAULT.zero_row
     A, b = A[keep] / norm[keep, None], b[keep] / norm[keep]
     if len(A) > 1:
         rounded = np.round(np.column_stack([A, b]), 9) + 0.0      # + 0.0 turns -0.0 into 0.0
@@ -270,16 +268,6 @@ def _relu_cell(net: ReLUNet, domain: Domain, y: np.ndarray) -> Cell:
 
 
 # ----------------------------------------------------------------------------- LPs (highspy)
-def new_highs():
-    """A silent single-threaded ``highspy.Highs`` (:func:`srmverify.solvers.highs_milp.new_highs`)
-    with presolve off: the region LPs are tiny and re-solved incrementally, and an
-    "infeasible" from them removes a region, so presolve (which has called feasible LPs
-    infeasible, see the solvers module) is not used."""
-    h = highs_milp.new_highs()
-    h.setOptionValue("presolve", "off")
-    return h
-
-
 class ChebyshevLP:
     """Largest ball inside ``{A y <= b, lo <= y <= hi}`` and inside each of its facets.
 
@@ -296,35 +284,25 @@ class ChebyshevLP:
     """
 
     def __init__(self, A: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        import highspy
-
-        self._hs = highspy
         m, k = A.shape
         self.m, self.k = m, k
-        inf = highspy.kHighsInf
         eye = np.eye(k)
         rows = np.vstack([A, eye, -eye])
         self._rhs = np.concatenate([b, hi, -lo])
         full = np.column_stack([rows, np.ones(len(rows))])
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = k + 1, len(rows)
-        lp.col_cost_ = np.concatenate([np.zeros(k), [-1.0]])
-        lp.col_lower_ = np.concatenate([np.full(k, -inf), [0.0]])
-        lp.col_upper_ = np.full(k + 1, inf)
-        lp.row_lower_ = np.full(len(rows), -inf)
-        lp.row_upper_ = self._rhs.copy()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         nz = full != 0
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
-        lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
-        lp.a_matrix_.value_ = full[nz]
-        self.h = new_highs()
-        self.h.passModel(lp)
+        # presolve off: the region LPs are tiny and re-solved incrementally, and an "infeasible"
+        # from them removes a region (presolve has called feasible LPs infeasible: solvers/highs.py)
+        self.h = highs.new_model(presolve=False)
+        highs.load(self.h, cost=np.concatenate([np.zeros(k), [-1.0]]),
+                   col_lo=np.concatenate([np.full(k, -np.inf), [0.0]]), col_hi=np.full(k + 1, np.inf),
+                   row_lo=np.full(len(rows), -np.inf), row_hi=self._rhs.copy(),
+                   starts=np.concatenate([[0], np.cumsum(nz.sum(axis=1))]), index=np.nonzero(nz)[1],
+                   value=full[nz])
 
     def _solve(self) -> tuple[np.ndarray | None, float]:
         self.h.run()
-        st = self.h.getModelStatus()
-        if st != self._hs.HighsModelStatus.kOptimal:
+        if highs.status(self.h)[0] != "optimal":
             return None, -np.inf
         x = np.asarray(self.h.getSolution().col_value)
         return x[: self.k], float(x[self.k])
@@ -339,5 +317,5 @@ class ChebyshevLP:
         self.h.changeRowBounds(i, self._rhs[i], self._rhs[i])
         res = self._solve()
         self.h.changeCoeff(i, self.k, 1.0)
-        self.h.changeRowBounds(i, -self._hs.kHighsInf, self._rhs[i])
+        self.h.changeRowBounds(i, -np.inf, self._rhs[i])
         return res

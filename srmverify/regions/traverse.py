@@ -24,12 +24,7 @@ from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from .polyhedron import Cell, ChebyshevLP, Domain, cell_at, pattern_bits
 from .result import Region, RegionsResult, output_map, stop_reason
-
-#: Default full-dimensionality tolerance: a region counts if it contains a ball of radius
-#: ``RADIUS_TOL * domain.scale`` (in domain coordinates).
-RADIUS_TOL = 1e-9
-#: A facet point belongs to a cell's closure if it violates no inequality by more than this (relative).
-CLOSURE_TOL = 1e-7
+from ..settings import DEFAULT
 
 
 @dataclass
@@ -68,8 +63,8 @@ def traverse(
     (7, 7, True)
     """
     t0 = time.perf_counter()
-    tol = RADIUS_TOL * domain.scale if tolerance is None else float(tolerance)
-    ctol = CLOSURE_TOL * domain.scale
+    tol = DEFAULT.region_radius_tol * domain.scale if tolerance is None else float(tolerance)
+    ctol = DEFAULT.region_closure_tol * domain.scale
     mixed = isinstance(net, SNN) and not net.all_weights_positive
     found: dict[bytes, _Found] = {}
     graph = nx.Graph()

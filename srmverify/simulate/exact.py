@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import ReLUNet, SNN
 
 #: A spike time: a rational, or ``None`` for "never fires".
@@ -77,7 +78,7 @@ def run_exact(net: SNN, t_inputs: Sequence) -> ExactRun:
     presynaptic ``u`` that fire (for a neuron that never fires: every firing presynaptic neuron).
     """
     if len(t_inputs) != net.n_inputs:
-        raise ValueError(f"expected {net.n_inputs} input times, got {len(t_inputs)}")
+        raise InputError("inputs", "input times", len(t_inputs), f"expected {net.n_inputs}")
     times: list[Time] = [to_fraction(t) for t in t_inputs] + [to_fraction(c) for c in net.constants]
     causal: dict[int, frozenset[int]] = {}
     W = [to_fraction(w) for w in net.weight]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..network import SNN, Level, ReLUNet
 
 #: Target number of (sample, source, neuron) entries processed at once. Measured on a 784-512
@@ -94,7 +95,7 @@ def spike_times(net: SNN, t_inputs: np.ndarray) -> np.ndarray:
     """
     t_in = np.atleast_2d(np.asarray(t_inputs, dtype=float))
     if t_in.shape[1] != net.n_inputs:
-        raise ValueError(f"expected {net.n_inputs} input columns, got {t_in.shape[1]}")
+        raise InputError("inputs", "input columns", t_in.shape[1], f"expected {net.n_inputs}")
     batch = t_in.shape[0]
     T = np.empty((batch, net.n_total))
     T[:, : net.n_inputs] = t_in

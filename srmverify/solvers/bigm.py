@@ -2,7 +2,8 @@
 
 * implications become big-M rows whose M is the maximum of the row over the variable bounds
   (never a fixed large number; an unbounded M is an error, not a guess);
-* strict rows ``e < 0`` become ``e <= -tau`` (``tau`` = :data:`TAU`, reported with every verdict);
+* strict rows ``e < 0`` become ``e <= -tau`` (``tau`` = :attr:`Settings.tau
+  <srmverify.settings.Settings.tau>`, reported with every verdict);
 * ``==`` rows are range rows ``0 <= e <= 0``.
 
 The result is shared by the direct HiGHS backend and the PuLP backends.
@@ -14,12 +15,10 @@ from itertools import chain
 
 import numpy as np
 
-from ..bounds.deadline import check
+from ..deadline import check
 from ..encode.program import Program
 from ..errors import SolverError
-
-#: Tolerance for strict inequalities in a MILP: ``a < b`` is solved as ``a <= b - TAU``.
-TAU = 1e-6
+from ..settings import DEFAULT
 
 
 @dataclass
@@ -29,7 +28,7 @@ class MilpArrays:
 
     cost: np.ndarray
     cost_const: float
-    maximise: bool
+    maximizing: bool
     col_lo: np.ndarray
     col_hi: np.ndarray
     integer: np.ndarray
@@ -55,9 +54,10 @@ def _flatten(lins: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return np.repeat(np.arange(len(lins)), counts), idx, val, const
 
 
-def lower(p: Program, tau: float = TAU, deadline: float | None = None) -> MilpArrays:
+def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -> MilpArrays:
+
     """Big-M lowering (see the module docstring), vectorised over rows; ``deadline``
-    (:mod:`srmverify.bounds.deadline`) is checked between the stages.
+    (:mod:`srmverify.deadline`) is checked between the stages.
 
     Examples
     --------
@@ -126,7 +126,7 @@ def lower(p: Program, tau: float = TAU, deadline: float | None = None) -> MilpAr
         for k, v in p.objective.coef.items():
             cost[k] += float(v)
         c0 = float(p.objective.const)
-    return MilpArrays(cost, c0, p.maximise, lo, hi, np.array(p.binary, dtype=bool),
+    return MilpArrays(cost, c0, p.maximizing, lo, hi, np.array(p.binary, dtype=bool),
                       np.concatenate([r_lo, np.full(len(kept), -np.inf)]), np.concatenate([r_hi, i_hi[kept]]),
                       starts.astype(np.int64), (key % max(p.n_vars, 1)).astype(np.int64), coef, tau)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .highs_milp import highspy, new_highs
-
-#: Absolute slack added to every LP optimum used as a bound (LP solutions are accurate to the
-#: HiGHS feasibility/optimality tolerances, not exactly).
-LP_SLACK = 1e-7
+from . import highs
+from .highs import highspy
+from ..settings import DEFAULT
 
 
 class TriangleLP:
@@ -19,7 +17,7 @@ class TriangleLP:
     """
 
     def __init__(self, box: np.ndarray):
-        self.h = new_highs()
+        self.h = highs.new_model()
         self.n = 0
         self.prev: list[int | None] = self._cols(box[:, 0], box[:, 1])
 
@@ -57,12 +55,13 @@ class TriangleLP:
                 nxt.append(hcol)
         self.prev = nxt
 
-    def optimise(self, col: int, maximise: bool) -> float | None:
+    def optimise(self, col: int, maximizing: bool) -> float | None:
         """Optimum of one column (``None`` unless proven optimal)."""
         self.h.changeColCost(col, 1.0)
-        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximizing else highspy.ObjSense.kMinimize)
         self.h.run()
-        ok = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        ok = highs.status(self.h)[0] == "optimal"
+
         val = float(self.h.getInfo().objective_function_value) if ok else None
         self.h.changeColCost(col, 0.0)
         return val
@@ -73,9 +72,9 @@ class TriangleLP:
         for i, c in enumerate(cols):
             v = self.optimise(c, False)
             if v is not None:
-                lo[i] = max(lo[i], v - LP_SLACK)
+                lo[i] = max(lo[i], v - DEFAULT.lp_slack)
             v = self.optimise(c, True)
             if v is not None:
-                hi[i] = min(hi[i], v + LP_SLACK)
+                hi[i] = min(hi[i], v + DEFAULT.lp_slack)
             self.h.changeColBounds(c, float(lo[i]), float(hi[i]))
         return lo, hi

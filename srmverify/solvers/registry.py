@@ -1,43 +1,82 @@
-"""Choose a solver backend by name: ``highs`` (default, highspy direct), ``cbc`` (PuLP),
-``highs-pulp`` (HiGHS through PuLP, for comparisons) and ``z3`` (exact)."""
+"""Choose a solver backend by name. Every backend is one module and one row of :data:`BACKENDS`.
+
+A backend provides ``solve(p, timeout, settings) -> Solution`` for a neutral
+:class:`~srmverify.encode.program.Program` and, if it is a MILP search engine, ``solve_arrays(m,
+timeout, settings)`` for a program already lowered to arrays (a branch-and-bound leaf); an
+exact backend (no tolerance, rational values) sets ``exact=True``. Adding a backend: write
+``solvers/<name>.py`` with its own ``STATUS_MAP`` (native status -> our vocabulary, see
+:mod:`srmverify.solvers.solution`) and add one :class:`Backend` row below.
+
+>>> ENGINES
+('highs', 'cbc', 'highs-pulp', 'z3')
+>>> BACKENDS["z3"].exact, BACKENDS["highs"].exact
+(True, False)
+"""
 from __future__ import annotations
 
-from ..bounds.deadline import DeadlineExpired
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+from ..deadline import DeadlineExpired
 from ..encode.program import Program
 from ..errors import InputError
+from ..settings import DEFAULT, Settings
 from . import highs_milp, pulp_milp, z3_smt
 from .bigm import MilpArrays
 from .solution import Solution
 
-ENGINES = ("highs", "cbc", "highs-pulp", "z3")
-EXACT_ENGINES = ("z3",)
+SolveProgram = Callable[[Program, "float | None", Settings], Solution]
+SolveArrays = Callable[[MilpArrays, "float | None", Settings], Solution]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One solver backend: how to solve a program, and (MILP engines) lowered arrays."""
+
+    solve: SolveProgram
+    solve_arrays: SolveArrays | None = None
+    #: exact arithmetic (strict rows exact, no tolerance, rational values)
+    exact: bool = False
+    summary: str = ""
+
+
+#: name -> backend; the first row is the default engine.
+BACKENDS: dict[str, Backend] = {
+    "highs": Backend(highs_milp.solve, highs_milp.solve_arrays, summary="HiGHS through highspy (default)"),
+    "cbc": Backend(partial(pulp_milp.solve, engine="cbc"), partial(pulp_milp.solve_arrays, engine="cbc"),
+                   summary="CBC through PuLP"),
+    "highs-pulp": Backend(partial(pulp_milp.solve, engine="highs-pulp"),
+                          partial(pulp_milp.solve_arrays, engine="highs-pulp"),
+                          summary="HiGHS through PuLP (for comparisons)"),
+    "z3": Backend(z3_smt.solve, exact=True, summary="z3, exact rational arithmetic"),
+}
+ENGINES = tuple(BACKENDS)
+EXACT_ENGINES = tuple(name for name, b in BACKENDS.items() if b.exact)
 
 
 def check_engine(engine: str) -> str:
     """Validate an engine name (raises :class:`InputError`)."""
-    if engine not in ENGINES:
-        raise InputError("--solver", "engine", engine, f"unknown engine; choose one of {', '.join(ENGINES)}")
+    if engine not in BACKENDS:
+        raise InputError("solver", "engine", engine, f"unknown engine; choose one of {', '.join(ENGINES)}")
     return engine
 
 
-def solve(p: Program, engine: str = "highs", timeout: float | None = None) -> Solution:
+def solve(p: Program, engine: str = "highs", timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
     """Solve a program with the named engine; ``timeout`` covers lowering too (status
     ``timeout`` if it runs out before the solver starts)."""
-    check_engine(engine)
+    backend = BACKENDS[check_engine(engine)]
     try:
-        if engine == "highs":
-            return highs_milp.solve(p, timeout)
-        if engine == "z3":
-            return z3_smt.solve(p, timeout)
-        return pulp_milp.solve(p, engine, timeout)
+        return backend.solve(p, timeout, settings)
     except DeadlineExpired:
         return Solution("timeout", engine, message="time limit reached while lowering the program")
 
 
-def solve_arrays(m: MilpArrays, engine: str = "highs", timeout: float | None = None) -> Solution:
+def solve_arrays(m: MilpArrays, engine: str = "highs", timeout: float | None = None,
+                 settings: Settings = DEFAULT) -> Solution:
     """Solve a MILP already in arrays (built in numpy, e.g. a branch-and-bound leaf) with a MILP
-    engine; ``z3`` is not a search engine and falls back to ``highs``."""
-    check_engine(engine)
-    if engine in ("cbc", "highs-pulp"):
-        return pulp_milp.solve_arrays(m, engine, timeout)
-    return highs_milp.solve_arrays(m, timeout)
+    engine; an engine that is not a search engine (``z3``) falls back to ``highs``."""
+    backend = BACKENDS[check_engine(engine)]
+    run = backend.solve_arrays if backend.solve_arrays is not None else highs_milp.solve_arrays
+    return run(m, timeout, settings)
+

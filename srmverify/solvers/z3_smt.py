@@ -13,7 +13,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..bounds.deadline import check, deadline_after, remaining
+from ..deadline import check, deadline_after, remaining
+from ..settings import DEFAULT, Settings
 from ..encode.program import Lin, Program, Row
 from ..errors import SolverUnavailable
 from .solution import Solution
@@ -80,8 +81,8 @@ class _Lowered:
         return Fraction(val.numerator_as_long(), val.denominator_as_long())
 
 
-def solve(p: Program, timeout: float | None = None) -> Solution:
-    """Solve ``p`` exactly (rational arithmetic)."""
+def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
+    """Solve ``p`` exactly (rational arithmetic; of ``settings`` only the time slice applies)."""
     if z3 is None:  # pragma: no cover
         raise SolverUnavailable("z3-solver is not installed")
     t0 = time.perf_counter()
@@ -89,11 +90,12 @@ def solve(p: Program, timeout: float | None = None) -> Solution:
     low = _Lowered(p, deadline)
     s = z3.Optimize() if p.objective is not None else z3.Solver()
     if timeout is not None:
-        s.set("timeout", max(1, int(remaining(deadline) * 1000)))
+        s.set("timeout", max(1, int(remaining(deadline, settings.min_time_slice) * 1000)))
+
     s.add(*low.cons)
     if p.objective is not None:
         obj = low.expr(p.objective)
-        s.maximize(obj) if p.maximise else s.minimize(obj)
+        s.maximize(obj) if p.maximizing else s.minimize(obj)
     res = s.check()
     status = STATUS_MAP.get(str(res), "unknown")
     msg = ""

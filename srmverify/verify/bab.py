@@ -13,11 +13,11 @@ here. With few inputs, splitting the input box works far better:
   centre of each box and at the corner maximising its linear bound (when every ReLU of a box is
   stable the network is affine there, so that corner is the box's exact maximum), random steps
   around the incumbent, and the points of the leaf MILPs;
-* a box with at most :data:`LEAF_UNSTABLE` unstable ReLUs is closed by a small exact MILP
+* a box with at most :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs is closed by a small exact MILP
   (:func:`leaf_arrays`): the ReLUs stable on the box are substituted away, so only the unstable
   ones get a variable and a binary, and the row ``objective >= incumbent + tol/2`` (or
   ``>= threshold``) makes the solver prove "nothing better here" (infeasible) or return a better
-  point instead of proving optimality from scratch (a leaf unsolved within :data:`LEAF_TIME`
+  point instead of proving optimality from scratch (a leaf unsolved within :attr:`~srmverify.settings.Settings.bab_leaf_time`
   is split further);
 * branching splits the coordinate with the largest ``|slope| * width`` of the linear bound.
 
@@ -32,31 +32,19 @@ from __future__ import annotations
 
 import heapq
 import time
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..bounds.deadline import expired
+from ..deadline import expired
 from ..bounds.relu import backsubstitute, difference_bounds, optimised_upper_bound, symbolic_bounds_batch
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
 from ..solvers import solve_arrays
-from ..solvers.bigm import TAU, MilpArrays
-
-#: Queries use input splitting (this module) up to this many inputs; beyond, one MILP.
-MAX_INPUTS = 12
-#: A box with at most this many unstable ReLUs is solved exactly by a (compact) MILP.
-LEAF_UNSTABLE = 16
-#: Slope-optimisation steps of each box's upper bound (:func:`optimised_upper_bound`).
-ALPHA_STEPS = 8
-#: Time limit of one leaf MILP (seconds): an unsolved leaf is split further instead.
-LEAF_TIME = 2.0
-#: Boxes bounded per batch (small batches keep numpy's products below multi-threaded BLAS sizes,
-#: which are several times slower on a loaded machine; see benchmarks/README.md).
-BATCH = 64
-#: Random local-search points around the incumbent per batch.
-LOCAL_STEPS = 64
+from ..solvers.bigm import MilpArrays
+from ..settings import DEFAULT, Settings
 
 
 @dataclass
@@ -115,9 +103,9 @@ def objective_net(nets: list[ReLUNet], coefs: list[np.ndarray], const: float = 0
                 W[r:r + Wb.shape[0], c:c + Wb.shape[1]] = Wb
                 r, c = r + Wb.shape[0], c + Wb.shape[1]
         out.append((W, np.concatenate([b for _, b in blocks])))
-    c = np.concatenate([np.asarray(ci, dtype=float).reshape(-1) for ci in coefs])
+    coef = np.concatenate([np.asarray(ci, dtype=float).reshape(-1) for ci in coefs])
     W, b = out[-1]
-    out[-1] = (c[None, :] @ W, np.array([c @ b + const]))
+    out[-1] = (coef[None, :] @ W, np.array([coef @ b + const]))
     return ReLUNet(_simplify(out))
 
 
@@ -142,7 +130,8 @@ def _simplify(layers: list) -> list:
     return layers
 
 
-def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None = None) -> MilpArrays:
+def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None = None,
+                tau: float = DEFAULT.tau) -> MilpArrays:
     """Compact big-M MILP of ``max net(x)`` (single output) over ``box``, given sound
     pre-activation bounds ``pre`` of the hidden layers on that box.
 
@@ -192,33 +181,34 @@ def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None =
     nz = A != 0
     starts = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
     return MilpArrays(cost, const, True, np.concatenate(col_lo), np.concatenate(col_hi), np.concatenate(integer),
-                      np.full(len(rhs), -np.inf), rhs, starts, np.nonzero(nz)[1], A[nz], TAU)
+                      np.full(len(rhs), -np.inf), rhs, starts, np.nonzero(nz)[1], A[nz], tau)
 
 
-def _bound_boxes(net: ReLUNet, boxes: np.ndarray):
+def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
     """Symbolic upper bound of the output on each box, its linear bound's slopes, the number of
     unstable ReLUs and the intermediate bounds."""
     L = len(net.layers)
     pre = symbolic_bounds_batch(net, boxes, layers=L - 1)
     ub, A, _ = backsubstitute(net, L - 1, np.ones((len(boxes), 1, 1)), pre, boxes, upper=True)
-    ub = ub[:, 0] + 1e-9 * (1 + np.abs(ub[:, 0]))
+    ub = ub[:, 0] + margin * (1 + np.abs(ub[:, 0]))
     unstable = sum(((lo < 0) & (hi > 0)).sum(axis=1) for lo, hi in pre) if pre else np.zeros(len(boxes), int)
     return ub, A[:, 0, :], unstable, pre
 
 
-def _tighten(net: ReLUNet, boxes: np.ndarray, pre: list, ub: np.ndarray, target: float) -> np.ndarray:
+def _tighten(net: ReLUNet, boxes: np.ndarray, pre: list, ub: np.ndarray, target: float,
+             settings: Settings) -> np.ndarray:
     """``ub`` with the optimised-slope bound where the symbolic one does not already prune."""
     sel = np.flatnonzero(ub > target)
     if len(sel):
-        opt = optimised_upper_bound(net, [(lo[sel], hi[sel]) for lo, hi in pre], boxes[sel], ALPHA_STEPS)
+        opt = optimised_upper_bound(net, [(lo[sel], hi[sel]) for lo, hi in pre], boxes[sel], settings.bab_alpha_steps)
         ub = ub.copy()
-        ub[sel] = np.minimum(ub[sel], opt + 1e-9 * (1 + np.abs(opt)))
+        ub[sel] = np.minimum(ub[sel], opt + settings.bound_margin * (1 + np.abs(opt)))
     return ub
 
 
 def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
                   threshold: float | None = None, engine: str = "highs", timeout: float | None = None,
-                  progress: Progress = no_progress) -> MaxResult:
+                  progress: Progress = no_progress, settings: Settings = DEFAULT) -> MaxResult:
     """Maximum of the single output of ``net`` over ``box`` by branch and bound (module doc).
 
     ``threshold``: for a yes/no question "is the maximum ``> threshold``?" -- stop as soon as
@@ -245,7 +235,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     closed = -np.inf            # largest proven bound of a discarded box
     heap: list[tuple[float, int, np.ndarray, int]] = []
     counter = 0
-    stats = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
+    stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
 
     def tol(v: float) -> float:
         return atol + rtol * abs(v)
@@ -258,7 +248,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         return threshold is not None and best > threshold
 
     def left() -> float | None:
-        return None if deadline is None else max(deadline - time.perf_counter(), 0.01)
+        return None if deadline is None else max(deadline - time.perf_counter(), settings.min_time_slice)
 
     def offer(cand: np.ndarray) -> None:
         """Evaluate candidate inputs; keep the best as the incumbent."""
@@ -273,8 +263,8 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
 
     def local_search() -> None:
         """Random steps around the incumbent at several scales (a better incumbent prunes more)."""
-        steps = rng.normal(size=(LOCAL_STEPS, n)) * span
-        steps *= np.repeat(np.geomspace(0.1, 1e-4, 4), LOCAL_STEPS // 4)[:, None]
+        steps = rng.normal(size=(settings.bab_local_steps, n)) * span
+        steps *= np.repeat(np.geomspace(0.1, 1e-4, 4), settings.bab_local_steps // 4)[:, None]
         offer(np.clip(best_x + steps, box[:, 0], box[:, 1]))
 
     def keep(bx: np.ndarray, ub: float, a: np.ndarray, unstable: int, pre_b) -> None:
@@ -284,11 +274,11 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
             stats["pruned"] += 1
             closed = max(closed, ub)
             return
-        if unstable <= LEAF_UNSTABLE and not decided() and not expired(deadline):
+        if unstable <= settings.bab_leaf_unstable and not decided() and not expired(deadline):
             t1 = time.perf_counter()
             cutoff = best + tol(best) / 2 if threshold is None else max(best + tol(best) / 2, threshold)
-            limit = LEAF_TIME if deadline is None else min(LEAF_TIME, left())
-            sol = solve_arrays(leaf_arrays(net, bx, pre_b, cutoff), engine, limit)
+            limit = settings.bab_leaf_time if deadline is None else min(settings.bab_leaf_time, left())
+            sol = solve_arrays(leaf_arrays(net, bx, pre_b, cutoff, settings.tau), engine, limit, settings)
             stats["leaf_milps"] += 1
             stats["leaf_time"] += time.perf_counter() - t1
             if sol.has_point:
@@ -304,12 +294,12 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         counter += 1
 
     def bound_and_keep(boxes: np.ndarray, parent_ub: np.ndarray) -> None:
-        ub, A, unst, pre = _bound_boxes(net, boxes)
+        ub, A, unst, pre = _bound_boxes(net, boxes, settings.bound_margin)
         ub = np.minimum(ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
         stats["boxes"] += len(boxes)
         offer(np.concatenate([np.where(A > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)]))
         local_search()
-        ub = _tighten(net, boxes, pre, ub, target())
+        ub = _tighten(net, boxes, pre, ub, target(), settings)
         for f in range(len(boxes)):
             keep(boxes[f], float(ub[f]), A[f], int(unst[f]), [(lo[f], hi[f]) for lo, hi in pre])
 
@@ -323,7 +313,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
             stop = "timeout"
             break
         kids, parent_ub = [], []
-        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(BATCH // 2, len(heap)))]:
+        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(settings.bab_batch // 2, len(heap)))]:
             mid = 0.5 * (bx[d, 0] + bx[d, 1])
             lo_box, hi_box = bx.copy(), bx.copy()
             lo_box[d, 1] = mid
@@ -343,7 +333,8 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
 
 
 def close_everywhere(a: ReLUNet, b: ReLUNet, box: np.ndarray, eps: float, *, timeout: float | None = None,
-                     progress: Progress = no_progress) -> tuple[bool | None, np.ndarray | None, float]:
+                     progress: Progress = no_progress,
+                     settings: Settings = DEFAULT) -> tuple[bool | None, np.ndarray | None, float]:
     """Is ``|b(x) - a(x)| <= eps`` for every output and every ``x`` in ``box``, for two ReLU
     networks of the same widths? Breadth-first input splitting with
     :func:`~srmverify.bounds.relu.difference_bounds` (the difference propagated layer by
@@ -368,7 +359,8 @@ def close_everywhere(a: ReLUNet, b: ReLUNet, box: np.ndarray, eps: float, *, tim
     while queue:
         if expired(deadline):
             return None, None, np.inf
-        batch, queue = np.array(queue[:BATCH]), queue[BATCH:]
+        batch, queue = np.array(queue[:settings.bab_batch]), queue[settings.bab_batch:]
+
         boxes += len(batch)
         lo, hi = difference_bounds(a, b, batch)
         worst = np.maximum(-lo, hi).max(axis=1)

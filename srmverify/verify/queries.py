@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 
 from ..bounds import relu_preactivation_bounds, snn_time_bounds
 from ..convert.certificate import certify
-from ..bounds.deadline import DeadlineExpired, deadline_after, expired, remaining
+from ..deadline import DeadlineExpired, deadline_after, expired, remaining
 from ..encode.program import Lin
 from ..errors import InputError
 from ..network import ReLUNet, SNN
 from ..results import BoundsResult, Progress, QueryResult, Verdict, no_progress
 from ..simulate import simulate_exact, to_fraction
 from ..solvers import check_engine, solve
-from ..solvers.bigm import TAU
+from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
-from .bab import MAX_INPUTS, close_everywhere, maximize_relu, objective_net
-from .refine import MAX_REFINEMENTS, refine
+from .bab import close_everywhere, maximize_relu, objective_net
+from .refine import refine
 from ..formats.arrays import check_box
 from ..formats.vnnlib import VnnlibProperty
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
@@ -47,7 +47,8 @@ def _opt(v: float) -> float | None:
 
 
 def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine: str = "highs",
-                  timeout: float | None = None, progress: Progress = no_progress) -> BoundsResult:
+                  timeout: float | None = None, progress: Progress = no_progress,
+                  settings: Settings = DEFAULT) -> BoundsResult:
     """Guaranteed lower/upper bound of every output over ``box``.
 
     ``method``: ``"optimal"`` (tight: branch and bound / MILP / SMT optima; positive-weight SNNs
@@ -68,7 +69,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     deadline = deadline_after(timeout)
     check_engine(engine)
     if method not in BOUND_METHODS:
-        raise InputError("--method", "method", method, f"choose one of {', '.join(BOUND_METHODS)}")
+        raise InputError("bounds", "method", method, f"choose one of {', '.join(BOUND_METHODS)}")
     box = check_box(box, net.n_inputs)
     lo, hi, mnf, used = _fast_bounds(net, box, "symbolic" if method == "optimal" and isinstance(net, ReLUNet) else
                                      (method if method != "optimal" else "interval"))
@@ -90,19 +91,19 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
         res.time = time.perf_counter() - t0
         return res
     res.method, res.engine, res.optimal = "optimal", engine, True
-    res.tolerance = None if engine in EXACT_ENGINES else TAU
+    res.tolerance = None if engine in EXACT_ENGINES else settings.tau
     attained = []
     m = net.n_outputs
     complete = True
     for j in range(m):
-        row = []
+        row: list[float | None] = []
         for sign in (-1.0, 1.0):
             if expired(deadline):
                 complete = False
                 row.append(None)
                 continue
             progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
-            val, bound, ok = _extreme(net, box, j, sign, engine, deadline)
+            val, bound, ok = _extreme(net, box, j, sign, engine, deadline, settings)
             complete &= ok
             row.append(None if val is None else sign * val)
             if bound is not None and np.isfinite(bound):
@@ -118,18 +119,20 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     return res
 
 
-def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None):
+def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None,
+             settings: Settings):
     """``(attained max of sign*y_j, proven upper bound, proven?)``."""
-    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= MAX_INPUTS:
+    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs:
         c = np.zeros(net.n_outputs)
         c[j] = sign
-        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline))
+        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
+                          settings=settings)
         return r.value, r.upper, r.complete
-    fc: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
-    for rounds in range(MAX_REFINEMENTS + 2):
+    crossings: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
+    for rounds in range(settings.max_refinements + 2):
         try:
             p, x, maps = encode_nets([net], box, deadline=deadline, exact=engine in EXACT_ENGINES,
-                                     first_crossing=fc if rounds <= MAX_REFINEMENTS else None)
+                                     first_crossing=crossings if rounds <= settings.max_refinements else None)
         except DeadlineExpired:
             return None, None, False
         y, f = maps[0].outputs[j], maps[0].output_fire[j]
@@ -138,10 +141,10 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         if f is not True:
             p.lo[f] = 1.0          # bound the output over the inputs where it fires
         p.maximize(Lin.var(y, sign))
-        sol = solve(p, engine, remaining(deadline))
+        sol = solve(p, engine, remaining(deadline), settings)
         if sol.status == "infeasible":
             return None, None, True
-        if sol.status != "optimal" or not refine([net], maps, sol.values, fc):
+        if sol.status != "optimal" or not refine([net], maps, sol.values, crossings, settings.tau / 2):
             break
     val = None
     if sol.has_point:
@@ -164,7 +167,7 @@ def _predict(net: Net, x0: np.ndarray, mode: str) -> int:
              zip(out, net.decoder.offset, net.decoder.scale)]
         fired = [(t, k) for k, t in enumerate(raw) if t is not None]
         if not fired:
-            raise InputError("--x0", "x0", x0.tolist(), "no output neuron fires at x0: no time-to-first-spike class")
+            raise InputError("robustness", "x0", x0.tolist(), "no output neuron fires at x0: no time-to-first-spike class")
         return min(fired)[1]
     vals = [(v if v is not None else Fraction(10) ** 300, -k) for k, v in enumerate(out)]
     return -max(vals)[1]
@@ -179,7 +182,7 @@ def _raw_coef(net: Net, j: int) -> tuple[float, float]:
 
 def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttfs", label: int | None = None,
                out_lo=None, out_hi=None, domain=None, engine: str = "highs", timeout: float | None = None,
-               progress: Progress = no_progress) -> QueryResult:
+               progress: Progress = no_progress, settings: Settings = DEFAULT) -> QueryResult:
     """Local robustness around ``x0`` (data space) in the ``norm`` ball of radius ``eps``
     (``linf`` or ``l1``), clipped to ``domain`` (an ``(n, 2)`` box) if given.
 
@@ -200,19 +203,19 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
     x0 = np.asarray(x0, dtype=float).reshape(-1)
     n = net.n_inputs
     if x0.shape != (n,) or not np.all(np.isfinite(x0)):
-        raise InputError("--x0", "x0", x0.tolist(), f"expected {n} finite numbers")
+        raise InputError("robustness", "x0", x0.tolist(), f"expected {n} finite numbers")
     if not (np.isfinite(eps) and eps >= 0):
-        raise InputError("--eps", "eps", eps, "must be a finite number >= 0")
+        raise InputError("equivalence", "eps", eps, "must be a finite number >= 0")
     if norm not in ("linf", "l1"):
-        raise InputError("--norm", "norm", norm, "choose linf or l1")
+        raise InputError("robustness", "norm", norm, "choose linf or l1")
     if mode not in ("ttfs", "argmax", "range"):
-        raise InputError("--mode", "mode", mode, "choose ttfs, argmax or range")
+        raise InputError("robustness", "mode", mode, "choose ttfs, argmax or range")
     box = np.stack([x0 - eps, x0 + eps], axis=1)
     if domain is not None:
         dom = check_box(domain, n, "<arguments>", "domain")
         box = np.stack([np.maximum(box[:, 0], dom[:, 0]), np.minimum(box[:, 1], dom[:, 1])], axis=1)
         if np.any(box[:, 0] > box[:, 1]):
-            raise InputError("--domain", "domain", dom.tolist(), "x0's ball does not meet the domain")
+            raise InputError("robustness", "domain", dom.tolist(), "x0's ball does not meet the domain")
     m = net.n_outputs
     dnf: list[list[Atom]] = []
     details: dict = {"mode": mode, "norm": norm, "eps": eps}
@@ -231,7 +234,7 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
         if label is None:
             label = _predict(net, x0, mode)
         if not 0 <= int(label) < m:
-            raise InputError("--label", "label", label, f"must be in 0..{m - 1}")
+            raise InputError("robustness", "label", label, f"must be in 0..{m - 1}")
         label = int(label)
         details["label"] = label
         dnf.append([Atom(silent=label)])
@@ -250,7 +253,8 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
     if norm == "l1":
         constraint, admissible, project = _l1_ball(x0, eps)
     res = find_violation([net], box, dnf, query=f"robustness ({mode}, {norm})", engine=engine, timeout=remaining(deadline),
-                         progress=progress, constraint=constraint, admissible=admissible, project=project)
+                         progress=progress, constraint=constraint, admissible=admissible, project=project,
+                         settings=settings)
     res.details.update(details)
     return res
 
@@ -275,7 +279,7 @@ def _l1_ball(x0: np.ndarray, eps: float):
 # ----------------------------------------------------------------------------- equivalence
 def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, engine: str = "highs",
                 timeout: float | None = None, progress: Progress = no_progress,
-                certificate: bool = True) -> QueryResult:
+                certificate: bool = True, settings: Settings = DEFAULT) -> QueryResult:
     """Equivalence of two networks on ``box``: ``max_x |a(x) - b(x)| <= eps`` for every output
     (``eps = 0`` proves exact equality; exact with ``engine="z3"``), or, with ``top1``, the same
     argmax everywhere (a violation: an argmax of ``a`` that is not an argmax of ``b``).
@@ -297,7 +301,7 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
         raise InputError("B", "shape", f"{b.n_inputs} inputs/{b.n_outputs} outputs",
                          f"network A has {a.n_inputs} inputs/{a.n_outputs} outputs")
     if not (np.isfinite(eps) and eps >= 0):
-        raise InputError("--eps", "eps", eps, "must be a finite number >= 0")
+        raise InputError("equivalence", "eps", eps, "must be a finite number >= 0")
     box = check_box(box, a.n_inputs)
     m = a.n_outputs
     dnf: list[list[Atom]] = []
@@ -321,7 +325,7 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     if certificate and {type(a), type(b)} == {SNN, ReLUNet}:
         # an SNN converted from the ReLU net: the compositional certificate proves exact equality
         # in linear time (a rejection proves nothing: the search below decides)
-        snn, relu = (a, b) if isinstance(a, SNN) else (b, a)
+        snn, relu = cast(tuple[SNN, ReLUNet], (a, b) if isinstance(a, SNN) else (b, a))
         cert = certify(snn, relu, box)
         details["certificate"] = cert.verdict
         if cert.accepted:
@@ -330,11 +334,11 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
                                message="a(x) = b(x) exactly on the box: compositional certificate accepted "
                                        "(exact dyadic arithmetic, srmverify.convert.certificate)")
     if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES \
-            and a.n_inputs <= MAX_INPUTS:
-        res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details)
+            and a.n_inputs <= settings.bab_max_inputs:
+        res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details, settings)
     else:
         res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
-                             progress=progress)
+                             progress=progress, settings=settings)
     if res.counterexample is not None and not top1:
         ya, yb = res.counterexample.outputs
         diffs = [abs(u - v) if u is not None and v is not None else np.inf for u, v in zip(ya, yb)]
@@ -345,7 +349,8 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
 
 
 def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Atom]], eps: float, engine: str,
-                     deadline: float | None, progress: Progress, details: dict) -> QueryResult:
+                     deadline: float | None, progress: Progress, details: dict,
+                     settings: Settings = DEFAULT) -> QueryResult:
     """Two ReLU nets, few inputs: sampling first (an obvious violation in milliseconds), then, for
     two nets of the same widths, input splitting with difference bounds
     (:func:`~srmverify.verify.bab.close_everywhere`), then branch and bound on every
@@ -356,16 +361,16 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
     m = a.n_outputs
 
     def sat(x: list, Ys: list, found_by: str) -> QueryResult:
-        res = QueryResult(Verdict.SAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+        res = QueryResult(Verdict.SAT, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
                           counterexample=counterexample(nets, x, Ys))
         res.stats["found_by"] = found_by
         return res
 
     progress(0, 2 * m + 1, "sampling")
     try:
-        hit = falsify_by_sampling(nets, box, dnf, deadline=deadline)
+        hit = falsify_by_sampling(nets, box, dnf, deadline=deadline, settings=settings)
     except DeadlineExpired:
-        return QueryResult(Verdict.TIMEOUT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+        return QueryResult(Verdict.TIMEOUT, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
                            message="time limit reached while sampling, without a proof")
     if hit is not None:
         return sat(*hit, "sampling")
@@ -373,10 +378,11 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
         # same architecture (e.g. a fine-tuned or quantised copy): bound the difference itself,
         # with at most half the time left (30 s without a limit)
         left = remaining(deadline)
-        ok, x, val = close_everywhere(a, b, box, eps, timeout=30.0 if left is None else left / 2, progress=progress)
+        ok, x, val = close_everywhere(a, b, box, eps, timeout=30.0 if left is None else left / 2, progress=progress,
+                                      settings=settings)
         if ok:
             details.update(max_difference_bound=val)
-            res = QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+            res = QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
                               message=f"max |a - b| <= {val:.6g} <= eps (difference bounds over input splits)")
             res.stats["found_by"] = "difference bounds"
             return res
@@ -387,22 +393,22 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
     # every "a_j - b_j > eps" / "b_j - a_j > eps" is a single atom (ReLU outputs always exist)
     stats: dict = {}
     found = violation_by_branch_and_bound(nets, box, [conj for conj in dnf if len(conj) == 1], engine, deadline,
-                                          progress, stats)
+                                          progress, stats, settings)
     details.update(max_difference=max(stats.get("bab_value", 0.0), 0.0))
     if found == "unsat":
         details.update(max_difference_bound=stats["bab_upper"])
-        return QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=TAU,
+        return QueryResult(Verdict.UNSAT, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
                            message=f"max |a - b| <= {stats['bab_upper']:.6g} <= eps (branch and bound)")
-    if found is not None:
+    if isinstance(found, tuple):
         return sat(*found, "branch and bound")
     return find_violation(nets, box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
-                          progress=progress, falsify=False)
+                          progress=progress, falsify=False, settings=settings)
 
 
 # ----------------------------------------------------------------------------- VNN-LIB properties
 def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequence[tuple]], *,
                    engine: str = "highs", timeout: float | None = None,
-                   progress: Progress = no_progress) -> QueryResult:
+                   progress: Progress = no_progress, settings: Settings = DEFAULT) -> QueryResult:
     """VNN-LIB semantics: ``sat`` iff some input in some box of ``input_boxes`` makes some
     conjunction of ``output_dnf`` true (each conjunction a list of ``(c, d)``: ``c @ Y <= d``);
     ``unsat`` = the property holds. Boxes are tried in order; the first ``sat`` wins.
@@ -431,12 +437,12 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
     deadline = deadline_after(timeout)
     for i, box in enumerate(boxes):       # every box is sampled before any solver runs
         try:
-            hit = falsify_by_sampling([net], box, dnf, deadline=deadline)
+            hit = falsify_by_sampling([net], box, dnf, deadline=deadline, settings=settings)
         except DeadlineExpired:
             break
         if hit is not None:
             res = QueryResult(Verdict.SAT, "property", engine, time.perf_counter() - t0,
-                              tolerance=None if engine in EXACT_ENGINES else TAU,
+                              tolerance=None if engine in EXACT_ENGINES else settings.tau,
                               counterexample=counterexample([net], *hit))
             res.stats["found_by"] = "sampling"
             res.details.update(boxes=len(boxes), box_verdicts=[Verdict.UNKNOWN.value] * i + [Verdict.SAT.value])
@@ -444,7 +450,7 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
     verdicts, last = [], None
     for i, box in enumerate(boxes):
         last = find_violation([net], box, dnf, query="property", engine=engine, timeout=remaining(deadline),
-                              progress=progress, falsify=False)
+                              progress=progress, falsify=False, settings=settings)
         verdicts.append(last.verdict)
         if last.verdict in (Verdict.SAT, Verdict.ERROR):
             break
@@ -458,7 +464,7 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
 
 
 def check_vnnlib(net: Net, spec: VnnlibProperty, *, engine: str = "highs", timeout: float | None = None,
-                 progress: Progress = no_progress) -> QueryResult:
+                 progress: Progress = no_progress, settings: Settings = DEFAULT) -> QueryResult:
     """Check a parsed VNN-LIB property on ``net``: the property's groups (boxes x output condition)
     are checked in order, the first ``sat`` ends the search, and the worst verdict
     (``sat`` > ``error`` > ``timeout`` > ``unknown`` > ``unsat``) is returned with the total time.
@@ -480,7 +486,7 @@ def check_vnnlib(net: Net, spec: VnnlibProperty, *, engine: str = "highs", timeo
     results: list[QueryResult] = []
     for boxes, dnf in spec.groups:
         results.append(check_property(net, boxes, dnf, engine=engine, timeout=remaining(deadline),
-                                      progress=progress))
+                                      progress=progress, settings=settings))
         if results[-1].verdict == Verdict.SAT:
             break
     worst_first = (Verdict.SAT, Verdict.ERROR, Verdict.TIMEOUT, Verdict.UNKNOWN)

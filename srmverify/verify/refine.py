@@ -18,17 +18,14 @@ import numpy as np
 
 from ..encode.varmap import VarMap
 from ..network import SNN
-from ..solvers.bigm import TAU
-
-#: Refinement rounds before a query falls back to the exact encoding of every neuron.
-MAX_REFINEMENTS = 30
+from ..settings import DEFAULT
 
 
 def _fires(ind, values: np.ndarray) -> bool:
     return ind if isinstance(ind, bool) else bool(values[ind] > 0.5)
 
 
-def violated_rows(net: SNN, vm: VarMap, values: np.ndarray, margin: float = TAU / 2) -> dict[int, int]:
+def violated_rows(net: SNN, vm: VarMap, values: np.ndarray, margin: float = DEFAULT.tau / 2) -> dict[int, int]:
     """Relaxed neurons of ``net`` that the solver point ``values`` shows crossing the threshold
     before their spike time (or, for a silent neuron, at all), each with the synapse ``k`` of the
     earliest arrival where the potential ``P(a_k)`` of the point's own arrivals reaches
@@ -77,15 +74,16 @@ def violated_rows(net: SNN, vm: VarMap, values: np.ndarray, margin: float = TAU 
 
 
 def refine(nets: Sequence, maps: Sequence[VarMap], values: np.ndarray,
-           first_crossing: list[dict[int, set[int] | None]]) -> bool:
-    """Add the rows a solver point violates (:func:`violated_rows`) to ``first_crossing`` (per
-    network: neuron -> synapses whose first-crossing rows are written; updated in place).
-    ``True`` if the program grows."""
+           first_crossing: list[dict[int, set[int] | None]], margin: float = DEFAULT.tau / 2) -> bool:
+    """Add the rows a solver point violates (:func:`violated_rows`, within ``margin``) to
+    ``first_crossing`` (per network: neuron -> synapses whose first-crossing rows are written;
+    updated in place). ``True`` if the program grows."""
     grew = False
     for net, vm, fc in zip(nets, maps, first_crossing):
         if not isinstance(net, SNN):
             continue
-        for v, k in violated_rows(net, vm, values).items():
+        for v, k in violated_rows(net, vm, values, margin).items():
+
             have = fc.setdefault(v, set())
             if have is not None and k not in have:
                 have.add(k)

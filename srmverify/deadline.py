@@ -2,8 +2,8 @@
 
 A deadline is an absolute :func:`time.perf_counter` value (``None`` = no limit). Long loops call
 :func:`check` (one clock read, cheap enough per neuron); on expiry it raises
-:class:`DeadlineExpired`, which the queries turn into verdict ``timeout`` or an incomplete
-:class:`~srmverify.results.BoundsResult` -- it never escapes the library.
+:class:`~srmverify.errors.DeadlineExpired`, which the queries turn into verdict ``timeout`` or
+an incomplete :class:`~srmverify.results.BoundsResult` -- it never escapes the library.
 
 >>> check(deadline_after(None)); remaining(None) is None
 True
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import time
 
-#: Smallest time handed to a solver (a zero/negative limit means "no limit" to some of them).
-MIN_SLICE = 0.01
+from .errors import DeadlineExpired
+from .settings import DEFAULT
 
-
-class DeadlineExpired(Exception):
-    """The query's deadline passed (internal: the query functions catch it)."""
+__all__ = ["DeadlineExpired", "deadline_after", "expired", "check", "remaining"]
 
 
 def deadline_after(timeout: float | None) -> float | None:
@@ -38,6 +36,7 @@ def check(deadline: float | None) -> None:
         raise DeadlineExpired()
 
 
-def remaining(deadline: float | None) -> float | None:
-    """Seconds left (at least :data:`MIN_SLICE`), ``None`` without a deadline."""
-    return None if deadline is None else max(deadline - time.perf_counter(), MIN_SLICE)
+def remaining(deadline: float | None, min_slice: float = DEFAULT.min_time_slice) -> float | None:
+    """Seconds left (at least ``min_slice``), ``None`` without a deadline."""
+    return None if deadline is None else max(deadline - time.perf_counter(), min_slice)
+
