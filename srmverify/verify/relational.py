@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..bounds.deadline import deadline_after, remaining
+from ..deadline import deadline_after, remaining
 from ..encode.program import Lin, Program
 from ..errors import InputError, UnsupportedNetwork
 from ..formats.vnnlib2 import InputGroup, LinearQuery
@@ -173,7 +173,7 @@ def _interior(box: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray | Non
     z = [p.var(f"z{j}", float(lo), float(hi)) for j, (lo, hi) in enumerate(box)]
     t = p.var("t", -np.inf, 1.0)
     for a, d in zip(A, b):
-        coef = {z[j]: float(a[j]) for j in np.flatnonzero(a)}
+        coef: dict[int, int | float | Fraction] = {z[j]: float(a[j]) for j in np.flatnonzero(a)}
         coef[t] = float(np.linalg.norm(a))
         p.add(Lin(coef), "<=", float(d), "slack")
     p.maximize(Lin.var(t))
@@ -184,7 +184,7 @@ def _interior(box: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray | Non
 
 
 def _rows_hold_exact(A: np.ndarray, b: np.ndarray, x: Sequence[Fraction]) -> bool:
-    return all(sum((to_fraction(a[j]) * x[j] for j in np.flatnonzero(a)), Fraction(0)) <= to_fraction(d)
+    return all(sum((to_fraction(a[j]) * x[int(j)] for j in np.flatnonzero(a)), Fraction(0)) <= to_fraction(d)
                for a, d in zip(A, b))
 
 
