@@ -8,7 +8,7 @@ Neurons have global integer ids in a fixed order:
   higher id), each with a threshold > 0.
 
 Synapses are stored as parallel numpy arrays sorted by (target, source). See
-``docs/model.md`` (shared) for the semantics.
+``docs/model.md`` (§1) for the semantics.
 """
 from __future__ import annotations
 
