@@ -1,23 +1,30 @@
-"""``srmverify convert NET --box BOX -o OUT [--to snn|relu] [--certify] [--cert-out C.json]``."""
+"""``srmverify convert NET --box BOX -o OUT [--to snn|relu|nir] [--certify] [--cert-out C.json]``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
 from srmverify.convert import Discontinuous, convert_network, save_certificate
 from srmverify.formats import load_network, parse_box, save_network
+from srmverify.formats.nir_net import save_nir
+from srmverify.network import SNN
 from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
 from .render import JsonOpt, emit_json, err, fmt, out, progress_bar
 
 
 def convert_cmd(
-    net: Path = typer.Argument(..., help="Network to convert (.json ReLU/SNN, .onnx ReLU)."),
-    box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network)."),
-    to: str = typer.Option("auto", "--to", help="snn, relu, or auto (the other kind)."),
+    net: Path = typer.Argument(..., help="Network to convert (.json ReLU/SNN, .onnx ReLU, .nir SNN)."),
+    box: Optional[str] = typer.Option(None, "--box", metavar="BOX",
+                                      help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file (not needed for an SNN --to nir)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network; .nir for an SNN)."),
+    to: Literal["auto", "snn", "relu", "nir"] = typer.Option("auto", "--to",
+                           help="snn, relu, nir (an SNN as a NIR graph; a ReLU network is converted to an SNN first), or auto (the other kind)."),
+    nir_profile: Literal["exact", "cubalif"] = typer.Option("exact", "--nir-profile",
+                                    help="--to nir: exact (Delay → Linear → I → IF) or cubalif (the CubaLIF approximation today's simulators run)."),
+    dt: float = typer.Option(1e-3, "--dt", metavar="DT", help="--nir-profile cubalif: the simulator's time step."),
     bounds: str = typer.Option("best", "--bounds", help="ReLU→SNN: which float bounds propose stable ReLUs (each claim is proven exactly): best (= symbolic), interval, symbolic, lp."),
     certify: bool = typer.Option(False, "--certify", help="Check the ReLU→SNN conversion with the exact certificate."),
     cert_out: Optional[Path] = typer.Option(None, "--cert-out", help="Write the JSON certificate here (implies --certify)."),
@@ -27,10 +34,19 @@ def convert_cmd(
 ) -> int:
     """Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."""
     network = load_network(net)
+    if to == "nir" and isinstance(network, SNN):
+        save_nir(network, output, nir_profile, dt)
+        if as_json:
+            emit_json({"direction": "snn->nir", "profile": nir_profile, "output": str(output), "exit_code": EXIT_OK})
+        else:
+            out.print(f"wrote {output} (NIR, {nir_profile} profile)")
+        return EXIT_OK
+    if box is None:
+        raise typer.BadParameter("--box is required to convert between ReLU networks and SNNs")
     region = parse_box(box, network.n_inputs)
     try:
         with progress_bar("convert") as progress:
-            conv = convert_network(network, region, to=to, bounds=bounds, certify_result=certify or cert_out is not None,
+            conv = convert_network(network, region, to="snn" if to == "nir" else to, bounds=bounds, certify_result=certify or cert_out is not None,
                                    max_pieces=max_pieces, max_units=max_units, progress=progress)
     except Discontinuous as exc:
         if as_json:
@@ -41,7 +57,10 @@ def convert_cmd(
             err.print(f"witness x0 = {w['x0']} -> {w['y0']}")
             err.print(f"witness x1 = {w['x1']} -> {w['y1']}")
         return exc.exit_code
-    save_network(conv.network, output)
+    if to == "nir":
+        save_nir(conv.network, output, nir_profile, dt)
+    else:
+        save_network(conv.network, output)
     cert = conv.certificate
     if cert is not None and cert_out is not None:
         save_certificate(cert, cert_out)

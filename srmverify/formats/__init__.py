@@ -1,4 +1,4 @@
-"""Readers and writers: JSON networks, ONNX ReLU networks, VNN-LIB properties, input arrays."""
+"""Readers and writers: JSON networks, ONNX ReLU networks, NIR spiking networks, VNN-LIB properties, input arrays."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,11 @@ from .json_net import load_json, network_from_dict, network_to_dict, save_json
 
 def load_network(path: str | Path) -> SNN | ReLUNet:
     """Load a network from ``.json`` (SNN or ReLU) or ``.onnx`` (ReLU), either possibly gzipped
-    (``.json.gz``, ``.onnx.gz``)."""
+    (``.json.gz``, ``.onnx.gz``), or ``.nir`` (SNN)."""
+    if str(path).endswith(".nir"):
+        from .nir_net import load_nir
+
+        return load_nir(path)
     if stem(path).endswith(".onnx"):
         from .onnx_net import load_onnx
 
@@ -20,8 +24,12 @@ def load_network(path: str | Path) -> SNN | ReLUNet:
 
 
 def save_network(net: SNN | ReLUNet, path: str | Path) -> None:
-    """Write ``.json`` (either kind) or ``.onnx`` (ReLU networks)."""
-    if str(path).endswith(".onnx"):
+    """Write ``.json`` (either kind), ``.onnx`` (ReLU networks) or ``.nir`` (SNNs, exact form)."""
+    if str(path).endswith(".nir"):
+        from .nir_net import save_nir
+
+        save_nir(net, path)
+    elif str(path).endswith(".onnx"):
         from .onnx_net import save_onnx
 
         save_onnx(net, path)
