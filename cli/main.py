@@ -16,6 +16,7 @@ import sys
 
 import typer
 
+from srmverify import __version__
 from srmverify.errors import SrmverifyError
 from srmverify.results import EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE
 
@@ -31,6 +32,18 @@ app = typer.Typer(
 
 for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions):
     module.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"srmverify {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Verify, convert and count linear regions of spiking neural networks (linear SRM, time-to-first-spike)."""
 
 
 def run(argv: list[str] | None = None) -> int:

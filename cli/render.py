@@ -11,6 +11,8 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from srmverify.schemas import RESULT_FORMAT, stamp
+
 #: The one ``--json`` option of every command.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
 
@@ -40,7 +42,8 @@ def plain(obj: Any) -> Any:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(plain(obj), indent=1) + "\n")
+    """Print one JSON object on stdout, stamped with the result format and version."""
+    sys.stdout.write(json.dumps(plain(stamp(obj, RESULT_FORMAT)), indent=1) + "\n")
     sys.stdout.flush()
 
 

@@ -67,7 +67,7 @@ def test_simulate_relu_json_and_onnx(tmp_path, capsys):
     for name in ("r.json", "r.onnx"):
         save_network(relu, tmp_path / name)
         code, o, _ = call(capsys, "simulate", tmp_path / name, "--input", "1,0.5", "--json")
-        assert code == 0 and json.loads(o) == {"kind": "relu", "outputs": [[0.75]], "exact": False}
+        assert code == 0 and json.loads(o) == {"format": "srmverify-result", "version": 1, "kind": "relu", "outputs": [[0.75]], "exact": False}
 
 
 def test_info(tmp_path, capsys):

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..formats.files import atomic_write
 from ..formats.json_net import read_json
 from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
@@ -92,7 +93,7 @@ class Certificate:
                 "first_failure": str(self.failures[0]) if self.failures else None}
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"format": FORMAT, **self.summary(), "box": self.box,
+        d = {"format": FORMAT, "version": 1, **self.summary(), "box": self.box,
              "correspondence": self.correspondence.to_dict(), "layers": self.layers,
              "method": "exact dyadic arithmetic; bounds by exact interval propagation; model.md §3-§4"}
         return d
@@ -410,12 +411,16 @@ def check_certificate(cert: dict[str, Any] | Certificate, snn: SNN, relu: ReLUNe
 
 def save_certificate(cert: Certificate, path: str | Path) -> None:
     """Write the JSON certificate (exact numbers as ``"p/q"`` strings)."""
-    Path(path).write_text(json.dumps(cert.to_dict()))
+    atomic_write(path, json.dumps(cert.to_dict()))
 
 
 def load_certificate(path: str | Path) -> dict[str, Any]:
     """Read a JSON certificate (bad files raise :class:`InputError`)."""
     d = read_json(path)
+    if isinstance(d, dict) and str(d.get("format", "")).startswith(FORMAT.split("/")[0] + "/") and d["format"] != FORMAT:
+        raise InputError(str(path), "format", d["format"], f"unknown certificate version (this release reads {FORMAT})")
+    if isinstance(d, dict) and d.get("version", 1) != 1:
+        raise InputError(str(path), "version", d["version"], "unknown certificate version (this release reads version 1)")
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise InputError(str(path), "format", d.get("format") if isinstance(d, dict) else type(d).__name__,
                          f"not a {FORMAT} certificate")

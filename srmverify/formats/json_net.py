@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..network import SNN, Affine, ReLUNet
-from .files import read_text
+from ..schemas import NETWORK_FORMAT, check_version, stamp
+from .files import atomic_write, read_text
 
 
 def read_json(path: str | Path) -> Any:
@@ -201,7 +202,8 @@ def relu_to_dict(net: ReLUNet) -> dict:
 
 
 def network_from_dict(d: Any, src: str = "<memory>") -> SNN | ReLUNet:
-    """Dispatch on ``"kind"`` (``"snn"`` or ``"relu"``)."""
+    """Dispatch on ``"kind"`` (``"snn"`` or ``"relu"``); refuse an unknown format version."""
+    check_version(d, src, NETWORK_FORMAT)
     kind = _field(d, "kind", src)
     if kind == "snn":
         return snn_from_dict(d, src)
@@ -211,7 +213,8 @@ def network_from_dict(d: Any, src: str = "<memory>") -> SNN | ReLUNet:
 
 
 def network_to_dict(net: SNN | ReLUNet) -> dict:
-    return snn_to_dict(net) if isinstance(net, SNN) else relu_to_dict(net)
+    """The JSON object of a network, stamped with its format and version."""
+    return stamp(snn_to_dict(net) if isinstance(net, SNN) else relu_to_dict(net), NETWORK_FORMAT)
 
 
 def load_json(path: str | Path) -> SNN | ReLUNet:
@@ -219,4 +222,4 @@ def load_json(path: str | Path) -> SNN | ReLUNet:
 
 
 def save_json(net: SNN | ReLUNet, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(network_to_dict(net)))
+    atomic_write(path, json.dumps(network_to_dict(net)))
