@@ -22,8 +22,9 @@ def convert_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network; .nir for an SNN)."),
     to: Literal["auto", "snn", "relu", "nir"] = typer.Option("auto", "--to",
                            help="snn, relu, nir (an SNN as a NIR graph; a ReLU network is converted to an SNN first), or auto (the other kind)."),
-    nir_profile: Literal["exact", "cubalif"] = typer.Option("exact", "--nir-profile",
-                                    help="--to nir: exact (Delay → Linear → I → IF) or cubalif (the CubaLIF approximation today's simulators run)."),
+    nir_profile: Literal["exact", "cubalif", "cubalif-snntorch"] = typer.Option(
+        "exact", "--nir-profile",
+        help="--to nir: exact (Delay → Linear → I → IF), or the CubaLIF approximation clock-driven simulators run: cubalif (forward Euler, a spike = 1 per step), cubalif-snntorch (snnTorch's importer's scaling)."),
     dt: float = typer.Option(1e-3, "--dt", metavar="DT", help="--nir-profile cubalif: the simulator's time step."),
     bounds: str = typer.Option("best", "--bounds", help="ReLU→SNN: which float bounds propose stable ReLUs (each claim is proven exactly): best (= symbolic), interval, symbolic, lp."),
     certify: bool = typer.Option(False, "--certify", help="Check the ReLU→SNN conversion with the exact certificate."),

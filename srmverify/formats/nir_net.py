@@ -23,9 +23,9 @@ The reader accepts graphs of that form from anywhere (metadata optional: then ev
 node is a data input, neurons are numbered in topological order, and a ``Linear`` entry is a
 synapse iff it is nonzero); anything else is refused with an :class:`InputError` naming the node.
 
-``profile="cubalif"`` writes instead the approximation today's simulators run: a ``CubaLIF``
-with huge equal time constants scaled for a discrete-time simulator of step ``dt``
-(:func:`cubalif_parameters`); it is an export only (it does not read back as an SNN).
+``profile="cubalif"`` (or ``"cubalif-snntorch"``) writes instead the approximation today's
+simulators run: a ``CubaLIF`` with huge equal time constants scaled for a clock-driven simulator
+of step ``dt`` (:func:`cubalif_parameters`); it is an export only (it does not read back as an SNN).
 """
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ SEMANTICS = ("linear SRM, time-to-first-spike: each IF neuron fires once, at the
              "v(t) >= v_threshold; its reset and any later spike are not part of the model")
 #: Default time constant of the cubalif profile (large: the leak is negligible over unit times).
 CUBALIF_TAU = 1e6
-PROFILES = ("exact", "cubalif")
+PROFILES = ("exact", "cubalif", "cubalif-snntorch")
+#: The time step snnTorch's NIR importer assumes (snntorch 1.0, import_nir.py).
+SNNTORCH_DT = 1e-4
 
 
 def _nir() -> Any:
@@ -59,18 +61,23 @@ def _nir() -> Any:
     return nir
 
 
-def cubalif_parameters(dt: float, tau: float = CUBALIF_TAU) -> dict[str, float]:
-    """CubaLIF constants whose discrete-time Euler simulation (step ``dt``, a spike = 1 for one
-    step, ``i += dt/τ_syn (w_in·s − i)``, ``v += dt/τ_mem (r·i − v)``) tends to the ramp response.
+def cubalif_parameters(dt: float, tau: float = CUBALIF_TAU, profile: str = "cubalif") -> dict[str, float]:
+    """CubaLIF constants that make a clock-driven simulator of step ``dt`` approximate the ramp.
 
-    The potential gains ``(dt·r·w_in/τ²) Σ w (t − a)^+`` up to ``O(dt)`` and ``O(t/τ)`` terms, so
-    ``r = τ`` and ``w_in = τ/dt`` make the factor one.
+    ``"cubalif"``: forward Euler with a spike worth 1 in one step, ``i += dt/τ_syn (w_in·s − i)``,
+    ``v += dt/τ_mem (r·i − v)`` (the convention of :mod:`srmverify.simulate.nir_steps`); the potential
+    gains ``(dt·r·w_in/τ²) Σ w (t − a)^+`` up to ``O(dt)`` and ``O(t/τ)``, so ``r = τ`` and
+    ``w_in = τ/dt``. ``"cubalif-snntorch"``: snnTorch's importer assumes a step of ``1e-4``, insists
+    on ``r = τ_mem/1e-4``, and divides the threshold by ``w_in·1e-4/τ_syn``; its membrane sums the
+    synaptic current once per step, so ``w_in = dt·τ/1e-4`` makes one step worth ``dt``.
 
     >>> cubalif_parameters(0.01, tau=100.0)
     {'tau_syn': 100.0, 'tau_mem': 100.0, 'r': 100.0, 'w_in': 10000.0}
     """
-    if not (dt > 0 and np.isfinite(dt)):
+    if not (isinstance(dt, (int, float)) and np.isfinite(dt) and dt > 0):
         raise InputError("--dt", "dt", dt, "the time step must be a positive number")
+    if profile == "cubalif-snntorch":
+        return {"tau_syn": tau, "tau_mem": tau, "r": tau / SNNTORCH_DT, "w_in": dt * tau / SNNTORCH_DT}
     return {"tau_syn": tau, "tau_mem": tau, "r": tau, "w_in": tau / dt}
 
 
@@ -110,8 +117,11 @@ def snn_to_nir(net: SNN, profile: str = "exact", dt: float = 1e-3, tau: float = 
         name, n = f"level{g}", len(lv.neurons)
         ids[name] = lv.neurons.tolist()
         theta = lv.thresholds.astype(float)
-        if profile == "cubalif":
-            p = cubalif_parameters(dt, tau)
+        scale = np.ones(n)
+        if profile == "cubalif-snntorch":      # snnTorch wants one threshold per layer: P/θ ≥ 1
+            scale, theta = theta, np.ones(n)
+        if profile != "exact":
+            p = cubalif_parameters(dt, tau, profile)
             nodes[name] = nir.CubaLIF(tau_syn=np.full(n, p["tau_syn"]), tau_mem=np.full(n, p["tau_mem"]),
                                       r=np.full(n, p["r"]), v_leak=np.zeros(n), v_threshold=theta,
                                       w_in=np.full(n, p["w_in"]))
@@ -128,13 +138,13 @@ def snn_to_nir(net: SNN, profile: str = "exact", dt: float = 1e-3, tau: float = 
             sel = node_of[src] == s
             pre, col = f"{name}.from.{groups[s]}", chan_of[src[sel]]
             edges += _synapse_chain(nir, nodes, pre, groups[s], into, width[s], n,
-                                    col, row[sel], w[sel], d[sel])
+                                    col, row[sel], w[sel] / scale[row[sel]], d[sel])
     edges += _outputs(nir, nodes, net, groups, node_of, chan_of, width)
     meta = {"format": META_FORMAT, "version": META_VERSION, "semantics": SEMANTICS, "profile": profile,
             "inputs": "input", "constants": {"node": "constants", "times": net.constants.tolist()},
             "names": list(net.names), "ids": ids}
-    if profile == "cubalif":
-        meta["cubalif"] = {"dt": dt, **cubalif_parameters(dt, tau)}
+    if profile != "exact":
+        meta["cubalif"] = {"dt": dt, **cubalif_parameters(dt, tau, profile)}
     for k in ("encoder", "decoder"):
         if getattr(net, k) is not None:
             meta[k] = getattr(net, k).to_dict()
