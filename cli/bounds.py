@@ -22,7 +22,7 @@ class Method(str, Enum):
 def bounds_cmd(
     net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
     box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,l1:h1,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
-    method: Method = typer.Option(Method.optimal, "--method", help="optimal (MILP/SMT, tight), interval or symbolic (fast, sound)."),
+    method: Method = typer.Option(Method.optimal, "--bounds", help="How to bound: optimal (MILP/SMT, tight), interval or symbolic (fast, sound)."),
     engine: EngineOpt = Engine.highs,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,

@@ -28,7 +28,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,     # plain click help: flags show no "<bool>", explicit metavars are kept
 )
+
+#: Old option names that keep working but are not shown in ``--help``: command -> old -> new.
+ALIASES = {
+    "robust": {"--x0": "--input", "--domain": "--box"},
+    "bounds": {"--method": "--bounds"},
+}
 
 for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions):
     module.register(app)
@@ -49,7 +56,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by ``main`` and by the tests)."""
     try:
-        rv = app(args=argv, standalone_mode=False, prog_name="srmverify")
+        rv = app(args=_aliased(sys.argv[1:] if argv is None else list(argv)), standalone_mode=False, prog_name="srmverify")
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
@@ -70,6 +77,21 @@ def run(argv: list[str] | None = None) -> int:
         _say(f"srmverify: internal error: {type(e).__name__}: {e} (set SRMVERIFY_DEBUG=1 for a traceback)")
         return EXIT_TOOL_ERROR
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+def _aliased(argv: list[str]) -> list[str]:
+    """``argv`` with the old option names of its command (:data:`ALIASES`) replaced by the new ones.
+
+    >>> _aliased(["robust", "net.json", "--x0", "0,1", "--domain=0:1"])
+    ['robust', 'net.json', '--input', '0,1', '--box=0:1']
+    """
+    command = next((a for a in argv if not a.startswith("-")), None)
+    table = ALIASES.get(command or "", {})
+    out = []
+    for a in argv:
+        name, eq, value = a.partition("=")
+        out.append(table[name] + eq + value if name in table else a)
+    return out
 
 
 def _say(line: str) -> None:

@@ -1,4 +1,4 @@
-"""``srmverify robust NET --x0 X --eps E [--norm linf|l1] [--mode ttfs|argmax|range] ...``."""
+"""``srmverify robust NET --input X --eps E [--norm linf|l1] [--mode ttfs|argmax|range] ...``."""
 from __future__ import annotations
 
 from enum import Enum
@@ -28,7 +28,7 @@ class Mode(str, Enum):
 
 def robust_cmd(
     net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
-    x0: str = typer.Option(..., "--x0", help="Centre input, comma-separated (data space)."),
+    x0: str = typer.Option(..., "--input", "-x", metavar="X", help="Centre input, comma-separated (data space)."),
     eps: float = typer.Option(..., "--eps", help="Radius of the input ball (data space)."),
     norm: Norm = typer.Option(Norm.linf, "--norm", help="linf (box) or l1 ball."),
     mode: Mode = typer.Option(Mode.ttfs, "--mode",
@@ -36,14 +36,14 @@ def robust_cmd(
                                    "range: every output stays within --range."),
     label: Optional[int] = typer.Option(None, "--label", help="Expected class (default: the class at x0)."),
     out_range: Optional[str] = typer.Option(None, "--range", help="Output range for --mode range: lo:hi (all outputs) or l0:h0,l1:h1,..."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Valid input box the ball is clipped to (same syntax as --box)."),
+    domain: Optional[str] = typer.Option(None, "--box", metavar="BOX", help="Valid input box the ball is clipped to: lo:hi, l0:h0,..., JSON, .json or .vnnlib."),
     engine: EngineOpt = Engine.highs,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Local robustness: unsat = no input in the ball changes the class (or leaves the range)."""
     network = load_network(net)
-    centre = parse_vector(x0, "--x0", network.n_inputs)
+    centre = parse_vector(x0, "--input", network.n_inputs)
     if not (eps >= 0 and eps < float("inf")):
         raise InputError("<command line>", "--eps", eps, "must be a finite number >= 0")
     if label is not None and not 0 <= label < network.n_outputs:
@@ -54,7 +54,7 @@ def robust_cmd(
     if out_range is not None:
         bounds = parse_box(out_range, network.n_outputs, field="--range")
         lo, hi = bounds[:, 0], bounds[:, 1]
-    dom = parse_box(domain, network.n_inputs, field="--domain") if domain is not None else None
+    dom = parse_box(domain, network.n_inputs, field="--box") if domain is not None else None
     timeout = check_timeout(timeout)
     with progress_bar("robust") as progress:
         result = robustness(network, centre, eps, norm=norm.value, mode=mode.value, label=label, out_lo=lo,

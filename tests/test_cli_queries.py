@@ -269,7 +269,7 @@ def test_verify_property_pairing_boxes_with_different_output_conditions(capsys, 
 @pytest.mark.parametrize("argv_tail, needle", [
     (["bounds", "NET", "--box", "0:1,0:1,0:1"], "3 intervals"),
     (["bounds", "NET", "--box", "1:0"], "lower bound exceeds"),
-    (["robust", "NET", "--x0", "0.1", "--eps", "0.1"], "--x0"),
+    (["robust", "NET", "--x0", "0.1", "--eps", "0.1"], "--input"),   # old name --x0 still works
     (["robust", "NET", "--x0", "0.1,0.2", "--eps", "-1"], "--eps"),
     (["robust", "NET", "--x0", "0.1,0.2", "--eps", "0.1", "--label", "7"], "--label"),
     (["robust", "NET", "--x0", "0.1,0.2", "--eps", "0.1", "--mode", "range"], "--range"),
