@@ -181,3 +181,16 @@ def test_encoder_decoder_survive(tmp_path):
     net = SNN.layered([[[1.0, 0.5]]], [[1.0]], encoder=Affine([0.5], [2.0]), decoder=Affine([1.0], [-0.5]),
                       constants=[0.0])
     assert_identical(net, roundtrip(net, tmp_path))
+
+
+def test_cubalif_profiles_for_simulators_without_delay_or_per_neuron_thresholds():
+    net = load_network(DATA / "shared_3x3.json")            # no delays
+    g = snn_to_nir(net, "cubalif-snntorch", 1e-3)
+    kinds = {type(n).__name__ for n in g.nodes.values()}
+    assert "Delay" not in kinds and "I" not in kinds and "CubaLIF" in kinds
+    lif = g.nodes["level1"]
+    assert np.all(lif.v_threshold == 1.0)                   # thresholds folded into the weights
+    W = g.nodes["level1.from.input.linear"].weight
+    lv = net.levels[0]
+    np.testing.assert_allclose(W * lv.thresholds[:, None], lv.W, rtol=1e-15)
+    assert np.allclose(lif.r, lif.tau_mem / 1e-4)           # what snnTorch's importer asserts

@@ -138,7 +138,7 @@ def snn_to_nir(net: SNN, profile: str = "exact", dt: float = 1e-3, tau: float = 
             sel = node_of[src] == s
             pre, col = f"{name}.from.{groups[s]}", chan_of[src[sel]]
             edges += _synapse_chain(nir, nodes, pre, groups[s], into, width[s], n,
-                                    col, row[sel], w[sel] / scale[row[sel]], d[sel])
+                                    col, row[sel], w[sel] / scale[row[sel]], d[sel], profile != "exact")
     edges += _outputs(nir, nodes, net, groups, node_of, chan_of, width)
     meta = {"format": META_FORMAT, "version": META_VERSION, "semantics": SEMANTICS, "profile": profile,
             "inputs": "input", "constants": {"node": "constants", "times": net.constants.tolist()},
@@ -157,13 +157,18 @@ def _linear(nir: Any, W: np.ndarray, present: np.ndarray) -> Any:
 
 
 def _synapse_chain(nir: Any, nodes: dict, pre: str, source: str, into: str, n_src: int, n_dst: int,
-                   col: np.ndarray, row: np.ndarray, w: np.ndarray, d: np.ndarray) -> list[tuple[str, str]]:
-    """Nodes and edges carrying the synapses ``source[col] → level[row]`` into ``into``."""
+                   col: np.ndarray, row: np.ndarray, w: np.ndarray, d: np.ndarray,
+                   drop_zero_delay: bool = False) -> list[tuple[str, str]]:
+    """Nodes and edges carrying the synapses ``source[col] → level[row]`` into ``into``
+    (``drop_zero_delay``: no ``Delay`` node when every delay is 0, for simulators without one)."""
     delay = np.zeros(n_src)
     delay[col] = d
     if np.array_equal(delay[col], d):     # one delay per source channel: Delay → Linear
         W, present = np.zeros((n_dst, n_src)), np.zeros((n_dst, n_src), dtype=bool)
         W[row, col], present[row, col] = w, True
+        if drop_zero_delay and not delay.any():
+            nodes[f"{pre}.linear"] = _linear(nir, W, present)
+            return [(source, f"{pre}.linear"), (f"{pre}.linear", into)]
         nodes[f"{pre}.delay"], nodes[f"{pre}.linear"] = nir.Delay(delay), _linear(nir, W, present)
         return [(source, f"{pre}.delay"), (f"{pre}.delay", f"{pre}.linear"), (f"{pre}.linear", into)]
     k = np.arange(len(col))               # one channel per synapse: fan-out → Delay → block Linear
