@@ -194,3 +194,15 @@ def test_cubalif_profiles_for_simulators_without_delay_or_per_neuron_thresholds(
     lv = net.levels[0]
     np.testing.assert_allclose(W * lv.thresholds[:, None], lv.W, rtol=1e-15)
     assert np.allclose(lif.r, lif.tau_mem / 1e-4)           # what snnTorch's importer asserts
+
+
+def test_refuses_dangling_nodes_and_malformed_metadata():
+    net = load_network(DATA / "examples" / "snn_2_3_2.json")
+    g = snn_to_nir(net)
+    nodes = {**g.nodes, "stray": nir.Linear(np.ones((1, 2)))}
+    with pytest.raises(InputError, match="node stray"):
+        nir_to_snn(nir.NIRGraph(nodes, g.edges + [("input", "stray")], metadata=g.metadata))
+    with pytest.raises(InputError, match="metadata.srmverify.names"):
+        nir_to_snn(nir.NIRGraph(g.nodes, g.edges, metadata={"srmverify": '{"names": 3}'}))
+    with pytest.raises(InputError, match="version"):
+        nir_to_snn(nir.NIRGraph(g.nodes, g.edges, metadata={"srmverify": '{"version": 9}'}))

@@ -233,6 +233,10 @@ def _meta(graph: Any, src: str) -> dict:
     if version != META_VERSION:
         raise InputError(src, f"metadata.{META_KEY}.version", version,
                          f"unknown version (this srmverify reads version {META_VERSION})")
+    shapes = {"names": list, "ids": dict, "constants": dict, "encoder": dict, "decoder": dict}
+    for key, kind in shapes.items():
+        if key in meta and not isinstance(meta[key], kind):
+            raise InputError(src, f"metadata.{META_KEY}.{key}", str(meta[key])[:40], f"must be a JSON {kind.__name__}")
     if meta.get("profile", "exact") != "exact":
         raise InputError(src, f"metadata.{META_KEY}.profile", meta["profile"],
                          "an approximation profile does not read back as a linear-SRM network")
@@ -317,12 +321,17 @@ def nir_to_snn(graph: Any, src: str = "<memory>") -> SNN:
         raise InputError(src, f"metadata.{META_KEY}.ids", "…", "neuron ids must number the IF channels without gaps")
 
     rows: list[np.ndarray] = []
+    used = set(gid) | {pred[n][0] for n in levels}
     for n in levels:
         integ = pred[n][0]
         for lin in pred[integ]:
-            rows.append(_read_chain(nir, graph, src, lin, integ, pred, succ, gid, gid[n]))
+            rows.append(_read_chain(nir, graph, src, lin, integ, pred, succ, gid, gid[n], used))
     syn = np.concatenate(rows, axis=1) if rows else np.zeros((4, 0))
-    outputs = _read_outputs(nir, graph, src, pred, succ, gid)
+    outputs = _read_outputs(nir, graph, src, pred, succ, gid, used)
+    stray = sorted(set(graph.nodes) - used)
+    if stray:
+        raise InputError(src, f"node {stray[0]}", type(graph.nodes[stray[0]]).__name__,
+                         "not on a path Input/IF → … → I → IF or → Output (a dangling node)")
     names = meta.get("names") or ()
     enc, dec = (Affine(**meta[k]) if meta.get(k) else None for k in ("encoder", "decoder"))
     order = sorted(thr)
@@ -330,7 +339,7 @@ def nir_to_snn(graph: Any, src: str = "<memory>") -> SNN:
                syn[2], syn[3], outputs, tuple(names), enc, dec, src)
 
 
-def _only(nir: Any, graph: Any, src: str, name: str, pred: dict, succ: dict) -> str:
+def _only(src: str, name: str, pred: dict, succ: dict) -> str:
     """The single predecessor of chain node ``name`` (a chain node has one input, one output)."""
     if len(pred[name]) != 1 or len(succ[name]) != 1:
         raise InputError(src, f"node {name}", f"{len(pred[name])} inputs, {len(succ[name])} outputs",
@@ -339,8 +348,10 @@ def _only(nir: Any, graph: Any, src: str, name: str, pred: dict, succ: dict) -> 
 
 
 def _read_chain(nir: Any, graph: Any, src: str, lin: str, into: str, pred: dict, succ: dict,
-                gid: dict, targets: np.ndarray) -> np.ndarray:
-    """Synapses ``[src, dst, weight, delay]`` (4 × k) of one chain ending in ``lin → into``."""
+                gid: dict, targets: np.ndarray, used: set) -> np.ndarray:
+    """Synapses ``[src, dst, weight, delay]`` (4 × k) of one chain ending in ``lin → into``;
+    the chain's nodes are added to ``used``."""
+    used.add(lin)
     node = graph.nodes[lin]
     if not isinstance(node, nir.Linear):
         raise InputError(src, f"node {lin}", type(node).__name__, f"the input of {into} must be a Linear")
@@ -348,13 +359,14 @@ def _read_chain(nir: Any, graph: Any, src: str, lin: str, into: str, pred: dict,
     present = np.asarray((node.metadata or {}).get("present", W != 0), dtype=bool)
     if W.ndim != 2 or W.shape[0] != len(targets) or present.shape != W.shape:
         raise InputError(src, f"node {lin}.weight", f"shape {W.shape}", f"expected {len(targets)} rows")
-    prev = _only(nir, graph, src, lin, pred, succ)
+    prev = _only(src, lin, pred, succ)
     delay, fan = np.zeros(W.shape[1]), np.arange(W.shape[1])
     if isinstance(graph.nodes[prev], nir.Delay):
+        used.add(prev)
         delay = np.asarray(graph.nodes[prev].delay, dtype=float).reshape(-1)
         if len(delay) != W.shape[1]:
             raise InputError(src, f"node {prev}.delay", f"{len(delay)} channels", f"{lin} has {W.shape[1]} columns")
-        prev = _only(nir, graph, src, prev, pred, succ)
+        prev = _only(src, prev, pred, succ)
         if isinstance(graph.nodes[prev], nir.Linear):
             F = np.asarray(graph.nodes[prev].weight, dtype=float)
             if F.ndim != 2 or F.shape[0] != len(delay) or not (
@@ -362,7 +374,8 @@ def _read_chain(nir: Any, graph: Any, src: str, lin: str, into: str, pred: dict,
                 raise InputError(src, f"node {prev}.weight", f"shape {F.shape}",
                                  "a fan-out Linear must have one 1 per row and zeros elsewhere")
             fan = F.argmax(axis=1)
-            prev = _only(nir, graph, src, prev, pred, succ)
+            used.add(prev)
+            prev = _only(src, prev, pred, succ)
     if prev not in gid:
         raise InputError(src, f"node {prev}", type(graph.nodes[prev]).__name__,
                          f"the synapses into {into} must start at an Input or an IF node")
@@ -372,19 +385,22 @@ def _read_chain(nir: Any, graph: Any, src: str, lin: str, into: str, pred: dict,
     return np.vstack([gid[prev][fan[c]], targets[i], W[i, c], delay[c]])
 
 
-def _read_outputs(nir: Any, graph: Any, src: str, pred: dict, succ: dict, gid: dict) -> np.ndarray:
+def _read_outputs(nir: Any, graph: Any, src: str, pred: dict, succ: dict, gid: dict, used: set) -> np.ndarray:
+    """Global ids of the output channels, Output nodes in name order; their nodes join ``used``."""
     outs = []
     for name in sorted(n for n, v in graph.nodes.items() if isinstance(v, nir.Output)):
+        used.add(name)
         k = int(np.prod(graph.nodes[name].output_type["output"]))
         rows = np.full(k, -1, dtype=np.int64)
         for p in pred[name]:
             if p in gid:
                 sel, ch = np.arange(len(gid[p])), np.arange(len(gid[p]))
-            elif isinstance(graph.nodes[p], nir.Linear) and _only(nir, graph, src, p, pred, succ) in gid:
+            elif isinstance(graph.nodes[p], nir.Linear) and _only(src, p, pred, succ) in gid:
                 S = np.asarray(graph.nodes[p].weight, dtype=float)
                 if not (np.all((S == 0) | (S == 1)) and np.all(S.sum(axis=1) <= 1)):
                     raise InputError(src, f"node {p}.weight", f"shape {S.shape}", "an output selection must be 0/1, one 1 per row")
                 sel, ch = np.nonzero(S)
+                used.add(p)
                 p = pred[p][0]
             else:
                 raise InputError(src, f"node {p}", type(graph.nodes[p]).__name__,
