@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from srmverify.formats import load_network
+from srmverify.formats import load_network, save_network
+from srmverify.network import SNN
 from srmverify.simulate import simulate_exact
 from srmverify_cli.main import app, run
 
@@ -64,3 +65,11 @@ def test_exact_simulation_prints_decimals_beside_fractions(capsys):
     for dec, frac, v in zip(tokens[::2], tokens[1::2], exact):
         assert Fraction(frac.strip("(=)")) == v
         assert abs(float(dec) - float(v)) < 1e-9
+
+
+def test_regions_accepts_the_queries_engine_name(capsys, tmp_path):
+    net = tmp_path / "n.json"
+    save_network(SNN.layered([[[1.0, 2.0, 0.5]]], [[1.0]]), net)
+    _, a = json_of(capsys, ["regions", str(net), "--box", "-10:10", "--engine", "highs"])
+    _, b = json_of(capsys, ["regions", str(net), "--box", "-10:10", "--engine", "milp"])
+    assert a["causal_regions"] == b["causal_regions"] == 7        # 2^d - 1, model.md §2.1
