@@ -102,6 +102,8 @@ def test_cli_convert_to_nir_and_simulate(tmp_path, capsys):
     assert run(["convert", str(relu), "--to", "nir", "-o", str(out)]) == 2        # a ReLU net needs --box
     assert run(["convert", str(relu), "--to", "nir", "--box", "0:1", "-o", str(out)]) == 0
     assert run(["convert", str(src), "--to", "onnx", "-o", str(out)]) == 2        # --to is a choice
+    for dt in ("0", "-1", "nan"):                                                  # a bad time step: exit 3
+        assert run(["convert", str(src), "--to", "nir", "--nir-profile", "cubalif", "--dt", dt, "-o", str(out)]) == 3
 
 
 def stepped_times(net: SNN, x: np.ndarray, dt: float, profile: str = "exact",
