@@ -78,7 +78,7 @@ def simulate_steps(graph: Any, inputs: Mapping[str, np.ndarray], dt: float, t_en
         sig: dict[str, np.ndarray] = {}
         for n in order:
             node = graph.nodes[n]
-            x = sum(sig[p] for p in preds[n]) if preds[n] else None
+            x: Any = sum(sig[p] for p in preds[n]) if preds[n] else None
             if isinstance(node, nir.Input):
                 sig[n] = (step_of[n] == step).astype(float)
             elif isinstance(node, nir.Linear):
