@@ -52,6 +52,8 @@ class RegionsResult:
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     compare: "RegionsResult | None" = None
+    #: the convex pieces as vertex arrays (2-D refinement only; one per entry of ``regions``)
+    polygons: list | None = None
 
     @property
     def rate(self) -> float:
