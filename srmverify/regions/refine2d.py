@@ -43,7 +43,7 @@ RADIUS_TOL = 1e-9
 #: A vertex closer than ``VERTEX_TOL * domain.scale`` to a cutting line lies on it.
 VERTEX_TOL = 1e-12
 #: Pieces processed together after a level (bounds the memory of the affine maps).
-CHUNK = 4096
+CHUNK = 1024
 #: Refinement rounds per neuron before giving up (the result is then incomplete).
 MAX_ROUNDS = 400
 
@@ -187,7 +187,7 @@ def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> tuple[np.ndarr
     return t, P
 
 
-def _neuron_rows(G, H, live, w, theta, y, R, scale):
+def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     """Pattern of one neuron at the centroids ``y`` of pieces and the lines that bound it.
 
     ``G`` (N, m, d), ``H`` (N, m): affine arrivals of the sources; ``live`` which fire.
@@ -220,15 +220,29 @@ def _neuron_rows(G, H, live, w, theta, y, R, scale):
         flag = neg & (margin <= (L * R)[:, None] + 1e-9 * scale * (1 + np.abs(theta)))
         fp, fu = np.nonzero(flag)
         if len(fp):
+            # tighter: interval bounds of every arrival over the piece's vertices
+            kv = np.arange(V.shape[1])[None, :] < n[:, None]
+            up = np.unique(fp)
+            av = np.einsum("nmd,nkd->nmk", G[up], V[up]) + H[up][:, :, None]
+            pos_of = np.full(N, -1)
+            pos_of[up] = np.arange(len(up))
+            alo = np.where(kv[up][:, None, :], av, np.inf).min(axis=2)[pos_of[fp]]
+            ahi = np.where(kv[up][:, None, :], av, -np.inf).max(axis=2)[pos_of[fp]]
+            ar = np.arange(len(fp))
+            xlo = alo[ar, fu][:, None] - ahi                       # bounds of a_u - a_w
+            xhi = ahi[ar, fu][:, None] - alo
+            relf = rel[fp].copy()
+            relf[ar, fu] = False
+            ub = np.where(relf, np.where(w > 0, w * np.maximum(xhi, 0), w * np.maximum(xlo, 0)), 0.0).sum(axis=1)
+            tight = ub >= theta - 1e-9 * scale * (1 + abs(theta))
+            fp, fu, xlo, xhi, relf = fp[tight], fu[tight], xlo[tight], xhi[tight], relf[tight]
+        if len(fp):
             au = a[fp, fu][:, None]
             Gu, Hu = G[fp, fu][:, None, :], H[fp, fu][:, None]
             diff = au - a[fp]                                      # a_u - a_w at the centroid
-            gdiff = np.linalg.norm(Gu - G[fp], axis=2)
-            relf = rel[fp].copy()
-            relf[np.arange(len(fp)), fu] = False
             before = relf & (diff > 0)
             # the order of a_u against a_w can change on the piece: fix it
-            amb = relf & (np.abs(diff) <= gdiff * R[fp][:, None] * (1 + 1e-9) + VERTEX_TOL * scale)
+            amb = relf & (xlo < VERTEX_TOL * scale) & (xhi > -VERTEX_TOL * scale)
             qi, qw = np.nonzero(amb)
             so = np.where(before[qi, qw], 1.0, -1.0)              # before: a_w - a_u <= 0
             rows_a.append(so[:, None] * (G[fp[qi], qw] - Gu[qi, 0]))
@@ -258,7 +272,7 @@ def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps:
         G = work.maps[:, src_cols, :d]
         H = work.maps[:, src_cols, d] + Dl
         live = work.fire[:, src_cols] & present
-        causal, fires, rp, ra, rc = _neuron_rows(G, H, live, w, theta, y, R, scale)
+        causal, fires, rp, ra, rc = _neuron_rows(G, H, live, w, theta, y, R, work.V, work.n, scale)
         # keep only rows that can cut their piece (disk test, then the vertices)
         norm = np.linalg.norm(ra, axis=1)
         val = np.einsum("rd,rd->r", ra, y[rp]) - rc
@@ -269,6 +283,17 @@ def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps:
         cut = np.where(kvalid, s, -np.inf).max(axis=1) > eps
         rp, ra, rc = rp[cut], ra[cut], rc[cut]
         stats["cuts"] += len(rp)
+        # pieces no row cuts keep the pattern of their centre as they are
+        has = np.zeros(len(work), dtype=bool)
+        has[rp] = True
+        unc = np.flatnonzero(~has)
+        if len(unc):
+            u = work.take(unc)
+            u.mask[:, i], u.fires[:, i] = causal[unc], fires[unc]
+            done.append(u)
+        cutp = np.flatnonzero(has)
+        remap = np.cumsum(has) - 1
+        work, causal, fires, rp = work.take(cutp), causal[cutp], fires[cutp], remap[rp]
         order = np.argsort(rp, kind="stable")
         rp, ra, rc = rp[order], ra[order], rc[order]
         first = np.searchsorted(rp, rp, side="left")
