@@ -2,7 +2,8 @@
 
 :func:`count_regions` is the entry point: a box, a 2-D slice or a segment (:class:`Domain`), one
 of the engines ``traverse`` (region-adjacency traversal with HiGHS LPs; on a segment of a
-positive-weight SNN the kinetic walk), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
+positive-weight SNN the kinetic walk), ``refine`` (SNNs on a segment or 2-D slice, any signs:
+vectorised polygon refinement, :mod:`.refine2d`), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
 known theoretical count next to the measured one.
 """
 from __future__ import annotations
@@ -15,11 +16,12 @@ from ..results import Progress, no_progress
 from .enumerate import enumerate_patterns
 from .lines_slices import count_line, count_slice, sample_line, walk_line
 from .polyhedron import Cell, Domain, cell_at, pattern_bits
+from .refine2d import refine
 from .result import Region, RegionsResult
 from .theory import theory_for
 from .traverse import traverse
 
-ENGINES = ("traverse", "z3", "milp")
+ENGINES = ("traverse", "refine", "z3", "milp")
 
 
 def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", *,
@@ -49,6 +51,11 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", 
                              timeout=timeout, progress=progress)
         else:
             res = traverse(net, domain, max_regions=max_regions, timeout=timeout, progress=progress)
+    elif engine == "refine":
+        if not isinstance(net, SNN) or domain.dim > 2:
+            raise InputError("<command line>", "--engine", engine,
+                             "refinement needs an SNN on a --line or a 2-D --slice/box (use traverse)")
+        res = refine(net, domain, max_regions=max_regions, timeout=timeout, progress=progress)
     else:
         res = enumerate_patterns(net, domain, engine, max_regions=max_regions, timeout=timeout, progress=progress)
     if domain.dim == net.n_inputs and np.array_equal(domain.M, np.eye(net.n_inputs)):
@@ -60,11 +67,11 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", 
         if compare_relu.n_inputs != net.n_inputs:
             raise InputError(compare_relu.source, "inputs", compare_relu.n_inputs,
                              f"the compared ReLU network must have {net.n_inputs} inputs")
-        res.compare = count_regions(compare_relu, domain, engine, max_regions=max_regions, timeout=timeout,
+        res.compare = count_regions(compare_relu, domain, "traverse" if engine == "refine" else engine, max_regions=max_regions, timeout=timeout,
                                     samples=samples, progress=progress)
     return res
 
 
-__all__ = ["count_regions", "traverse", "enumerate_patterns", "count_line", "count_slice", "walk_line",
+__all__ = ["count_regions", "traverse", "refine", "enumerate_patterns", "count_line", "count_slice", "walk_line",
            "sample_line", "Domain", "Cell", "cell_at", "pattern_bits", "Region", "RegionsResult", "theory_for",
            "ENGINES"]

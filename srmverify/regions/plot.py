@@ -63,9 +63,12 @@ def plot_partition(net: SNN | ReLUNet, domain: Domain, result: RegionsResult, pa
     fig, ax = plt.subplots(figsize=(6, 6))
     rng = np.random.default_rng(0)
     for idx, reg in enumerate(result.regions):
-        y = np.linalg.lstsq(domain.M, np.asarray(reg.point) - domain.c, rcond=None)[0]
-        cell = cell_at(net, domain, y)
-        poly = clip_polygon(cell.A, cell.b, domain.lo, domain.hi)
+        if result.polygons is not None:
+            poly = result.polygons[idx]
+        else:
+            y = np.linalg.lstsq(domain.M, np.asarray(reg.point) - domain.c, rcond=None)[0]
+            cell = cell_at(net, domain, y)
+            poly = clip_polygon(cell.A, cell.b, domain.lo, domain.hi)
         if len(poly) < 3:
             continue
         base = np.array(cmap(linear.get(idx, idx) % 20))

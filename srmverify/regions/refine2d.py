@@ -36,7 +36,7 @@ import numpy as np
 from ..network import SNN
 from ..results import Progress, no_progress
 from .polyhedron import Domain, pattern_bits
-from .result import Region, RegionsResult, output_map
+from .result import Region, RegionsResult, output_map, stop_reason
 
 #: A piece counts if its inradius proxy exceeds ``RADIUS_TOL * domain.scale``.
 RADIUS_TOL = 1e-9
@@ -213,21 +213,18 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     rel = np.where(fires[:, None], causal, live)
     neg = rel & (w[None, :] < 0)
     if neg.any():
-        gn = np.linalg.norm(G, axis=2)
-        gmax = np.where(rel, gn, 0.0).max(axis=1)
-        L = 2 * np.where(rel, np.abs(w), 0.0).sum(axis=1) * gmax
-        margin = theta - P
-        flag = neg & (margin <= (L * R)[:, None] + 1e-9 * scale * (1 + np.abs(theta)))
+        # interval bounds of every arrival over the piece's vertices
+        kv = (np.arange(V.shape[1])[None, :] < n[:, None])[:, None, :]
+        av = np.einsum("nmd,nkd->nmk", G, V) + H[:, :, None]
+        alo_all = np.where(kv, av, np.inf).min(axis=2)
+        ahi_all = np.where(kv, av, -np.inf).max(axis=2)
+        # P(a_u) <= sum_{w > 0} w max(0, T - lo_w) with T the latest inhibitory arrival
+        T = np.where(neg, ahi_all, -np.inf).max(axis=1)
+        ub0 = np.where(rel & (w > 0), w * np.maximum(T[:, None] - alo_all, 0), 0.0).sum(axis=1)
+        flag = neg & (ub0 >= theta - 1e-9 * scale * (1 + abs(theta)))[:, None]
         fp, fu = np.nonzero(flag)
         if len(fp):
-            # tighter: interval bounds of every arrival over the piece's vertices
-            kv = np.arange(V.shape[1])[None, :] < n[:, None]
-            up = np.unique(fp)
-            av = np.einsum("nmd,nkd->nmk", G[up], V[up]) + H[up][:, :, None]
-            pos_of = np.full(N, -1)
-            pos_of[up] = np.arange(len(up))
-            alo = np.where(kv[up][:, None, :], av, np.inf).min(axis=2)[pos_of[fp]]
-            ahi = np.where(kv[up][:, None, :], av, -np.inf).max(axis=2)[pos_of[fp]]
+            alo, ahi = alo_all[fp], ahi_all[fp]
             ar = np.arange(len(fp))
             xlo = alo[ar, fu][:, None] - ahi                       # bounds of a_u - a_w
             xhi = ahi[ar, fu][:, None] - alo
@@ -341,12 +338,15 @@ def _finish_level(pc: Pieces, lv, src_cols: np.ndarray, d: int) -> Pieces:
 
 # ----------------------------------------------------------------------------- driver
 def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
-           timeout: float | None = None, progress: Progress = no_progress) -> RegionsResult:
+           max_regions: int | None = None, timeout: float | None = None,
+           progress: Progress = no_progress) -> RegionsResult:
     """Every full-dimensional region of ``net`` on a 1-D or 2-D ``domain``, by refinement.
 
     The same counts as :func:`srmverify.regions.traverse` (regions = distinct causal patterns;
     ``cells`` = convex pieces, which may be more than the traversal's cells); with ``adjacency``
-    the graph of pieces sharing an edge and the linear regions.
+    the graph of pieces sharing an edge and the linear regions. ``timeout`` (checked after every
+    neuron and chunk) and ``max_regions`` (checked against the finished pieces after every chunk)
+    stop early: the result is then incomplete and counts only finished pieces (lower bounds).
 
     Examples
     --------
@@ -384,20 +384,30 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     stats = {"rounds": 0, "cuts": 0, "dropped": 0}
     state = {"complete": True, "stopped": None, "levels": []}
 
+    finished = [0]
+
+    def stop() -> bool:
+        why = state["stopped"] or stop_reason(finished[0], max_regions, t0, timeout)
+        if why:
+            state["complete"], state["stopped"] = False, why
+        return why is not None
+
     def run(pc: Pieces, li: int) -> list[Pieces]:
         if li == len(net.levels):
+            finished[0] += len(pc)
             return [pc]
-        if timeout is not None and time.perf_counter() - t0 > timeout:
-            state["complete"], state["stopped"] = False, "timeout"
+        if stop():
             return []
         lv = net.levels[li]
         src_cols = col_of[lv.sources]
         pc.mask = np.zeros((len(pc), *lv.W.shape), dtype=bool)
         pc.fires = np.zeros((len(pc), len(lv.neurons)), dtype=bool)
         for i in range(len(lv.neurons)):
+            if stop():
+                return []
             pc, ok = _split_neuron(pc, lv, i, src_cols, tol, eps, scale, stats)
             if not ok:
-                state["complete"], state["stopped"] = False, "max-rounds"
+                state["complete"], state["rounds_exceeded"] = False, True
             if li == 0:
                 progress(i + 1, len(lv.neurons), f"level 1, neuron {i + 1}/{len(lv.neurons)}: {len(pc)} pieces")
         out = []
@@ -422,6 +432,8 @@ def _result(net: SNN, domain: Domain, fin: Pieces, col_of, tol, eps, adjacency, 
     d = domain.dim
     N = len(fin)
     warnings: list[str] = []
+    if state.get("rounds_exceeded"):
+        warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
     neuron_cols = col_of[net.first_neuron:]
     if N:
         bits = np.concatenate(fin.bits + [fin.fire[:, neuron_cols]], axis=1)
