@@ -174,7 +174,7 @@ def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> tuple[np.ndarr
     Af = np.where(fin, As, 0.0)
     Wk = np.cumsum(Ws, axis=1)
     Bk = np.cumsum(Ws * Af, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         tk = (theta + Bk) / Wk
     nxt = np.concatenate([As[:, 1:], np.full((N, 1), np.inf)], axis=1)
     valid = (Wk > 0) & fin & (tk >= As) & (tk <= nxt)

@@ -1,0 +1,147 @@
+"""The refinement engine (srmverify.regions.refine2d, issue 13) against the traversal, z3, MILP,
+the theorems of model.md §1.1, dense grids of the peer's networks and the kinetic walk."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from srmverify.formats import load_network
+from srmverify.network import SNN
+from srmverify.regions import Domain, count_regions, pattern_bits, refine, theory_for, traverse, walk_line
+from srmverify.regions.refine2d import clip, first_crossing, measure
+from srmverify.simulate import run_exact
+
+PEER = Path("/work/shared/benchmarks/peer-nets")
+if not PEER.exists():
+    PEER = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "peer-nets"
+YY_SLICE = ([0.15, 0.15, 2, 2], [2, 0.15, 0.15, 2], [0.15, 2, 2, 0.15])
+small = st.integers(0, 10_000)
+
+
+def patterns(result):
+    return {r.pattern for r in result.regions}
+
+
+def grid_patterns(net, dom, g):
+    s = (np.arange(g) + 0.5) / g
+    Y = dom.lo + np.stack(np.meshgrid(s, s), -1).reshape(-1, 2) * (dom.hi - dom.lo)
+    return {r.tobytes().hex() for r in np.packbits(pattern_bits(net, dom, Y), axis=1)}
+
+
+def random_snn(rng, signs: bool, delays: bool, sizes=(2, 3, 2)) -> SNN:
+    Ws, ths, Ds = [], [], []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        W = rng.uniform(0.2, 1.5, (b, a))
+        if signs:
+            W *= np.where(rng.random(W.shape) < 0.35, -1.0, 1.0)
+        Ws.append(W)
+        ths.append(rng.uniform(0.3, 1.5, b))
+        Ds.append(rng.uniform(0.0, 1.0, (b, a)) if delays else np.zeros((b, a)))
+    return SNN.layered(Ws, ths, delays=Ds)
+
+
+# ----------------------------------------------------------------------------- geometry
+def test_clip_and_measure_are_exact_on_simple_shapes():
+    sq = np.array([[[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]])
+    V, n = clip(sq, np.array([4]), np.array([[0.0, 1.0]]), np.array([1.0]), 1e-12)   # y <= 1
+    assert n[0] == 4 and sorted(map(tuple, V[0, :4].tolist())) == [(0, 0), (0, 1), (2, 0), (2, 1)]
+    assert measure(V, n)[0] == pytest.approx(2 * 2.0 / 6.0)                             # 2 area / perimeter
+    V, n = clip(sq, np.array([4]), np.array([[1.0, 1.0]]), np.array([-1.0]), 1e-12)   # empty
+    assert measure(V, n)[0] <= 0
+
+
+@given(st.lists(st.floats(-3, 3), min_size=3, max_size=3), st.lists(st.floats(-2, 2), min_size=3, max_size=3),
+       st.floats(0.1, 2))
+@settings(max_examples=60, deadline=None)
+def test_first_crossing_is_the_exact_first_crossing(a, w, theta):
+    t, _ = first_crossing(np.array([a]), np.array(w), theta)
+    from fractions import Fraction
+    from srmverify.simulate.exact import first_crossing as exact
+    e = exact([(Fraction(x), Fraction(v)) for x, v in zip(a, w)], Fraction(theta))
+    if e is None:
+        assert not np.isfinite(t[0])
+    else:
+        assert t[0] == pytest.approx(float(e), abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- theorems
+@pytest.mark.parametrize("m", [1, 2, 4])
+def test_shared_layer_counts_hold_on_a_large_square(m):
+    net = SNN.layered([np.tile([[1.0, 2.0]], (m, 1))], [1.0 + np.arange(m)])
+    r = refine(net, Domain.box([[0, 40], [0, 40]]))
+    assert r.complete and r.causal_regions == (m + 1) ** 2 - m ** 2 == theory_for(net)["value"]
+
+
+# ----------------------------------------------------------------------------- other engines
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small, st.booleans(), st.booleans())
+def test_refinement_equals_traversal_on_random_snns_of_both_signs(seed, signs, delays):
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, signs, delays)
+    dom = Domain.box([[0, 3], [0, 3]])
+    a, b = traverse(net, dom), refine(net, dom)
+    assert a.complete and b.complete and not b.warnings
+    assert patterns(a) == patterns(b)
+    assert a.linear_regions == b.linear_regions
+    assert b.cells >= b.causal_regions and len(b.polygons) == b.cells
+    # the pieces tile the square
+    assert sum(0.5 * abs((P[:, 0] * np.roll(P[:, 1], -1) - P[:, 1] * np.roll(P[:, 0], -1)).sum()) for P in b.polygons) == pytest.approx(9.0)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small, st.booleans())
+def test_refinement_z3_and_milp_give_the_same_patterns(seed, signs):
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, signs, False, sizes=(2, 2, 1))
+    dom = Domain.box([[0, 2], [0, 2]])
+    engines = ("refine", "z3") if signs else ("refine", "z3", "milp")    # the MILP enumeration: positive only
+    res = [count_regions(net, dom, e) for e in engines]
+    assert all(r.complete for r in res)
+    assert all(patterns(r) == patterns(res[0]) for r in res)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small, st.booleans())
+def test_segment_refinement_equals_the_walk_and_the_traversal(seed, signs):
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, signs, True, sizes=(3, 4, 2))
+    x0, x1 = rng.uniform(0, 3, 3), rng.uniform(0, 3, 3)
+    r = refine(net, Domain.segment(x0, x1))
+    assert r.complete and patterns(r) == patterns(traverse(net, Domain.segment(x0, x1)))
+    if not signs:
+        assert r.causal_regions == walk_line(net, x0, x1).causal_regions
+
+
+def test_every_piece_is_real_by_exact_simulation():
+    net = random_snn(np.random.default_rng(3), True, True)
+    dom = Domain.box([[0, 3], [0, 3]])
+    r = refine(net, dom)
+    for reg in r.regions[:30]:                        # on a box, domain coordinates are the data
+        ex = run_exact(net, reg.point).output_values()
+        for t, m in zip(ex, reg.output_map):
+            assert (t is None or t == float("inf")) == (m is None)
+            if m is not None:
+                assert float(t) == pytest.approx(np.dot(m[:-1], reg.point) + m[-1], abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- the peer's networks
+@pytest.mark.skipif(not PEER.exists(), reason="peer networks not available")
+@pytest.mark.parametrize("name, exact", [("s1", 294), ("s3", 999), ("xordel", None)])
+def test_peer_slices_cover_every_grid_pattern(name, exact):
+    net = load_network(PEER / f"{name}.json")
+    dom = Domain.plane(*YY_SLICE)
+    r = refine(net, dom, adjacency=False)
+    g = grid_patterns(net, dom, 200)
+    assert r.complete and not r.warnings
+    assert g <= patterns(r) and r.causal_regions >= len(g)
+    if exact is not None:
+        assert r.causal_regions == exact
+
+
+def test_timeout_gives_a_partial_result():
+    net = random_snn(np.random.default_rng(0), True, True)
+    r = count_regions(net, Domain.box([[0, 3], [0, 3]]), "refine", timeout=1e-9)
+    assert not r.complete and r.stopped == "timeout"
