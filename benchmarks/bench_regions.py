@@ -3,6 +3,8 @@
     python benchmarks/bench_regions.py neurons      # traversal regions/s, single neurons d = 2..12
     python benchmarks/bench_regions.py engines      # traverse vs z3 vs MILP on the same small networks
     python benchmarks/bench_regions.py line         # exact 1-D walk vs 20,000-point sampling, 784-512-512
+    python benchmarks/bench_regions.py peer --nets s1,s3,xordel [--traverse]
+                                                    # refinement (and traversal) on the peer's 2-D slice
 
 Numbers are recorded in benchmarks/README.md (section "Regions").
 """
@@ -14,7 +16,11 @@ import time
 import numpy as np
 
 from srmverify.network import ReLUNet, SNN
-from srmverify.regions import Domain, enumerate_patterns, sample_line, traverse, walk_line
+from srmverify.regions import Domain, enumerate_patterns, pattern_bits, refine, sample_line, traverse, walk_line
+
+#: the peer's networks and its 2-D slice (x, y) in [0,1]^2, inputs (x, y, 1-x, 1-y) mapped to [0.15, 2]
+PEER = "../shared/benchmarks/peer-nets"
+PEER_SLICE = ([0.15, 0.15, 2, 2], [2, 0.15, 0.15, 2], [0.15, 2, 2, 0.15])
 
 
 def random_snn(widths, seed=0, spread=2.0, thresholds=(0.1, 0.5)):
@@ -108,9 +114,38 @@ def bench_line(widths, n_samples: int, pairs: int, random_points: bool) -> None:
               f"{w.widths.min():.2e} | {tw:.1f} | {ns} | {ts:.1f} | {w.causal_regions - ns} |", flush=True)
 
 
+def bench_peer(names, grid: int, with_traverse: bool, peer_dir: str) -> None:
+    """Exact refinement of the peer's slice vs the traversal and a ``grid``² pattern grid."""
+    from srmverify.formats import load_network
+
+    print("| net | refine regions | linear | pieces | refine s | grid patterns | grid ⊆ exact | traverse regions | traverse s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        net = load_network(f"{peer_dir}/{name}.json")
+        dom = Domain.plane(*PEER_SLICE)
+        r = refine(net, dom)
+        s = (np.arange(grid) + 0.5) / grid
+        Y = np.stack(np.meshgrid(s, s), -1).reshape(-1, 2)
+        seen = set()
+        for k in range(0, len(Y), 20000):
+            seen |= {b.tobytes().hex() for b in np.packbits(pattern_bits(net, dom, Y[k:k + 20000]), axis=1)}
+        tv, tt = "-", "-"
+        if with_traverse:
+            t0 = time.perf_counter()
+            tr = traverse(net, dom, timeout=600)
+            tv, tt = f"{tr.causal_regions}{'' if tr.complete else ' (stopped)'}", f"{time.perf_counter() - t0:.1f}"
+        sub = seen <= {x.pattern for x in r.regions}
+        print(f"| {name} | {r.causal_regions}{'' if r.complete else ' (partial)'} | {r.linear_regions} | {r.cells} "
+              f"| {r.time:.1f} | {len(seen)} | {sub} | {tv} | {tt} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["neurons", "engines", "line"])
+    ap.add_argument("part", choices=["neurons", "engines", "line", "peer"])
+    ap.add_argument("--nets", default="s1,s3,xordel", help="peer: networks of --peer-dir")
+    ap.add_argument("--peer-dir", default=PEER)
+    ap.add_argument("--grid", type=int, default=400)
+    ap.add_argument("--traverse", action="store_true", help="peer: also run the traversal (slow)")
     ap.add_argument("--dmax", type=int, default=12)
     ap.add_argument("--widths", default="784,512,512")
     ap.add_argument("--samples", type=int, default=20000)
@@ -121,6 +156,8 @@ def main() -> None:
         bench_neurons(a.dmax)
     elif a.part == "engines":
         bench_engines()
+    elif a.part == "peer":
+        bench_peer(a.nets.split(","), a.grid, a.traverse, a.peer_dir)
     else:
         bench_line(tuple(int(w) for w in a.widths.split(",")), a.samples, a.pairs, a.random_points)
 
