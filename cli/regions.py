@@ -113,6 +113,8 @@ def _render(r: RegionsResult, network: SNN | ReLUNet, what: str, name: str, labe
         rel = "exact on R^d" if th["exact"] else "upper bound on R^d"
         theory = f"    theory: {th['name']}: {th['formula']} = {th['value']} ({rel})"
     out.print(f"  {kind} regions: {r.causal_regions}{theory}")
+    if r.causal_pieces is not None:
+        out.print(f"  causal pieces (backward-masked causal sets): {r.causal_pieces}")
     if r.linear_regions is not None:
         out.print(f"  linear regions: {r.linear_regions}")
     else:

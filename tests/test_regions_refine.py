@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from srmverify.formats import load_network
 from srmverify.network import SNN
-from srmverify.regions import Domain, count_regions, pattern_bits, refine, theory_for, traverse, walk_line
+from srmverify.regions import (Domain, count_regions, masked_patterns, pattern_bits, refine, theory_for, traverse,
+                               walk_line)
 from srmverify.regions.refine2d import clip, first_crossing, measure
 from srmverify.simulate import run_exact
 
@@ -139,6 +140,26 @@ def test_peer_slices_cover_every_grid_pattern(name, exact):
     assert g <= patterns(r) and r.causal_regions >= len(g)
     if exact is not None:
         assert r.causal_regions == exact
+
+
+@pytest.mark.skipif(not PEER.exists(), reason="peer networks not available")
+def test_causal_pieces_are_the_masked_grid_patterns_and_at_most_the_regions():
+    net = load_network(PEER / "xordel.json")
+    dom = Domain.plane(*YY_SLICE)
+    r = count_regions(net, dom, "refine")
+    s = (np.arange(150) + 0.5) / 150
+    bits = pattern_bits(net, dom, np.stack(np.meshgrid(s, s), -1).reshape(-1, 2))
+    grid = {b.tobytes() for b in np.packbits(masked_patterns(net, bits), axis=1)}
+    assert len(grid) <= r.causal_pieces <= r.causal_regions
+    exact = {np.packbits(masked_patterns(net, np.unpackbits(np.frombuffer(bytes.fromhex(x.pattern), np.uint8))
+                                         [None, :bits.shape[1]].astype(bool)), axis=1).tobytes() for x in r.regions}
+    assert grid <= exact and len(exact) == r.causal_pieces
+
+
+def test_causal_pieces_of_one_always_firing_layer_are_its_regions():
+    net = SNN.layered([np.tile([[1.0, 2.0]], (3, 1))], [1.0 + np.arange(3)])
+    r = count_regions(net, Domain.box([[0, 40], [0, 40]]), "refine")
+    assert r.causal_pieces == r.causal_regions == 7
 
 
 def test_timeout_gives_a_partial_result():

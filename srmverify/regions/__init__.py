@@ -4,7 +4,8 @@
 of the engines ``traverse`` (region-adjacency traversal with HiGHS LPs; on a segment of a
 positive-weight SNN the kinetic walk), ``refine`` (SNNs on a segment or 2-D slice, any signs:
 vectorised polygon refinement, :mod:`.refine2d`), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
-known theoretical count next to the measured one.
+known theoretical count next to the measured one; for SNNs also the number of causal pieces
+(backward-masked causal patterns, :mod:`.pieces`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..results import Progress, no_progress
 from .enumerate import enumerate_patterns
 from .lines_slices import count_line, count_slice, sample_line, walk_line
 from .polyhedron import Cell, Domain, cell_at, pattern_bits
+from .pieces import count_causal_pieces, masked_patterns
 from .refine2d import refine
 from .result import Region, RegionsResult
 from .theory import theory_for
@@ -58,6 +60,8 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", 
         res = refine(net, domain, max_regions=max_regions, timeout=timeout, progress=progress)
     else:
         res = enumerate_patterns(net, domain, engine, max_regions=max_regions, timeout=timeout, progress=progress)
+    if isinstance(net, SNN) and (res.regions or res.causal_regions == 0):     # the walk lists no patterns
+        res.causal_pieces = count_causal_pieces(net, [r.pattern for r in res.regions])
     if domain.dim == net.n_inputs and np.array_equal(domain.M, np.eye(net.n_inputs)):
         res.theory = theory_for(net)
     if samples > 0 and domain.dim == 1:
@@ -72,6 +76,6 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "traverse", 
     return res
 
 
-__all__ = ["count_regions", "traverse", "refine", "enumerate_patterns", "count_line", "count_slice", "walk_line",
+__all__ = ["count_regions", "traverse", "refine", "count_causal_pieces", "masked_patterns", "enumerate_patterns", "count_line", "count_slice", "walk_line",
            "sample_line", "Domain", "Cell", "cell_at", "pattern_bits", "Region", "RegionsResult", "theory_for",
            "ENGINES"]

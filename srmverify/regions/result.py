@@ -52,6 +52,8 @@ class RegionsResult:
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     compare: "RegionsResult | None" = None
+    #: backward-masked causal patterns ("causal pieces", :mod:`.pieces`); SNNs only
+    causal_pieces: int | None = None
     #: the convex pieces as vertex arrays (2-D refinement only; one per entry of ``regions``)
     polygons: list | None = None
 
@@ -64,6 +66,7 @@ class RegionsResult:
         d: dict[str, Any] = {
             "engine": self.engine, "kind": self.kind, "dim": self.dim,
             "causal_regions": self.causal_regions, "linear_regions": self.linear_regions,
+            "causal_pieces": self.causal_pieces,
             "cells": self.cells, "complete": self.complete, "stopped": self.stopped,
             "partial": not self.complete, "time": self.time, "regions_per_s": self.rate,
             "tolerance": self.tolerance, "exact": self.tolerance is None,
