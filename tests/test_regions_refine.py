@@ -65,7 +65,7 @@ def test_first_crossing_is_the_exact_first_crossing(a, w, theta):
     if e is None:
         assert not np.isfinite(t[0])
     else:
-        assert t[0] == pytest.approx(float(e), abs=1e-9)
+        assert t[0] == pytest.approx(float(e), rel=1e-9, abs=1e-9)
 
 
 # ----------------------------------------------------------------------------- theorems

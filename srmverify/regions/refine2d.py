@@ -9,7 +9,7 @@ fixed on a convex sub-piece cut out by lines (model.md §1-2):
 * where an inhibitory (negative) source ``u`` is relevant (causal, or firing when the neuron
   never fires), "the potential stays below threshold at its arrival", ``P(a_u) < θ``, which is
   linear once the order of ``a_u`` against the other relevant arrivals is fixed. Only the orders
-  that can change on the piece are fixed, and only when a Lipschitz bound cannot prove
+  that can change on the piece are fixed, and only when an interval bound cannot prove
   ``P(a_u) < θ`` on the whole piece (the potential maximum can touch the threshold there).
 
 The refinement goes level by level and neuron by neuron, vectorised over all pieces: the pattern
@@ -187,6 +187,25 @@ def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> tuple[np.ndarr
     return t, P
 
 
+def ramp_sum(knots: np.ndarray, weights: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``sum_j weights[r, j] * max(0, queries[r, q] - knots[r, j])`` for every row ``r`` and query
+    ``q`` in ``O((m + Q) log(m + Q))`` per row (one merged sort and prefix sums).
+
+    >>> ramp_sum(np.array([[0.0, 1.0]]), np.array([[2.0, -1.0]]), np.array([[0.5, 3.0]])).tolist()
+    [[1.0, 4.0]]
+    """
+    N, m = knots.shape
+    vals = np.concatenate([knots, queries], axis=1)
+    order = np.argsort(vals, axis=1, kind="stable")
+    vs = np.take_along_axis(vals, order, axis=1)
+    wz = np.concatenate([weights, np.zeros_like(queries)], axis=1)
+    cw = np.cumsum(np.take_along_axis(wz, order, axis=1), axis=1)
+    cwk = np.cumsum(np.take_along_axis(wz * np.concatenate([knots, queries], axis=1), order, axis=1), axis=1)
+    out = np.empty_like(vals)
+    np.put_along_axis(out, order, vs * cw - cwk, axis=1)
+    return out[:, m:]
+
+
 def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     """Pattern of one neuron at the centroids ``y`` of pieces and the lines that bound it.
 
@@ -209,7 +228,7 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     rows_a = [sg[:, None] * (G[pi, uj] - Gt[pi])]
     rows_c = [sg * (Ht[pi] - H[pi, uj])]
     rows_p = [pi]
-    # inhibitory relevant sources: P(a_u) < theta, unless a Lipschitz bound proves it on the piece
+    # inhibitory relevant sources: P(a_u) < theta, unless an interval bound proves it on the piece
     rel = np.where(fires[:, None], causal, live)
     neg = rel & (w[None, :] < 0)
     if neg.any():
@@ -218,11 +237,13 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
         av = np.einsum("nmd,nkd->nmk", G, V) + H[:, :, None]
         alo_all = np.where(kv, av, np.inf).min(axis=2)
         ahi_all = np.where(kv, av, -np.inf).max(axis=2)
-        # P(a_u) <= sum_{w > 0} w max(0, T - lo_w) with T the latest inhibitory arrival
-        T = np.where(neg, ahi_all, -np.inf).max(axis=1)
-        ub0 = np.where(rel & (w > 0), w * np.maximum(T[:, None] - alo_all, 0), 0.0).sum(axis=1)
-        flag = neg & (ub0 >= theta - 1e-9 * scale * (1 + abs(theta)))[:, None]
-        fp, fu = np.nonzero(flag)
+        # P(a_u) <= sum_{w > 0} w max(0, hi_u - lo_w) + sum_{w < 0} w max(0, lo_u - hi_w) on the piece
+        wp = np.where(rel & (w > 0), w, 0.0)
+        wn = np.where(rel & (w < 0), w, 0.0)
+        lo_k = np.where(rel, alo_all, 0.0)
+        hi_k = np.where(rel, ahi_all, 0.0)
+        ub = ramp_sum(lo_k, wp, hi_k) + ramp_sum(hi_k, wn, lo_k)      # u's own term is 0
+        fp, fu = np.nonzero(neg & (ub >= theta - 1e-7 * (1 + abs(theta))))
         if len(fp):
             alo, ahi = alo_all[fp], ahi_all[fp]
             ar = np.arange(len(fp))
@@ -230,9 +251,6 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
             xhi = ahi[ar, fu][:, None] - alo
             relf = rel[fp].copy()
             relf[ar, fu] = False
-            ub = np.where(relf, np.where(w > 0, w * np.maximum(xhi, 0), w * np.maximum(xlo, 0)), 0.0).sum(axis=1)
-            tight = ub >= theta - 1e-9 * scale * (1 + abs(theta))
-            fp, fu, xlo, xhi, relf = fp[tight], fu[tight], xlo[tight], xhi[tight], relf[tight]
         if len(fp):
             au = a[fp, fu][:, None]
             Gu, Hu = G[fp, fu][:, None, :], H[fp, fu][:, None]
