@@ -17,7 +17,7 @@ of every piece is read at its centroid, the piece is clipped by the lines of tha
 inside keeps the pattern), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``,
 convex and disjoint) are refined again. No LP is solved. Pieces whose inradius is below the
 tolerance (``2·area/perimeter``, within a factor 2 of the Chebyshev radius; on a segment the
-half-length) are dropped, as the traversal drops thinner regions. Every finished piece is
+half-length) are dropped (``Settings.region_radius_tol``), as the traversal drops thinner regions. Every finished piece is
 re-checked by simulating the network at its centroid: a different pattern there is reported as a
 warning and the result marked incomplete. Float64 throughout; the stated tolerance is that of
 the full-dimensionality test.
@@ -35,11 +35,10 @@ import numpy as np
 
 from ..network import SNN
 from ..results import Progress, no_progress
+from ..settings import DEFAULT
 from .polyhedron import Domain, pattern_bits
 from .result import Region, RegionsResult, output_map, stop_reason
 
-#: A piece counts if its inradius proxy exceeds ``RADIUS_TOL * domain.scale``.
-RADIUS_TOL = 1e-9
 #: A vertex closer than ``VERTEX_TOL * domain.scale`` to a cutting line lies on it.
 VERTEX_TOL = 1e-12
 #: Pieces processed together after a level (bounds the memory of the affine maps).
@@ -378,7 +377,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     if d > 2:
         raise ValueError("refinement handles segments and 2-D slices")
     scale = domain.scale
-    tol = RADIUS_TOL * scale if tolerance is None else float(tolerance)
+    tol = DEFAULT.region_radius_tol * scale if tolerance is None else float(tolerance)
     eps = VERTEX_TOL * scale
     lo, hi = domain.lo, domain.hi
     if d == 2:
