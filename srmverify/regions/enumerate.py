@@ -70,8 +70,8 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
         status, bits, y = enc.next(None if timeout is None else max(DEFAULT.min_time_slice, timeout - (time.perf_counter() - t0)))
         if status == "done":
             break
-        if status == "timeout":
-            stopped = "timeout"
+        if status in ("timeout", "error"):
+            stopped = "timeout" if status == "timeout" else "solver error"
             break
         key = np.packbits(bits).tobytes()
         if key in patterns:
@@ -300,11 +300,25 @@ class _Milp:
             return "done", None, None
         if status == "timeout":
             return "timeout", None, None
+        if status == "error":
+            status, has_point = self._retry_with_presolve()
         if not has_point:
-            raise SolverError(f"HiGHS could not decide the next pattern ({highs.message(self.h)})")
+            # an unresolved solver error ends the enumeration incomplete (never as "all found")
+            return "error", None, None
         v = np.asarray(self.h.getSolution().col_value)
         bits = np.array([b if isinstance(b, bool) else v[b] > 0.5 for b in self.bits], dtype=bool)
         return "sat", bits, v[self.ys]
+
+    def _retry_with_presolve(self) -> tuple[str, bool]:
+        """HiGHS without presolve sometimes ends in "Solve error" on these MILPs; one retry with
+        presolve may still find the next pattern (its point is re-simulated like every other).
+        Presolve's "infeasible" is not trusted here (see solvers/highs.py), so only a point counts."""
+        self.h.setOptionValue("presolve", "on")
+        self.h.clearSolver()
+        self.h.run()
+        status, has_point = highs.status(self.h)
+        self.h.setOptionValue("presolve", "off")
+        return status, has_point
 
     def block(self, bits: np.ndarray) -> None:
         idx, val, rhs = [], [], 1.0

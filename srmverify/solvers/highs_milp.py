@@ -59,6 +59,16 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings
     ``presolve=False`` skips the first solve."""
     deadline = deadline_after(timeout)
     sol = _run(m, timeout, settings, presolve=presolve)
+    if sol.status == "error":
+        # HiGHS sometimes ends in "Solve error" with one presolve setting and not the other;
+        # a retry's "infeasible" found with presolve is still confirmed below (or not trusted)
+        retry = _run(m, remaining(deadline), settings, presolve=not presolve)
+        retry.time += sol.time
+        retry.stats["retried_after_error"] = True
+        if presolve or retry.status != "infeasible":
+            sol = retry
+            if presolve:
+                return sol
     if not presolve:
         return sol
     if sol.status != "infeasible":

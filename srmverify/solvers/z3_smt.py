@@ -81,6 +81,24 @@ class _Lowered:
         return Fraction(val.numerator_as_long(), val.denominator_as_long())
 
 
+def _optimum(handle, maximizing: bool) -> float | None:
+    """The proven optimum of an ``Optimize`` objective: its supremum (infimum), which is NOT the
+    model's value when a strict row makes the optimum unattained (z3 then reports ``a - b*epsilon``
+    and returns some model below it). The rational part ``a`` is the sound bound.
+
+    Examples
+    --------
+    >>> import z3
+    >>> o = z3.Optimize(); x = z3.Real("x"); o.add(x < 1); h = o.maximize(x)
+    >>> o.check() == z3.sat and _optimum(h, True)
+    1.0
+    """
+    inf_coef, rational, _eps = (handle.upper_values() if maximizing else handle.lower_values())
+    if not (z3.is_rational_value(inf_coef) and inf_coef.as_fraction() == 0):
+        return float("inf") if maximizing else float("-inf")
+    return float(rational.as_fraction())
+
+
 def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
     """Solve ``p`` exactly (rational arithmetic; of ``settings`` only the time slice applies)."""
     if z3 is None:  # pragma: no cover
@@ -93,9 +111,10 @@ def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT
         s.set("timeout", max(1, int(remaining(deadline, settings.min_time_slice) * 1000)))
 
     s.add(*low.cons)
+    handle = None
     if p.objective is not None:
         obj = low.expr(p.objective)
-        s.maximize(obj) if p.maximizing else s.minimize(obj)
+        handle = s.maximize(obj) if p.maximizing else s.minimize(obj)
     res = s.check()
     status = STATUS_MAP.get(str(res), "unknown")
     msg = ""
@@ -111,7 +130,7 @@ def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT
         if p.objective is not None:
             ov = m.eval(low.expr(p.objective), model_completion=True)
             sol.objective = float(Fraction(ov.numerator_as_long(), ov.denominator_as_long())) if z3.is_rational_value(ov) else None
-            sol.bound = sol.objective   # Optimize returns an optimal model
+            sol.bound = _optimum(handle, p.maximizing)
     sol.time = time.perf_counter() - t0
     sol.stats = {"binaries": p.n_binaries, "rows": len(p.rows) + len(p.implications), "vars": p.n_vars}
     return sol

@@ -153,8 +153,6 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         val = None if out is None else sign * float(out)
     proven = sol.status == "optimal"
     bound = sol.bound if proven or engine == "highs" else None
-    if engine in EXACT_ENGINES and proven:
-        bound = sol.objective
     return val, bound, proven
 
 
