@@ -15,6 +15,14 @@ division), the neuron certainly **never fires** when even ``theta - E`` is never
 that jumps to a later segment, or a last-segment slope whose sign the rounding cannot tell.
 Ambiguous neurons are settled in exact arithmetic by the caller (:mod:`.fast`).
 
+**Nonnegative weights with per-neuron delays** need no sort (the potential only rises): the
+causal set is found by the fixed-point iteration ``S <- {j : a_j < t(S)}``, ``t(S) = (theta + sum_S
+w a) / sum_S w``, started from all arrivals (each step is a candidate of model.md §1.1, an upper
+bound of the firing time, and drops the arrivals at or after it; it stops when ``S`` does not
+change). The time is continuous there, so it is never ambiguous; its bound uses the convexity of
+the potential: ``e = 2 E / W_S + E (t - a_min + 1) / theta`` plus rounding (with ``E`` the
+last-segment bound above).
+
 Two implementations compute bit-identical results: :mod:`.kernel_numba` (compiled, parallel over
 samples, early exit) and :mod:`.kernel_numpy` (the fallback). ``SRMVERIFY_SIMULATE_BACKEND`` =
 ``numba`` | ``numpy`` | ``auto`` (default: numba when it imports) chooses between them.
@@ -43,8 +51,9 @@ class LevelArrays:
     """What the kernels need of a level, precomputed once per network.
 
     ``W`` (n_out, n_src) weights, ``D`` (n_out, n_src) delays (``D[0]`` when ``shared_order``),
-    ``theta`` thresholds, ``sabs`` = ``sum_j |W[v, j]|``, ``dmax`` = ``max_j D[v, j]`` and
-    ``gamma`` the rounding constant of the prefix sums.
+    ``theta`` thresholds, ``sabs`` = ``sum_j |W[v, j]|``, ``dmax`` = ``max_j D[v, j]``, ``gamma``
+    the rounding constant of the sums and ``newton[v]``: neuron ``v`` is solved by the
+    causal-set iteration (no sort; weights >= 0 and per-neuron delays) instead of the walk.
     """
 
     W: np.ndarray
@@ -54,13 +63,20 @@ class LevelArrays:
     dmax: np.ndarray
     gamma: float
     shared_order: bool
+    newton: np.ndarray
 
     @classmethod
     def of(cls, lv: Level) -> "LevelArrays":
         W = np.ascontiguousarray(lv.W, dtype=float)
         D = np.ascontiguousarray(lv.D, dtype=float)
+        newton = np.all(W >= 0.0, axis=1) & (not lv.shared_order)
         return cls(W, D, np.ascontiguousarray(lv.thresholds, dtype=float), np.abs(W).sum(axis=1),
-                   D.max(axis=1, initial=0.0), 2.0 * (W.shape[1] + 8) * U, bool(lv.shared_order))
+                   D.max(axis=1, initial=0.0), 2.0 * (W.shape[1] + 8) * U, bool(lv.shared_order), newton)
+
+    def rows(self, sel: np.ndarray) -> "LevelArrays":
+        """The same level restricted to the neurons ``sel`` (a boolean mask)."""
+        return LevelArrays(self.W[sel], self.D[sel], self.theta[sel],
+                           self.sabs[sel], self.dmax[sel], self.gamma, self.shared_order, self.newton[sel])
 
 
 def backend() -> str:

@@ -152,6 +152,44 @@ def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
 
 
 @nb.njit(cache=True)
+def _newton(tf, idx, nf, Dv, w, theta, sabs, eps, gamma, amax):
+    """Time, error bound and ambiguity of a neuron with weights >= 0 by the causal-set
+    iteration (no sort): ``tf[:nf]`` are the firing sources' times, ``idx`` their indices."""
+    c = _INF
+    n_prev = -1
+    t = _INF
+    a_min = _INF
+    W = 0.0
+    while True:
+        W = 0.0
+        B = 0.0
+        n = 0
+        for q in range(nf):
+            j = idx[q]
+            a = tf[q] + Dv[j]
+            a_min = min(a_min, a)
+            if a < c:
+                wj = w[j]
+                W += wj
+                B += wj * a
+                n += 1
+        if n == n_prev:
+            break
+        if n_prev >= 0 and n > n_prev:
+            return t, _INF, True         # rounding made the iteration go back: settle exactly
+        if not W > 0.0:
+            if n_prev < 0:
+                return _INF, 0.0, False  # every weight is zero: the potential stays 0
+            return t, _INF, True         # rounding emptied the causal set: settle exactly
+        t = (theta + B) / W
+        n_prev = n
+        c = t
+    el = sabs * (eps + gamma * (2.0 * amax + 2.0 * max(amax, abs(t)) + 1.0)) + gamma * theta
+    e = 2.0 * el / W + el * (t - a_min + 1.0) / theta + 8.0 * U * (abs(t) + amax) * (1.0 + sabs / W)
+    return t, e, False
+
+
+@nb.njit(cache=True)
 def _firing(Ti, Ei, idx):
     """Fill ``idx`` with the firing sources of one sample; their count, max error and max ``|t|``."""
     nf = 0
@@ -168,7 +206,7 @@ def _firing(Ti, Ei, idx):
 
 
 @nb.njit(cache=True, parallel=True)
-def _level(T, E, D, shared, W, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+def _level(T, E, D, shared, newton, W, theta, sabs, dmax, gamma, out_t, out_e, out_a):
     n_src = T.shape[1]
     for i in nb.prange(T.shape[0]):
         idx = np.empty(n_src, np.int64)
@@ -179,6 +217,9 @@ def _level(T, E, D, shared, W, theta, sabs, dmax, gamma, out_t, out_e, out_a):
         stk = np.empty(n_src + 2, np.int64)
         st = np.empty(2, np.int64)
         nf, eps, tabs = _firing(T[i], E[i], idx)
+        tf = np.empty(nf)
+        for q in range(nf):
+            tf[q] = T[i, idx[q]]
         if shared:  # one order for the whole level: sort it once, completely
             for q in range(nf):
                 a0[q] = T[i, idx[q]] + D[0, idx[q]]
@@ -189,6 +230,8 @@ def _level(T, E, D, shared, W, theta, sabs, dmax, gamma, out_t, out_e, out_a):
         for v in range(W.shape[0]):
             if shared:  # already sorted: the walk never calls _ensure
                 r = _walk(a0, s0, stk, st, nf, W[v], theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+            elif newton[v]:
+                r = _newton(tf, idx, nf, D[v], W[v], theta[v], sabs[v], eps, gamma, tabs + dmax[v])
             else:
                 Dv = D[v]
                 for q in range(nf):
@@ -204,5 +247,5 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarr
     c, n_out = T.shape[0], la.W.shape[0]
     out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.W, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a

@@ -53,10 +53,61 @@ def _first_hit(P: np.ndarray, th: np.ndarray, As, nxt, Wk, Bk) -> np.ndarray:
 
 def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """See :func:`srmverify.simulate.kernel.level_times`."""
+    if not la.newton.any():
+        return _walk_level(la, T, E)
+    out = [np.empty((T.shape[0], la.W.shape[0]), dtype=d) for d in (float, float, bool)]
+    for sel, run in ((la.newton, _newton_level), (~la.newton, _walk_level)):
+        if sel.any():
+            for o, r in zip(out, run(la.rows(sel), T, E)):
+                o[:, sel] = r
+    return out[0], out[1], out[2]
+
+
+def _source_stats(la: LevelArrays, T: np.ndarray, E: np.ndarray):
+    """Firing mask and count, max source error ``eps`` (c, 1) and ``amax`` = max |t| + dmax (c, n_out)."""
     fin = np.isfinite(T)
-    nf = fin.sum(axis=1)
     eps = np.where(fin, E, 0.0).max(axis=1, initial=0.0)[:, None]
-    amax = np.where(fin, np.abs(T), 0.0).max(axis=1, initial=0.0)[:, None] + la.dmax     # (c, n_out)
+    amax = np.where(fin, np.abs(T), 0.0).max(axis=1, initial=0.0)[:, None] + la.dmax
+    return fin, fin.sum(axis=1), eps, amax
+
+
+def _newton_level(la: LevelArrays, T: np.ndarray, E: np.ndarray):
+    """The causal-set iteration of nonnegative-weight neurons (see :mod:`.kernel`), vectorised;
+    sums are added source by source in index order, as the compiled loop adds them."""
+    _, _, eps, amax = _source_stats(la, T, E)
+    theta, sabs, gamma = la.theta, la.sabs, la.gamma
+    A = T[:, None, :] + la.D                                          # (c, n_out, n_src); inf: never fires
+    a_min = A.min(axis=2)
+    shape = a_min.shape
+    cut, t, W = np.full(shape, np.inf), np.full(shape, np.inf), np.zeros(shape)
+    n_prev = np.full(shape, -1)
+    e, amb, todo = np.zeros(shape), np.zeros(shape, dtype=bool), np.ones(shape, dtype=bool)
+    while todo.any():
+        m = A < cut[..., None]
+        Wc, Bc = np.zeros(shape), np.zeros(shape)
+        for j in range(A.shape[2]):
+            Wc += np.where(m[..., j], la.W[:, j], 0.0)
+            Bc += np.where(m[..., j], la.W[:, j] * A[..., j], 0.0)
+        n = m.sum(axis=2)
+        stop = todo & (n == n_prev)
+        W = np.where(stop, Wc, W)
+        bad = todo & ~stop & (~(Wc > 0.0) | ((n_prev >= 0) & (n > n_prev)))
+        e = np.where(bad & (n_prev >= 0), np.inf, e)
+        amb |= bad & (n_prev >= 0)
+        todo &= ~(stop | bad)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(todo, (theta + Bc) / Wc, t)
+        n_prev, cut = np.where(todo, n, n_prev), np.where(todo, t, cut)
+    fired = np.isfinite(t) & ~amb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        el = sabs * (eps + gamma * (2.0 * amax + 2.0 * np.maximum(amax, np.abs(t)) + 1.0)) + gamma * theta
+        eb = 2.0 * el / W + el * (t - a_min + 1.0) / theta + 8.0 * U * (np.abs(t) + amax) * (1.0 + sabs / W)
+    return t, np.where(fired, eb, e), amb
+
+
+def _walk_level(la: LevelArrays, T: np.ndarray, E: np.ndarray):
+    """The breakpoint walk of every neuron, vectorised (see :mod:`.kernel`)."""
+    fin, nf, eps, amax = _source_stats(la, T, E)
     theta, sabs, gamma = la.theta, la.sabs, la.gamma
     ea = sabs * (eps + gamma * (3.0 * amax + 1.0)) + gamma * theta
     th_lo, th_hi = theta - ea, theta + ea
