@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..bounds.deadline import deadline_after, expired
+from ..deadline import deadline_after, expired
 from ..network import SNN, ReLUNet
 from .exact import simulate_exact
 from .fast import simulate_snn
