@@ -1,27 +1,29 @@
-"""Simulation throughput: the vectorised simulator vs the candidate-matrix method, in one run.
+"""Simulation throughput against the matmul floor, and the resident memory of a streamed batch.
 
-784-512-512-10 SNN with positive weights, (a) zero delays and (b) random per-synapse delays.
-``spike_times`` runs on ``--n`` inputs (10,000 by default); the straightforward
-``candidate_matrix_times`` (O(n_in^2 n_out) per sample) runs on the first ``--cand`` of them, and
-both must agree there. For the zero-delay net a third column uses the candidate method's best
-case: the potential at every arrival as ONE BLAS matrix product per sample and level
-(``relu(a_k - a_j) @ W.T``; only possible when all neurons of a level share the arrival order).
-Peak memory is measured with tracemalloc on separate, smaller runs (the timing runs are not
-traced). Prints a markdown table for benchmarks/README.md.
+784-512-512-10 SNN with positive weights, (a) zero delays and (b) random per-synapse delays:
+``spike_times`` on ``--n`` inputs against three float64 matmuls of the same shapes (the floor),
+same run; ``--check`` samples are compared with the exact simulator (``run_exact``). Then
+``srmverify simulate`` streams ``--rows`` rows x 784 inputs (.npy -> .npy) in a subprocess and
+its peak resident memory (``ru_maxrss``) is reported. Prints a markdown table.
 
-    python benchmarks/bench_simulate.py [--n 10000] [--cand 20]
+    python benchmarks/bench_simulate.py [--n 10000] [--check 3] [--rows 100000]
 """
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
 from srmverify.network import SNN
-from srmverify.simulate import spike_times
-from srmverify.simulate.fast import CHUNK_ENTRIES, candidate_matrix_times
+from srmverify.simulate import run_exact, spike_times
+from srmverify.simulate.kernel import backend
 
 SIZES = (784, 512, 512, 10)
 
@@ -35,43 +37,19 @@ def make_net(rng: np.random.Generator, delays: bool) -> SNN:
     return SNN.layered(ws, ths, ds)
 
 
-def blas_candidate_times(net: SNN, t_inputs: np.ndarray) -> np.ndarray:
-    """Candidate-matrix method, shared arrival order only: P at every arrival by one matmul."""
-    T = np.empty((len(t_inputs), net.n_total))
-    T[:, : net.n_inputs] = t_inputs
-    for lv in net.levels:
-        assert lv.shared_order and np.all(lv.W > 0)
-        for b in range(len(t_inputs)):
-            a = T[b, lv.sources] + lv.D[0]
-            diff = a[:, None] - a[None, :]                              # [k, j] = a_k - a_j
-            P = np.maximum(diff, 0.0) @ lv.W.T                          # (k, neuron): potential at a_k
-            slope = (diff >= 0).astype(float) @ lv.W.T
-            cand = a[:, None] + (lv.thresholds - P) / slope             # crossing on the segment from a_k
-            nxt = np.where(diff < 0, a[None, :], np.inf).min(axis=1)[:, None]
-            ok = (P < lv.thresholds) & (cand <= nxt + 1e-12 * (1 + np.abs(nxt)))
-            T[b, lv.neurons] = np.where(ok, cand, np.inf).min(axis=0)
-    return T
-
-
-def timed(f, *args) -> tuple[float, np.ndarray]:
+def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
+    """Run a command; its peak resident memory (MB) and wall time."""
     t = time.perf_counter()
-    out = f(*args)
-    return time.perf_counter() - t, out
-
-
-def peak_mb(f, *args) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    f(*args)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, wall
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--cand", type=int, default=20)
+    ap.add_argument("--check", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -79,37 +57,43 @@ def main() -> None:
     rows = []
     for delays in (False, True):
         net = make_net(rng, delays)
-        net.levels  # build the dense views outside the timings
-        t_fast, T = timed(spike_times, net, X)
-        m = args.cand
-        t_cand, C = timed(candidate_matrix_times, net, X[:m])
-        assert np.allclose(C, T[:m], rtol=1e-9, atol=1e-12), "candidate-matrix method disagrees"
-        fire = float(np.isfinite(T[:, -10:]).mean())
-        per_fast, per_cand = t_fast / args.n, t_cand / m
-        row = {"net": "784-512-512-10 " + ("random delays" if delays else "zero delays"),
-               "fast_total": t_fast, "fast_ms": 1e3 * per_fast, "rate": args.n / t_fast,
-               "cand_ms": 1e3 * per_cand, "ratio": per_cand / per_fast, "fire": fire}
-        if not delays:
-            t_blas, Bt = timed(blas_candidate_times, net, X[:m])
-            assert np.allclose(Bt, T[:m], rtol=1e-9, atol=1e-12), "BLAS candidate method disagrees"
-            row["blas_ms"], row["blas_ratio"] = 1e3 * t_blas / m, (t_blas / m) / per_fast
-        n_mem = min(args.n, 1000)
-        out_mb = n_mem * net.n_total * 8 / 2**20
-        row["mem_fast"] = peak_mb(spike_times, net, X[:n_mem]) - out_mb
-        row["mem_fast_small"] = peak_mb(spike_times, net, X[:100]) - 100 * net.n_total * 8 / 2**20
-        row["mem_cand"] = peak_mb(candidate_matrix_times, net, X[:2])
-        rows.append(row)
-        print(row, flush=True)
-    print(f"\nCHUNK_ENTRIES = {CHUNK_ENTRIES}; {args.n} inputs; candidate methods on the first {args.cand}\n")
-    print("| network | vectorised: total | per sample | samples/s | candidate matrix per sample | ratio "
-          "| candidate (BLAS matmul) per sample | ratio | outputs firing | peak working memory: vectorised "
-          "(1000 / 100 inputs) | candidate |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        blas = (f"{r['blas_ms']:.1f} ms | {r['blas_ratio']:.1f}×" if "blas_ms" in r else "n/a (order per neuron) | –")
-        print(f"| {r['net']} | {r['fast_total']:.1f} s | {r['fast_ms']:.2f} ms | {r['rate']:.0f} "
-              f"| {r['cand_ms']:.0f} ms | **{r['ratio']:.0f}×** | {blas} | {100 * r['fire']:.0f} % "
-              f"| {r['mem_fast']:.0f} MB / {r['mem_fast_small']:.0f} MB | {r['mem_cand']:.0f} MB |")
+        spike_times(net, X[:2])                                   # compile / build the dense views
+        Ws = [lv.W for lv in net.levels]
+        t = time.perf_counter()
+        h = X
+        for W in Ws:
+            h = h @ W.T
+        t_mm = time.perf_counter() - t
+        t = time.perf_counter()
+        T = spike_times(net, X)
+        t_sim = time.perf_counter() - t
+        worst = 0.0
+        for i in range(args.check):
+            ex = run_exact(net, X[i].tolist()).times
+            for v in range(net.first_neuron, net.n_total):
+                worst = max(worst, float(abs(Fraction(T[i, v]) - ex[v]) / (1 + abs(ex[v]))))
+        rows.append((delays, t_sim, t_mm, worst))
+        print(rows[-1], flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        net = make_net(rng, False)
+        from srmverify.formats import save_network
+        save_network(net, Path(d) / "net.json")
+        big = np.lib.format.open_memmap(Path(d) / "x.npy", mode="w+", shape=(args.rows, SIZES[0]))
+        for lo in range(0, args.rows, 10_000):
+            big[lo:lo + 10_000] = rng.uniform(0.0, 1.0, big[lo:lo + 10_000].shape)
+        big.flush()
+        del big
+        cli = [str(Path(sys.executable).parent / "srmverify"), "simulate", str(Path(d) / "net.json"),
+               "--inputs", str(Path(d) / "x.npy"), "-o", str(Path(d) / "y.npy"), "--json"]
+        rss, wall = peak_rss_mb(cli)
+        n_out = len(np.load(Path(d) / "y.npy", mmap_mode="r"))
+    print(f"\nbackend {backend()}; {args.n} inputs; exact check on {args.check} samples (every neuron)\n")
+    print("| network | simulate | 3 matmuls | ratio | max rel. deviation from exact |")
+    print("|---|---|---|---|---|")
+    for delays, t_sim, t_mm, worst in rows:
+        print(f"| 784-512-512-10 {'random delays' if delays else 'zero delays'} | {t_sim:.2f} s | {t_mm:.3f} s "
+              f"| **{t_sim / t_mm:.0f}×** | {worst:.1e} |")
+    print(f"\nstreamed {n_out} rows x 784 (.npy -> .npy): peak RSS {rss:.0f} MB, {wall:.1f} s  (srmverify simulate net.json --inputs x.npy -o y.npy)")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,9 @@ def test_simulate_relu_json_and_onnx(tmp_path, capsys):
     for name in ("r.json", "r.onnx"):
         save_network(relu, tmp_path / name)
         code, o, _ = call(capsys, "simulate", tmp_path / name, "--input", "1,0.5", "--json")
-        assert code == 0 and json.loads(o) == {"format": "srmverify-result", "version": 1, "kind": "relu", "outputs": [[0.75]], "exact": False}
+        assert code == 0 and json.loads(o) == {"format": "srmverify-result", "version": 1, "kind": "relu",
+                                               "outputs": [[0.75]], "exact": False, "rows": 1,
+                                               "complete": True}
 
 
 def test_info(tmp_path, capsys):
@@ -197,7 +199,7 @@ CSV_ERRORS = {
     "ragged.csv": ("1,2\n3\n", "rows"),
     "nan.csv": ("1,2\nnan,3\n", "rows[1][0] = nan"),
     "bad.json": ("[[1, 2], [3]]", "rows"),
-    "bad.npy": ("not numpy", "rows"),
+    "bad.npy": ("not numpy", "header"),
 }
 
 

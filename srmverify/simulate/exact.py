@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -59,6 +59,39 @@ def first_crossing(arrivals: Sequence[tuple[Fraction, Fraction]], theta: Fractio
     return None
 
 
+def settle(net: SNN, known: dict[int, Time], targets: Iterable[int]) -> None:
+    """Add to ``known`` the exact time of every neuron in ``targets`` and of the ancestors they need.
+
+    ``known`` maps global neuron ids to exact times and must hold every input and constant
+    neuron; times already in it are reused (this is how the float simulator settles its
+    ambiguous neurons: only the sub-DAG above them is computed in rationals).
+
+    >>> net = SNN.layered([[[1.0, -2.0]]], [[1.0]])
+    >>> known = {0: Fraction(0), 1: Fraction(1)}
+    >>> settle(net, known, [2]); known[2]        # P(1) = 1 reaches theta = 1 exactly
+    Fraction(1, 1)
+    """
+    need, stack = [], [v for v in targets if v not in known]
+    seen = set(stack)
+    while stack:
+        v = stack.pop()
+        need.append(v)
+        for u in net.src[net.incoming(v)].tolist():
+            if u not in known and u not in seen:
+                seen.add(u)
+                stack.append(u)
+    for v in sorted(need):  # ids are topological
+        known[v] = first_crossing([(a, w) for a, w, _ in _arrivals(net, v, known)], to_fraction(net.threshold(v)))
+
+
+def _arrivals(net: SNN, v: int, times) -> list[tuple[Fraction, Fraction, int]]:
+    """``(arrival, weight, source)`` of the firing presynaptic neurons of ``v``, exactly."""
+    sl = net.incoming(v)
+    return [(times[u] + to_fraction(d), to_fraction(w), u)
+            for u, w, d in zip(net.src[sl].tolist(), net.weight[sl].tolist(), net.delay[sl].tolist())
+            if times[u] is not None]
+
+
 @dataclass
 class ExactRun:
     """Result of an exact simulation: every neuron's time and causal set, and the outputs."""
@@ -81,12 +114,8 @@ def run_exact(net: SNN, t_inputs: Sequence) -> ExactRun:
         raise InputError("inputs", "input times", len(t_inputs), f"expected {net.n_inputs}")
     times: list[Time] = [to_fraction(t) for t in t_inputs] + [to_fraction(c) for c in net.constants]
     causal: dict[int, frozenset[int]] = {}
-    W = [to_fraction(w) for w in net.weight]
-    D = [to_fraction(d) for d in net.delay]
     for v in range(net.first_neuron, net.n_total):
-        sl = net.incoming(v)
-        arr = [(times[u] + D[k], W[k], u) for k, u in zip(range(sl.start, sl.stop), net.src[sl].tolist())
-               if times[u] is not None]
+        arr = _arrivals(net, v, times)
         t = first_crossing([(a, w) for a, w, _ in arr], to_fraction(net.threshold(v)))
         times.append(t)
         causal[v] = frozenset(u for a, _, u in arr if t is None or a < t)

@@ -1,93 +1,80 @@
-"""Vectorised float64 batch simulation.
+"""Float64 batch simulation that never returns a time the exact definition would not give.
 
-Per level (topological generation) and chunk of samples, arrivals are sorted once per sample
-when each source's delay is shared by the level, else once per neuron; prefix sums
-``W_k = sum_{j<=k} w_(j)``, ``B_k = sum_{j<=k} w_(j) a_(j)`` give the candidate crossing time
-``(theta + B_k) / W_k`` of every segment. With positive weights the firing time is the minimum of
-the candidates (model.md §1.1: no segment checks); otherwise it is the first candidate that lies
-on its own segment (model.md §1.2). Work is ``O(n_in·n_out)`` per level and sample plus the
-sort; samples go in chunks of about ``CHUNK_ENTRIES`` (sample, source, neuron) entries, so the
-working memory is bounded whatever the batch size. ``candidate_matrix_times`` is the
-``O(n_in^2·n_out)`` method, kept as the benchmark baseline.
+Per level (topological generation) and chunk of samples, :func:`.kernel.level_times` computes
+every neuron's first crossing with a rigorous error bound (compiled with numba when available,
+else numpy; see :mod:`.kernel`). Inputs carry the rounding of the encoder as their error, every
+neuron's bound is propagated to its targets, and a neuron whose time the bound cannot certify (a
+near-tie: a potential maximum within rounding of the threshold, a crossing that could jump to a
+later segment) is **settled exactly**: its time and the ancestors it needs are computed in
+rationals (:func:`.exact.settle`) and the correctly rounded value is propagated downstream. So
+every returned time ``t`` satisfies ``|t - t_exact| <= TIME_TOL * (1 + |t|)`` (in practice a few
+ulps), and ``inf`` is returned only for a neuron that truly never fires.
+``candidate_matrix_times`` is the ``O(n_in^2·n_out)`` method, kept as the benchmark baseline.
 """
 from __future__ import annotations
+
+import weakref
+from typing import Callable
 
 import numpy as np
 
 from ..errors import InputError
-from ..network import SNN, Level, ReLUNet
+from ..network import SNN, ReLUNet
+from .exact import Time, encode_exact, settle, to_fraction
+from .kernel import U, LevelArrays, backend, level_times
 
-#: Target number of (sample, source, neuron) entries processed at once. Measured on a 784-512
-#: level: ~4-8 samples per chunk with a shared order, 1 with per-neuron orders are fastest
-#: (larger chunks fall out of the caches); the working memory is ~40 bytes per entry.
-CHUNK_ENTRIES = 1 << 21
+#: numpy backend: target number of (sample, source, neuron) entries processed at once (the
+#: working memory is ~80 bytes per entry); the compiled backend needs no chunks.
+CHUNK_ENTRIES = 1 << 20
 
-
-def _prefix_sums(lv: Level, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arrivals sorted per sample (and per neuron when delays differ) and prefix sums.
-
-    Returns ``As`` (n_src, c, 1 or n_out): the sorted arrivals (``inf`` = the source never
-    fires, sorted last), and ``S`` (n_src, 2, c, n_out) with ``S[k, 0] = W_k`` and
-    ``S[k, 1] = B_k`` over the first ``k + 1`` arrivals (model.md §1.2); a source that never
-    fires contributes nothing. Sources come first so the prefix sums add contiguous rows.
-    """
-    c = T.shape[0]
-    n_out, n_src = lv.W.shape
-    S = np.empty((n_src, 2, c, n_out))
-    if lv.shared_order:
-        A = T + lv.D[0]                                                # (c, n_src)
-        order = np.argsort(A, axis=1)
-        As = np.take_along_axis(A, order, axis=1).T[:, :, None]       # (n_src, c, 1)
-        fin = np.isfinite(As)
-        S[:, 0] = np.ascontiguousarray(lv.W.T)[order.T]                # (n_src, c, n_out)
-        if not fin.all():
-            S[:, 0] *= fin
-        np.multiply(S[:, 0], np.where(fin, As, 0.0), out=S[:, 1])
-    else:
-        A = T[:, None, :] + lv.D                                       # (c, n_out, n_src)
-        order = np.argsort(A, axis=2).transpose(2, 0, 1)              # (n_src, c, n_out)
-        # flat gathers (much faster than take_along_axis): element (b, i, order) of (c, n_out, n_src)
-        w_idx = order + np.arange(n_out) * n_src
-        idx = w_idx + (np.arange(c) * lv.W.size)[:, None]
-        As = A.reshape(-1)[idx]
-        fin = np.isfinite(A)
-        if fin.all():
-            S[:, 0] = lv.W.reshape(-1)[w_idx]
-            S[:, 1] = (lv.W * A).reshape(-1)[idx]
-        else:
-            Wf = np.where(fin, lv.W, 0.0)
-            S[:, 0] = Wf.reshape(-1)[idx]
-            S[:, 1] = (Wf * np.where(fin, A, 0.0)).reshape(-1)[idx]
-    for k in range(1, n_src):  # prefix sums: adding whole rows beats np.cumsum here
-        np.add(S[k], S[k - 1], out=S[k])
-    return As, S
+_LEVELS: "weakref.WeakKeyDictionary[SNN, tuple[LevelArrays, ...]]" = weakref.WeakKeyDictionary()
 
 
-def _level_times(lv: Level, T: np.ndarray) -> np.ndarray:
-    """Firing times of a level's neurons for source times ``T`` (chunk, n_src)."""
-    As, S = _prefix_sums(lv, T)
-    Wk, tk = S[:, 0], S[:, 1]
-    tk += lv.thresholds                                     # in place: S[:, 1] becomes theta + B_k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tk /= Wk                                            # candidate crossing time of every prefix
-    if np.all(lv.W[lv.present] > 0):
-        # Positive weights: t_v = min over prefixes of (theta + B_k) / W_k (model.md §1.1); a prefix
-        # with W_k = 0 has B_k = 0 and gives +inf, a never-firing source adds nothing.
-        return tk.min(axis=0)
-    nxt = np.concatenate([As[1:], np.full(As[:1].shape, np.inf)], axis=0)
-    fin = np.isfinite(As)
-    tol = 1e-12 * (1.0 + np.abs(np.where(fin, As, 0.0)))
-    valid = (Wk > 0) & fin & (tk >= As - tol) & (tk <= nxt + tol)
-    first = np.argmax(valid, axis=0)[None]
-    t = np.take_along_axis(tk, first, axis=0)[0]
-    a = np.take_along_axis(np.broadcast_to(As, tk.shape), first, axis=0)[0]
-    return np.where(valid.any(axis=0), np.maximum(t, a), np.inf)
+def _level_arrays(net: SNN) -> tuple[LevelArrays, ...]:
+    if net not in _LEVELS:
+        _LEVELS[net] = tuple(LevelArrays.of(lv) for lv in net.levels)
+    return _LEVELS[net]
+
+
+def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
+           exact_inputs: Callable[[int], list]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Float times ``(batch, n_total)``, their error bounds, and how many neurons were settled
+    exactly; ``exact_inputs(i)`` gives sample ``i``'s exact input times (only called for a sample
+    with an ambiguous neuron)."""
+    batch = t_in.shape[0]
+    T = np.empty((batch, net.n_total))
+    E = np.zeros((batch, net.n_total))
+    T[:, : net.n_inputs] = t_in
+    E[:, : net.n_inputs] = e_in
+    T[:, net.n_inputs: net.first_neuron] = net.constants
+    known: dict[int, dict[int, Time]] = {}
+    compiled = backend() == "numba"
+    settled = 0
+    for lv, la in zip(net.levels, _level_arrays(net)):
+        chunk = batch if compiled else max(1, CHUNK_ENTRIES // (lv.W.size * (1 if lv.shared_order else 2)))
+        for lo in range(0, batch, chunk):
+            hi = min(batch, lo + chunk)
+            t, e, amb = level_times(la, T[lo:hi, lv.sources], E[lo:hi, lv.sources])
+            T[lo:hi, lv.neurons], E[lo:hi, lv.neurons] = t, e
+            for i in np.unique(np.nonzero(amb)[0]):
+                i = lo + int(i)
+                if i not in known:
+                    known[i] = dict(enumerate([to_fraction(v) for v in exact_inputs(i)]
+                                              + [to_fraction(c) for c in net.constants]))
+                vs = lv.neurons[amb[i - lo]].tolist()
+                settle(net, known[i], vs)
+                for v in vs:
+                    tv = known[i][v]
+                    T[i, v] = np.inf if tv is None else float(tv)
+                    E[i, v] = 0.0 if tv is None else U * abs(T[i, v])
+                settled += len(vs)
+    return T, E, settled
 
 
 def spike_times(net: SNN, t_inputs: np.ndarray) -> np.ndarray:
     """Spike times of every neuron, ``(batch, n_total)``, for input spike times ``(batch, n_inputs)``.
 
-    ``inf`` marks a neuron that never fires.
+    ``inf`` marks a neuron that never fires. The input floats are taken as exact.
 
     >>> net = SNN.layered([[[1.0, 3.0, 0.5]]], [[1.0]], delays=[[[0.0, 0.5, 0.0]]], constants=[0.0])
     >>> float(spike_times(net, [[0.0, 0.0]])[0, -1]) == 5 / 9
@@ -96,17 +83,21 @@ def spike_times(net: SNN, t_inputs: np.ndarray) -> np.ndarray:
     t_in = np.atleast_2d(np.asarray(t_inputs, dtype=float))
     if t_in.shape[1] != net.n_inputs:
         raise InputError("inputs", "input columns", t_in.shape[1], f"expected {net.n_inputs}")
-    batch = t_in.shape[0]
-    T = np.empty((batch, net.n_total))
-    T[:, : net.n_inputs] = t_in
-    T[:, net.n_inputs: net.first_neuron] = net.constants
-    for lv in net.levels:
-        # per-neuron sorting needs about four times the working memory of a shared order
-        chunk = max(1, CHUNK_ENTRIES // (lv.W.size * (1 if lv.shared_order else 4)))
-        for lo in range(0, batch, chunk):
-            hi = min(batch, lo + chunk)
-            T[lo:hi, lv.neurons] = _level_times(lv, T[lo:hi, lv.sources])
-    return T
+    return _times(net, t_in, np.zeros_like(t_in), lambda i: t_in[i].tolist())[0]
+
+
+def simulate_snn(net: SNN, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Outputs in data space of an SNN (encoder and decoder applied) and how many neurons had to
+    be settled exactly. The encoder's float rounding counts as input error; a near-tie is settled
+    against the exact encoding of ``x`` (the definition :func:`.exact.simulate_exact` uses)."""
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    if x.shape[1] != net.n_inputs:
+        raise InputError("inputs", "input columns", x.shape[1], f"expected {net.n_inputs}")
+    t_in = net.encode(x)
+    e_in = np.zeros_like(t_in) if net.encoder is None else \
+        4.0 * U * (np.abs(net.encoder.offset) + np.abs(net.encoder.scale * x))
+    T, _, settled = _times(net, t_in, e_in, lambda i: encode_exact(net, x[i].tolist()))
+    return net.decode(T[:, net.outputs]), settled
 
 
 def causal_synapses(net: SNN, times: np.ndarray) -> np.ndarray:
@@ -124,8 +115,7 @@ def simulate(net: SNN | ReLUNet, x: np.ndarray) -> np.ndarray:
     """
     if isinstance(net, ReLUNet):
         return net.evaluate(x)
-    T = spike_times(net, net.encode(np.atleast_2d(np.asarray(x, dtype=float))))
-    return net.decode(T[:, net.outputs])
+    return simulate_snn(net, x)[0]
 
 
 def candidate_matrix_times(net: SNN, t_inputs: np.ndarray, block: int = 16) -> np.ndarray:

@@ -1,0 +1,121 @@
+"""The first-crossing kernel of one level, with a rigorous error bound and near-tie detection.
+
+For every (sample, neuron) of a level the kernel returns the float firing time ``t``, a bound
+``e`` with ``|t - t_exact| <= e`` and a flag ``ambiguous``. It walks the arrivals in sorted order
+(ties broken by source index) keeping the prefix sums ``W_k``, ``B_k`` (model.md §1.2) and finds
+the first breakpoint where the float potential ``P(a_{k+1}) = W_k a_{k+1} - B_k`` reaches three
+thresholds ``theta - E``, ``theta``, ``theta + E``. ``E`` bounds ``|P_float(t) - P_exact(t)|``
+everywhere the crossing can be: the sources' own errors (``sum |w| * max e_src``), the rounding of
+the arrivals and of the prefix sums (``gamma * sum |w| * (|t| + max |a|)`` with
+``gamma = 2 (m + 8) u``, twice the textbook ``gamma_m``) and the rounding of ``theta +- E``. So the
+exact crossing lies in ``[t_lo, t_hi]``; the time is **certified** when that interval is at most
+``TIME_TOL * (1 + |t|)`` wide (then ``e = max(t_hi - t, t - t_lo)`` plus the rounding of the last
+division), the neuron certainly **never fires** when even ``theta - E`` is never reached, and it is
+**ambiguous** otherwise — a potential maximum within ``E`` of ``theta`` (fire or not), a crossing
+that jumps to a later segment, or a last-segment slope whose sign the rounding cannot tell.
+Ambiguous neurons are settled in exact arithmetic by the caller (:mod:`.fast`).
+
+**Nonnegative weights with per-neuron delays** need no sort (the potential only rises): the
+causal set is found by the fixed-point iteration ``S <- {j : a_j < t(S)}``, ``t(S) = (theta + sum_S
+w a) / sum_S w``, started from all arrivals (each step is a candidate of model.md §1.1, an upper
+bound of the firing time, and drops the arrivals at or after it; it stops when ``S`` does not
+change). The time is continuous there, so it is never ambiguous; its bound uses the convexity of
+the potential: ``e = 2 E / W_S + E (t - a_min + 1) / theta`` plus rounding (with ``E`` the
+last-segment bound above).
+
+Two implementations compute bit-identical results: :mod:`.kernel_numba` (compiled, parallel over
+samples, early exit) and :mod:`.kernel_numpy` (the fallback). ``SRMVERIFY_SIMULATE_BACKEND`` =
+``numba`` | ``numpy`` | ``auto`` (default: numba when it imports) chooses between them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import InputError
+from ..network import Level
+
+#: Unit roundoff of float64.
+U = 2.0 ** -53
+#: A time is certified when its enclosure ``[t_lo, t_hi]`` is at most ``TIME_TOL * (1 + |t|)`` wide.
+TIME_TOL = 1e-9
+#: Environment variable that forces a backend.
+BACKEND_ENV = "SRMVERIFY_SIMULATE_BACKEND"
+
+
+@dataclass(frozen=True)
+class LevelArrays:
+    """What the kernels need of a level, precomputed once per network.
+
+    ``W`` (n_out, n_src) weights, ``D`` (n_out, n_src) delays (``D[0]`` when ``shared_order``),
+    ``theta`` thresholds, ``sabs`` = ``sum_j |W[v, j]|``, ``dmax`` = ``max_j D[v, j]``, ``gamma``
+    the rounding constant of the sums and ``newton[v]``: neuron ``v`` is solved by the
+    causal-set iteration (no sort; weights >= 0 and per-neuron delays) instead of the walk.
+    """
+
+    W: np.ndarray
+    D: np.ndarray
+    theta: np.ndarray
+    sabs: np.ndarray
+    dmax: np.ndarray
+    gamma: float
+    shared_order: bool
+    newton: np.ndarray
+
+    @classmethod
+    def of(cls, lv: Level) -> "LevelArrays":
+        W = np.ascontiguousarray(lv.W, dtype=float)
+        D = np.ascontiguousarray(lv.D, dtype=float)
+        newton = np.all(W >= 0.0, axis=1) & (not lv.shared_order)
+        return cls(W, D, np.ascontiguousarray(lv.thresholds, dtype=float), np.abs(W).sum(axis=1),
+                   D.max(axis=1, initial=0.0), 2.0 * (W.shape[1] + 8) * U, bool(lv.shared_order), newton)
+
+    def rows(self, sel: np.ndarray) -> "LevelArrays":
+        """The same level restricted to the neurons ``sel`` (a boolean mask)."""
+        return LevelArrays(self.W[sel], self.D[sel], self.theta[sel],
+                           self.sabs[sel], self.dmax[sel], self.gamma, self.shared_order, self.newton[sel])
+
+
+def backend() -> str:
+    """The backend in use: ``"numba"`` or ``"numpy"`` (from ``SRMVERIFY_SIMULATE_BACKEND``).
+
+    >>> backend() in ("numba", "numpy")
+    True
+    """
+    want = os.environ.get(BACKEND_ENV, "auto").strip().lower() or "auto"
+    if want not in ("auto", "numba", "numpy"):
+        raise InputError("<environment>", BACKEND_ENV, want, "expected auto, numba or numpy")
+    if want == "numpy":
+        return "numpy"
+    if _numba_available():
+        return "numba"
+    if want == "numba":
+        raise InputError("<environment>", BACKEND_ENV, want, "numba cannot be imported")
+    return "numpy"
+
+
+@lru_cache(maxsize=1)
+def _numba_available() -> bool:
+    try:
+        from . import kernel_numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times, error bounds and ambiguity flags ``(c, n_out)`` of a level's neurons.
+
+    ``T`` (c, n_src) are the sources' float times (``inf`` = never fires) and ``E`` their error
+    bounds.
+    """
+    T = np.ascontiguousarray(T, dtype=float)
+    E = np.ascontiguousarray(E, dtype=float)
+    if backend() == "numba":
+        from .kernel_numba import level_times as run
+    else:
+        from .kernel_numpy import level_times as run
+    return run(la, T, E)
