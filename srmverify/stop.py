@@ -1,7 +1,7 @@
 """A process-wide stop request: a signal (SIGINT, SIGTERM) asks long work to stop like a timeout.
 
 The CLI installs signal handlers that call :func:`request_stop`; the library never installs
-handlers itself. Every deadline check (:func:`srmverify.bounds.deadline.expired` / ``check``) and
+handlers itself. Every deadline check (:func:`srmverify.deadline.expired` / ``check``) and
 every region enumeration loop honours the request, so a query returns its partial result marked
 ``timeout`` / incomplete, and :func:`srmverify.formats.files.atomic_path` refuses to publish an
 output after it (no file appears that the interrupted command would not have finished).
