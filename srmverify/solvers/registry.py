@@ -86,6 +86,7 @@ def solve_arrays(m: MilpArrays, engine: str = "highs", timeout: float | None = N
     """Solve a MILP already in arrays (built in numpy, e.g. a branch-and-bound leaf) with a MILP
     engine; an engine that is not a search engine (``z3``) falls back to ``highs``."""
     backend = BACKENDS[check_engine(engine)]
-    run = backend.solve_arrays if backend.solve_arrays is not None else highs_milp.solve_arrays
+    run = backend.solve_arrays or BACKENDS["highs"].solve_arrays
+    assert run is not None
     return run(m, timeout, settings)
 
