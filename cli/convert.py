@@ -7,7 +7,6 @@ from typing import Literal, Optional
 import typer
 
 from srmverify.formats import load_network, parse_box, save_network
-from srmverify.formats.nir_net import save_nir
 from srmverify.network import SNN
 from srmverify.results import EXIT_OK, EXIT_VIOLATED
 from srmverify.errors import InputError
@@ -37,6 +36,7 @@ def convert_cmd(
 ) -> int:
     """Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."""
     from srmverify.convert import Discontinuous, convert_network, save_certificate  # lazily: the CLI starts without the solvers
+    from srmverify.formats.nir_net import save_nir  # lazily: networkx
 
     check_output_path(output, "--output")
     if cert_out is not None:
