@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from srmverify.formats import load_network, parse_box
-from srmverify.verify.queries import output_bounds
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_bounds
 from .render import progress_bar
@@ -28,6 +27,8 @@ def bounds_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Guaranteed lower/upper bound of every output over the box (JSON null = unbounded / may never fire)."""
+    from srmverify.verify.queries import output_bounds  # lazily: the CLI starts without the solvers
+
     network = load_network(net)
     region = parse_box(box, network.n_inputs)
     timeout = check_timeout(timeout)

@@ -7,9 +7,9 @@ from typing import Optional
 import numpy as np
 import typer
 
-from srmverify.convert import certify, check_certificate, load_certificate, save_certificate
 from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box
+from srmverify.formats.files import check_output_path
 from srmverify.network import SNN, ReLUNet
 from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
@@ -26,6 +26,10 @@ def certify_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Exact compositional proof that SNN computes RELU on the box: exit 0 accepted, 1 rejected."""
+    from srmverify.convert import certify, check_certificate, load_certificate, save_certificate  # lazily: the CLI starts without the solvers
+
+    if cert_out is not None:
+        check_output_path(cert_out, "--cert-out")
     snn, relu = load_network(snn_path), load_network(relu_path)
     if not isinstance(snn, SNN):
         raise InputError(str(snn_path), "kind", "relu", "the first network must be an SNN")

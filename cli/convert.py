@@ -6,11 +6,12 @@ from typing import Literal, Optional
 
 import typer
 
-from srmverify.convert import Discontinuous, convert_network, save_certificate
 from srmverify.formats import load_network, parse_box, save_network
-from srmverify.formats.nir_net import save_nir
 from srmverify.network import SNN
 from srmverify.results import EXIT_OK, EXIT_VIOLATED
+from srmverify.errors import InputError
+from srmverify.formats.files import check_output_path
+from srmverify.network import ReLUNet
 
 from .render import JsonOpt, emit_json, err, fmt, out, progress_bar
 
@@ -34,6 +35,12 @@ def convert_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."""
+    from srmverify.convert import Discontinuous, convert_network, save_certificate  # lazily: the CLI starts without the solvers
+    from srmverify.formats.nir_net import save_nir  # lazily: networkx
+
+    check_output_path(output, "--output")
+    if cert_out is not None:
+        check_output_path(cert_out, "--cert-out")
     network = load_network(net)
     if to == "nir" and isinstance(network, SNN):
         save_nir(network, output, nir_profile, dt)
@@ -44,6 +51,9 @@ def convert_cmd(
         return EXIT_OK
     if box is None:
         raise typer.BadParameter("--box is required to convert between ReLU networks and SNNs")
+    target = to if to != "auto" else "snn" if isinstance(network, ReLUNet) else "relu"
+    if target == "snn" and output.name.endswith(".onnx"):
+        raise InputError(str(output), "--output", output.suffix, "ONNX holds ReLU networks only; write the SNN as .json")
     region = parse_box(box, network.n_inputs)
     try:
         with progress_bar("convert") as progress:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import typer
 
-from srmverify.demo import run_demo
 from srmverify.errors import InputError
 from srmverify.results import EXIT_OK, EXIT_VIOLATED
 
@@ -17,6 +16,8 @@ def demo_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Bundled digits MLP -> exact SNN -> certificate -> identical accuracies -> robustness -> exact region count."""
+    from srmverify.demo import run_demo  # lazily: the CLI starts without the solvers
+
     if robust < 0:
         raise InputError("<command line>", "--robust", robust, "must be >= 0")
     if not (0 <= eps < float("inf")):

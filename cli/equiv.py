@@ -8,7 +8,6 @@ import typer
 
 from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box
-from srmverify.verify.queries import equivalence
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
 from .render import progress_bar
@@ -27,6 +26,8 @@ def equiv_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Equivalence on a box: unsat = max output difference <= eps (or same argmax) everywhere."""
+    from srmverify.verify.queries import equivalence  # lazily: the CLI starts without the solvers
+
     if top1 and eps is not None:
         raise InputError("<command line>", "--eps/--top1", eps, "give at most one of --eps and --top1")
     if eps is not None and not (0 <= eps < float("inf")):

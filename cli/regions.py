@@ -3,18 +3,21 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 import typer
 
 from srmverify.errors import InputError
+from srmverify.limits import MAX_SAMPLES
 from srmverify.formats import load_inputs, load_network, parse_box, parse_vector
 from srmverify.network import ReLUNet, SNN
-from srmverify.regions import Domain, RegionsResult, count_regions
 from srmverify.results import EXIT_INCONCLUSIVE, EXIT_OK
 
 from .render import JsonOpt, emit_json, err, out, progress_bar
+
+if TYPE_CHECKING:
+    from srmverify.regions import RegionsResult
 
 CMD = "<command line>"
 
@@ -57,6 +60,12 @@ def regions_cmd(
     """Count the full-dimensional causal regions (SNN) / activation regions (ReLU) and linear
     regions exactly, with the known theoretical count alongside. Exit 0 when complete, 4 when
     stopped early (counts are then lower bounds)."""
+    from srmverify.regions import Domain, RegionsResult, count_regions  # lazily: the CLI starts without the solvers
+
+    if plot is not None:
+        from srmverify.regions.plot import check_plot_path
+
+        check_plot_path(plot)
     network = load_network(net)
     n = network.n_inputs
     given = [o for o in (box, slice_, line) if o]
@@ -66,8 +75,8 @@ def regions_cmd(
         raise InputError(CMD, "--max-regions", max_regions, "must be >= 1")
     if timeout is not None and timeout <= 0:
         raise InputError(CMD, "--timeout", timeout, "must be > 0")
-    if samples < 0:
-        raise InputError(CMD, "--samples", samples, "must be >= 0")
+    if not 0 <= samples <= MAX_SAMPLES:
+        raise InputError(CMD, "--samples", samples, f"must be in 0..{MAX_SAMPLES} (srmverify.limits.MAX_SAMPLES)")
     if box:
         domain = Domain.box(parse_box(box, n))
         what = "box"

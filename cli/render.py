@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from fractions import Fraction
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from srmverify.schemas import RESULT_FORMAT, stamp
+from srmverify.stop import stop_signal
 
 #: The one ``--json`` option of every command.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
@@ -41,10 +43,27 @@ def plain(obj: Any) -> Any:
     return obj
 
 
+_emitted: list[bool] = []
+
+
 def emit_json(obj: Any) -> None:
-    """Print one JSON object on stdout, stamped with the result format and version."""
+    """Print one JSON object on stdout, stamped with the result format and version; after a stop
+    request it is marked ``"interrupted"``."""
+    signum = stop_signal()
+    if signum is not None and isinstance(obj, dict):
+        obj = {**obj, "interrupted": signal.Signals(signum).name}
     sys.stdout.write(json.dumps(plain(stamp(obj, RESULT_FORMAT)), indent=1) + "\n")
     sys.stdout.flush()
+    _emitted.append(True)
+
+
+def emitted() -> bool:
+    """Whether this run has printed its JSON object already."""
+    return bool(_emitted)
+
+
+def reset_emitted() -> None:
+    _emitted.clear()
 
 
 def fmt(v: Any) -> str:

@@ -9,7 +9,6 @@ import typer
 
 from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box, parse_vector
-from srmverify.verify.queries import robustness
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
 from .render import progress_bar
@@ -31,9 +30,10 @@ def robust_cmd(
     x0: str = typer.Option(..., "--input", "-x", metavar="X", help="Centre input, comma-separated (data space)."),
     eps: float = typer.Option(..., "--eps", help="Radius of the input ball (data space)."),
     norm: Norm = typer.Option(Norm.linf, "--norm", help="linf (box) or l1 ball."),
-    mode: Mode = typer.Option(Mode.ttfs, "--mode",
-                              help="ttfs: earliest output spike keeps the class; argmax: largest decoded output; "
-                                   "range: every output stays within --range."),
+    mode: Optional[Mode] = typer.Option(None, "--mode",
+                                        help="ttfs: earliest output spike keeps the class (default for SNNs); argmax: "
+                                             "largest decoded output (default for ReLU networks); range: every output "
+                                             "stays within --range."),
     label: Optional[int] = typer.Option(None, "--label", help="Expected class (default: the class at x0)."),
     out_range: Optional[str] = typer.Option(None, "--range", help="Output range for --mode range: lo:hi (all outputs) or l0:h0,l1:h1,..."),
     domain: Optional[str] = typer.Option(None, "--box", metavar="BOX", help="Valid input box the ball is clipped to: lo:hi, l0:h0,..., JSON, .json or .vnnlib."),
@@ -42,6 +42,8 @@ def robust_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Local robustness: unsat = no input in the ball changes the class (or leaves the range)."""
+    from srmverify.verify.queries import robustness  # lazily: the CLI starts without the solvers
+
     network = load_network(net)
     centre = parse_vector(x0, "--input", network.n_inputs)
     if not (eps >= 0 and eps < float("inf")):
@@ -57,7 +59,7 @@ def robust_cmd(
     dom = parse_box(domain, network.n_inputs, field="--box") if domain is not None else None
     timeout = check_timeout(timeout)
     with progress_bar("robust") as progress:
-        result = robustness(network, centre, eps, norm=norm.value, mode=mode.value, label=label, out_lo=lo,
+        result = robustness(network, centre, eps, norm=norm.value, mode=None if mode is None else mode.value, label=label, out_lo=lo,
                             out_hi=hi, domain=dom, engine=engine.value, timeout=timeout, progress=progress)
     return render_query(result, as_json)
 

@@ -9,10 +9,10 @@ import typer
 
 from srmverify.errors import InputError
 from srmverify.formats import load_network
+from srmverify.formats.files import check_output_path
 from srmverify.formats.vnnlib import write_counterexample
 from srmverify.formats.vnnlib2 import read_query, write_counterexample2
 from srmverify.results import Verdict
-from srmverify.verify.relational import check_query
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
 from .render import progress_bar
@@ -45,8 +45,12 @@ def verify_cmd(
     as_json: JsonOpt = False,
 ) -> int:
     """Check a VNN-LIB property: prints sat (counterexample exists), unsat (holds), unknown, timeout or error."""
+    from srmverify.verify.relational import check_query  # lazily: the CLI starts without the solvers
+
     if len(args) < 2:
         raise InputError("<command line>", "arguments", args, "expected one or more networks, then the property file")
+    if cex_out is not None:
+        check_output_path(cex_out, "--cex-out")
     prop = Path(args[-1])
     spec = _network_args(args[:-1])
     timeout = check_timeout(timeout)

@@ -57,3 +57,25 @@ class DeadlineExpired(SrmverifyError):
 
 class InexactValue(SrmverifyError, ValueError):
     """A value has no exact form an exact operation needs (e.g. a float that is not dyadic)."""
+
+
+class Interrupted(SrmverifyError):
+    """A signal (SIGINT, SIGTERM) stopped the command; the exit code is ``128 + signal``
+    (130 for SIGINT, 143 for SIGTERM), as a shell reports a process killed by that signal.
+
+    Examples
+    --------
+    >>> Interrupted(15).exit_code, str(Interrupted(2))
+    (143, 'interrupted by SIGINT')
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        try:
+            name = signal.Signals(self.signum).name
+        except ValueError:
+            name = f"signal {self.signum}"
+        super().__init__(f"interrupted by {name}")

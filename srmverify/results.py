@@ -126,9 +126,24 @@ class BoundsResult:
 
     @property
     def verdict(self) -> Verdict:
+        """For the exit code only (0 complete, 4 stopped early); a range is not a verdict, so the
+        JSON form says ``status`` instead."""
         return Verdict.UNSAT if self.complete else Verdict.TIMEOUT
 
+    @property
+    def status(self) -> str:
+        """``"optimal"`` (tight and complete), ``"sound"`` (complete, not tight: propagation) or
+        ``"timeout"`` (stopped early; still sound, looser)."""
+        return "timeout" if not self.complete else "optimal" if self.optimal else "sound"
+
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields plus ``status`` (no ``verdict``: a range is not a yes/no answer).
+
+        Examples
+        --------
+        >>> BoundsResult([0.0], [1.0], "interval", "propagation", False).to_dict()["status"]
+        'sound'
+        """
         d = asdict(self)
-        d["verdict"] = self.verdict.value
+        d["status"] = self.status
         return d

@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..formats.files import atomic_write
-from ..formats.json_net import read_json
+from ..formats.files import atomic_write, read_json
 from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
 from .dyadic import Dyadic
@@ -411,7 +410,7 @@ def check_certificate(cert: dict[str, Any] | Certificate, snn: SNN, relu: ReLUNe
 
 def save_certificate(cert: Certificate, path: str | Path) -> None:
     """Write the JSON certificate (exact numbers as ``"p/q"`` strings)."""
-    atomic_write(path, json.dumps(cert.to_dict()))
+    atomic_write(path, json.dumps(cert.to_dict()), "--cert-out")
 
 
 def load_certificate(path: str | Path) -> dict[str, Any]:

@@ -74,6 +74,10 @@ class Correspondence:
     def from_dict(cls, d: Any, source: str = "<certificate>") -> "Correspondence":
         if not isinstance(d, dict) or not isinstance(d.get("value"), list) or not isinstance(d.get("kink"), list):
             raise InputError(source, "correspondence", type(d).__name__, 'needs lists "value" and "kink"')
+        for key in ("value", "kink"):
+            bad = next((i for i, row in enumerate(d[key]) if not isinstance(row, list)), None)
+            if bad is not None:
+                raise InputError(source, f"correspondence.{key}[{bad}]", d[key][bad], "must be a list of neuron names")
         return cls([[str(n) for n in row] for row in d["value"]],
                    [[None if n is None else str(n) for n in row] for row in d["kink"]])
 

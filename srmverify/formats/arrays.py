@@ -10,6 +10,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..limits import MAX_MAGNITUDE, check_magnitude
 from .files import read_text
 
 
@@ -239,7 +240,8 @@ def parse_box(text: str, n: int | None = None, field: str = "--box") -> np.ndarr
 
 
 def check_box(box, n: int | None = None, source: str = "<arguments>", field: str = "box") -> np.ndarray:
-    """Validate an input box: an ``(n, 2)`` float array of finite ``[lo, hi]`` rows with ``lo <= hi``.
+    """Validate an input box: an ``(n, 2)`` float array of finite ``[lo, hi]`` rows with ``lo <= hi``
+    and ``|lo|, |hi| <= MAX_MAGNITUDE`` (:mod:`srmverify.limits`: float64 bounds must not overflow).
 
     >>> check_box([[0, 1]], 1).tolist()
     [[0.0, 1.0]]
@@ -260,4 +262,7 @@ def check_box(box, n: int | None = None, source: str = "<arguments>", field: str
     bad = np.flatnonzero(box[:, 0] > box[:, 1])
     if bad.size:
         raise InputError(source, f"{field}[{int(bad[0])}]", box[bad[0]].tolist(), "lower bound exceeds upper bound")
+    big = np.flatnonzero(np.abs(box).max(axis=1, initial=0.0) > MAX_MAGNITUDE)
+    if big.size:
+        check_magnitude(float(np.abs(box[big[0]]).max()), source, f"{field}[{int(big[0])}]")
     return box

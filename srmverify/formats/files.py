@@ -7,19 +7,29 @@
 * Writing: :func:`atomic_write` and :func:`atomic_path` write to a temporary file in the target
   directory and rename it over the target only when the whole output is there, so a failure, a
   signal or a concurrent writer never leaves a half-written file. :func:`check_output_path` tests
-  an output location before any work starts.
+  an output location before any work starts. An existing target that is not a regular file
+  (``/dev/stdout``, a FIFO) is written directly. After a stop request (:mod:`srmverify.stop`) no
+  output is published. :data:`PENDING` lists the temporary files in flight, for an emergency exit.
+* JSON: :func:`parse_json` / :func:`read_json` turn malformed or absurdly nested JSON into an
+  :class:`InputError` naming the file.
 """
 from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import os
+import stat
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
+from ..stop import stop_requested, stop_signal
+
+#: Temporary output files being written right now (removed by an emergency exit).
+PENDING: set[str] = set()
 
 #: Largest decompressed size accepted from a ``.gz`` input (a guard against decompression bombs).
 MAX_GZ_BYTES = 1 << 31
@@ -74,6 +84,34 @@ def read_text(path: str | Path, field: str = "file") -> str:
                          f"not UTF-8 text (byte {exc.start})") from None
 
 
+def parse_json(text: str, source: str, field: str = "json") -> Any:
+    """Parse JSON text; malformed JSON and nesting too deep for the parser are an :class:`InputError`.
+
+    The non-standard tokens ``NaN``/``Infinity`` are parsed so that the field validators can name
+    the field that holds them ("must be a finite number").
+
+    Examples
+    --------
+    >>> parse_json('{"a": [1, 2]}', "x.json")
+    {'a': [1, 2]}
+    >>> parse_json("[" * 100000, "x.json")
+    Traceback (most recent call last):
+    ...
+    srmverify.errors.InputError: x.json: json = '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[': nested too deeply for the JSON parser
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(source, field, text[:40], "nested too deeply for the JSON parser") from None
+    except ValueError as exc:
+        raise InputError(source, field, text[:40], f"malformed JSON ({exc})") from None
+
+
+def read_json(path: str | Path, field: str = "json") -> Any:
+    """Read and parse a JSON file (``.gz`` too); every problem is an :class:`InputError` naming the file."""
+    return parse_json(read_text(path), str(path), field)
+
+
 def check_output_path(path: str | Path, field: str = "output") -> Path:
     """Refuse an output location that cannot be written, before any work starts.
 
@@ -115,12 +153,24 @@ def atomic_path(path: str | Path, field: str = "output") -> Iterator[Path]:
     ('done', ['x.txt'])
     """
     p = check_output_path(path, field)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
-    os.close(fd)
+    if p.exists() and not stat.S_ISREG(p.stat().st_mode):   # /dev/stdout, a FIFO: nothing to rename
+        try:
+            yield p
+        except OSError as exc:
+            raise InputError(str(p), field, str(p), f"cannot write ({exc.strerror or exc})") from None
+        return
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
+    except OSError as exc:
+        raise InputError(str(p), field, str(p.parent), f"cannot create a file there ({exc.strerror or exc})") from None
+    PENDING.add(tmp)
+    try:
+        os.close(fd)
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        if stop_requested():        # interrupted: publish nothing the command did not finish
+            raise Interrupted(stop_signal())
         mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, p)
@@ -129,6 +179,7 @@ def atomic_path(path: str | Path, field: str = "output") -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        PENDING.discard(tmp)
 
 
 def atomic_write(path: str | Path, data: str | bytes, field: str = "output") -> None:

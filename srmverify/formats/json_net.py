@@ -12,30 +12,19 @@ round-trips exactly. ReLU: ``{"kind": "relu", "layers": [{"weights", "biases"}]}
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from ..errors import InputError
+from ..limits import check_count
+from .files import atomic_write, read_json
 from ..network import SNN, Affine, ReLUNet
 from ..schemas import NETWORK_FORMAT, check_version, stamp
-from .files import atomic_write, read_text
-
-
-def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; any problem becomes an :class:`InputError` naming the file.
-
-    The non-standard tokens ``NaN``/``Infinity`` are parsed so that the field validators can
-    name the field that holds them ("must be a finite number")."""
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InputError(str(path), "json", text[:40], f"malformed JSON ({exc})") from None
 
 
 def _num(obj: dict, key: str, src: str, where: str, default=None) -> float:
@@ -44,9 +33,12 @@ def _num(obj: dict, key: str, src: str, where: str, default=None) -> float:
             return default
         raise InputError(src, f"{where}.{key}", None, "missing required field")
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise InputError(src, f"{where}.{key}", v, "must be a finite number")
-    return float(v)
+    try:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise OverflowError
+        return float(v)
+    except OverflowError:       # also an integer too large for a float64
+        raise InputError(src, f"{where}.{key}", v, "must be a finite number") from None
 
 
 def _array(v: Any, src: str, where: str, ndim: int) -> np.ndarray:
@@ -54,6 +46,8 @@ def _array(v: Any, src: str, where: str, ndim: int) -> np.ndarray:
         a = np.array(v, dtype=float)
     except (TypeError, ValueError):
         raise InputError(src, where, v, f"must be a {ndim}-D array of numbers") from None
+    except OverflowError:
+        raise InputError(src, where, v, "a number is too large for a float64") from None
     if a.ndim != ndim:
         raise InputError(src, where, f"shape {a.shape}", f"must be a {ndim}-D array of numbers")
     bad = np.argwhere(~np.isfinite(a))
@@ -105,7 +99,7 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
         return net
     inputs = _field(d, "inputs", src)
     if isinstance(inputs, int) and not isinstance(inputs, bool):
-        inputs = [f"x{i}" for i in range(inputs)]
+        inputs = [f"x{i}" for i in range(check_count(inputs, src, "inputs", "MAX_INPUTS"))]
     if not isinstance(inputs, list):
         raise InputError(src, "inputs", inputs, "must be a list of names or a count")
     consts = d.get("constants", {})
@@ -131,39 +125,75 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
     if not isinstance(syn, list):
         raise InputError(src, "synapses", syn, "must be a list")
     known = set(names)
-    g = nx.DiGraph()
-    g.add_nodes_from(nnames)
+    edges: list[tuple[str, str]] = []
     rows = []
     for k, s in enumerate(syn):
         w = f"synapses[{k}]"
         a, b = _field(s, "from", src, w), _field(s, "to", src, w)
         for end, val in (("from", a), ("to", b)):
-            if val not in known:
+            if not isinstance(val, str) or val not in known:
                 raise InputError(src, f"{w}.{end}", val, "unknown neuron name (dangling synapse)")
         if b not in thr:
             raise InputError(src, f"{w}.to", b, "inputs and constants cannot receive synapses")
         rows.append((a, b, _num(s, "weight", src, w), _num(s, "delay", src, w, default=0.0)))
         if a in thr:
-            g.add_edge(a, b)
-    try:
-        order = list(nx.lexicographical_topological_sort(g, key=nnames.index))
-    except nx.NetworkXUnfeasible:
-        cyc = nx.find_cycle(g)
-        raise InputError(src, "synapses", " -> ".join(str(e[0]) for e in cyc) + f" -> {cyc[0][0]}",
-                         "the network has a cycle") from None
+            edges.append((a, b))
+    order = _topological_order(nnames, edges)
+    if len(order) < len(nnames):
+        cyc = _cycle(set(nnames) - set(order), edges)
+        raise InputError(src, "synapses", " -> ".join(cyc + [cyc[0]]), "the network has a cycle")
     final = [str(n) for n in inputs] + const_names + order
     idx = {n: i for i, n in enumerate(final)}
     outs = _field(d, "outputs", src)
     if not isinstance(outs, list):
         raise InputError(src, "outputs", outs, "must be a list of neuron names")
     for o in outs:
-        if o not in idx:
+        if not isinstance(o, str) or o not in idx:
             raise InputError(src, "outputs", o, "unknown neuron name")
     return SNN(
         len(inputs), const_times, [thr[n] for n in order],
         [idx[r[0]] for r in rows], [idx[r[1]] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
         [idx[o] for o in outs], tuple(final), enc, dec, src,
     )
+
+
+def _topological_order(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Kahn's algorithm, the smallest file position first among the ready neurons (a stable order);
+    the neurons on or behind a cycle are left out.
+
+    >>> _topological_order(["c", "a", "b"], [("a", "c"), ("b", "c")])
+    ['a', 'b', 'c']
+    """
+    pos = {n: i for i, n in enumerate(nodes)}
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    indeg = dict.fromkeys(nodes, 0)
+    for a, b in edges:
+        succ[a].append(b)
+        indeg[b] += 1
+    ready = [pos[n] for n in nodes if indeg[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = nodes[heapq.heappop(ready)]
+        order.append(n)
+        for m in succ[n]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                heapq.heappush(ready, pos[m])
+    return order
+
+
+def _cycle(left: set[str], edges: list[tuple[str, str]]) -> list[str]:
+    """One cycle among the neurons :func:`_topological_order` left out (each has a predecessor
+    there, so walking predecessors must repeat a neuron)."""
+    pred = {b: a for a, b in edges if a in left and b in left}
+    path, seen = [], {}
+    n = min(left)
+    while n not in seen:
+        seen[n] = len(path)
+        path.append(n)
+        n = pred[n]
+    return path[seen[n]:][::-1]
 
 
 def snn_to_dict(net: SNN) -> dict:
@@ -222,4 +252,5 @@ def load_json(path: str | Path) -> SNN | ReLUNet:
 
 
 def save_json(net: SNN | ReLUNet, path: str | Path) -> None:
+    """Write ``net`` as JSON, atomically (a temporary file in the target directory, then a rename)."""
     atomic_write(path, json.dumps(network_to_dict(net)))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, UnsupportedNetwork
+from .files import atomic_write
 from ..network import ReLUNet
 from .files import read_bytes
 
@@ -521,4 +522,4 @@ def save_onnx(net: ReLUNet, path: str | Path) -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="srmverify")
     model.ir_version = 8
     onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    atomic_write(path, model.SerializeToString(), "--output")

@@ -39,7 +39,8 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..errors import InputError
-from .files import read_text
+from ..limits import MAX_NESTING, check_count
+from .files import atomic_write, read_text
 
 #: A conjunction of output rows ``c . Y <= d``; an output DNF is a list of them (OR of ANDs).
 OutputDNF = list[list[tuple[np.ndarray, float]]]
@@ -73,6 +74,9 @@ def _sexprs(text: str, src: str) -> list[_List]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         for tok in _TOKEN.findall(line.split(";", 1)[0]):
             if tok == "(":
+                if len(stack) > MAX_NESTING:
+                    raise InputError(src, f"line {lineno}", "(", f"nested deeper than {MAX_NESTING} "
+                                                                 "(srmverify.limits.MAX_NESTING)")
                 stack.append(([], lineno))
             elif tok == ")":
                 if len(stack) == 1:
@@ -293,6 +297,7 @@ def parse_disjuncts(text: str, source: str = "<string>") -> tuple[_Parser, list]
             m = _VAR.match(cmd.items[1].text)
             if not m:
                 raise p.fail(cmd, "variables must be named X_<i> (inputs) or Y_<j> (outputs)")
+            check_count(int(m.group(2)) + 1, source, f"line {cmd.line}: {m.group(0)}", "MAX_VNNLIB_VARIABLES")
             if int(m.group(2)) in p.declared[m.group(1)]:
                 raise p.fail(cmd, "variable declared twice")
             p.declared[m.group(1)].add(int(m.group(2)))
@@ -409,21 +414,14 @@ def format_counterexample(x: Sequence[float], y: Sequence[float | None]) -> str:
 
 
 def write_counterexample(path: str | Path, x: Sequence[float], y: Sequence[float | None]) -> None:
-    """Write :func:`format_counterexample` to ``path``."""
-    try:
-        Path(path).write_text(format_counterexample(x, y))
-    except OSError as exc:
-        raise InputError(str(path), "file", str(path), f"cannot write ({exc.strerror or exc})") from None
+    """Write :func:`format_counterexample` to ``path`` atomically."""
+    atomic_write(path, format_counterexample(x, y), "--cex-out")
 
 
 def read_counterexample(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a VNN-COMP counterexample (an optional ``sat`` line, then ``((X_0 v) ... (Y_0 v))``)
     back into ``(x, y)``; outputs without a value are ``inf``."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise InputError(str(path), "file", str(path), f"cannot read ({exc.strerror or exc})") from None
-    text = re.sub(r"^\s*sat\b", "", text)
+    text = re.sub(r"^\s*sat\b", "", read_text(path))
     p = _Parser(str(path))
     values: dict[str, dict[int, float]] = {"X": {}, "Y": {}}
     forms = _sexprs(text, str(path))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from ..errors import InputError
 
@@ -154,8 +156,10 @@ class SNN:
         """Slice of the synapse arrays whose target is ``v``."""
         return slice(int(self.in_ptr[v]), int(self.in_ptr[v + 1]))
 
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> "nx.DiGraph":
         """The network as a networkx DiGraph with ``weight``/``delay`` edge attributes."""
+        import networkx as nx       # only here: keeps `import srmverify` (and the CLI start-up) light
+
         g = nx.DiGraph()
         for i, name in enumerate(self.names):
             kind = "input" if i < self.n_inputs else "constant" if i < self.first_neuron else "neuron"

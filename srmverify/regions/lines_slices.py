@@ -26,7 +26,7 @@ from ..network import ReLUNet, SNN
 from ..results import Progress, no_progress
 from ..simulate import causal_synapses, spike_times
 from .polyhedron import Domain, pattern_bits
-from .result import RegionsResult
+from .result import RegionsResult, stop_reason
 from .traverse import traverse
 from ..settings import DEFAULT
 
@@ -189,8 +189,8 @@ class _Sweep:
                 return None
             it += 1
             stats["iterations"] += 1
-            if timeout is not None and it % 256 == 0 and time.perf_counter() - t0 > timeout:
-                return "timeout"
+            if it % 256 == 0 and (reason := stop_reason(0, None, t0, timeout)):
+                return reason
             check = rows_all[active & (self.H <= nb)]
             advance = active & (self.H > nb)
             if len(check):

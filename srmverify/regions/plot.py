@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import InputError
+from ..formats.files import atomic_path, check_output_path
 from ..network import ReLUNet, SNN
 from .polyhedron import Domain, cell_at
 from .result import RegionsResult
@@ -82,5 +83,23 @@ def plot_partition(net: SNN | ReLUNet, domain: Domain, result: RegionsResult, pa
     lin = "" if result.linear_regions is None else f", {result.linear_regions} linear"
     ax.set_title(title or f"{result.causal_regions} causal regions{lin}")
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    try:
+        with atomic_path(path, "--plot") as tmp:        # the format comes from the real name, not tmp's
+            fig.savefig(tmp, dpi=150, format=Path(path).suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Refuse a ``--plot`` file that cannot be written or whose image format matplotlib lacks,
+    before any work starts (needs matplotlib)."""
+    p = check_output_path(path, "--plot")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise InputError("plot", "matplotlib", "not installed", "pip install 'srmverify[plot]'") from None
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    fmt = p.suffix.lstrip(".").lower() or "png"
+    if fmt not in kinds:
+        raise InputError(str(p), "--plot", p.suffix, f"unsupported image format; use one of {', '.join(sorted(kinds))}")
+    return p

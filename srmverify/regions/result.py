@@ -9,6 +9,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ..stop import stop_requested
+
 
 @dataclass
 class Region:
@@ -89,7 +91,8 @@ def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[flo
 
 
 def stop_reason(found: int, max_regions: int | None, t0: float, timeout: float | None) -> str | None:
-    """Why an enumeration must stop now (``"max-regions"`` / ``"timeout"``), or None to go on.
+    """Why an enumeration must stop now (``"max-regions"`` / ``"timeout"`` / ``"interrupted"``,
+    a stop request of :mod:`srmverify.stop`), or None to go on.
 
     >>> stop_reason(5, 5, 0.0, None), stop_reason(1, None, time.perf_counter(), 60.0)
     ('max-regions', None)
@@ -98,4 +101,6 @@ def stop_reason(found: int, max_regions: int | None, t0: float, timeout: float |
         return "max-regions"
     if timeout is not None and time.perf_counter() - t0 > timeout:
         return "timeout"
+    if stop_requested():
+        return "interrupted"
     return None

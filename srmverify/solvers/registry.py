@@ -15,14 +15,12 @@ exact backend (no tolerance, rational values) sets ``exact=True``. Adding a back
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable
 
 from ..deadline import DeadlineExpired
 from ..encode.program import Program
 from ..errors import InputError
 from ..settings import DEFAULT, Settings
-from . import highs_milp, pulp_milp, z3_smt
 from .bigm import MilpArrays
 from .solution import Solution
 
@@ -41,15 +39,26 @@ class Backend:
     summary: str = ""
 
 
+def _lazy(module: str, name: str, **kwargs) -> Callable:
+    """``module.name`` (with ``kwargs`` bound), imported at the first call: listing the engines
+    (the CLI's ``--engine`` choices) must not load highspy, PuLP and z3."""
+    def call(*args, **kw):
+        import importlib
+
+        return getattr(importlib.import_module(f".{module}", __package__), name)(*args, **kwargs, **kw)
+    return call
+
+
 #: name -> backend; the first row is the default engine.
 BACKENDS: dict[str, Backend] = {
-    "highs": Backend(highs_milp.solve, highs_milp.solve_arrays, summary="HiGHS through highspy (default)"),
-    "cbc": Backend(partial(pulp_milp.solve, engine="cbc"), partial(pulp_milp.solve_arrays, engine="cbc"),
+    "highs": Backend(_lazy("highs_milp", "solve"), _lazy("highs_milp", "solve_arrays"),
+                     summary="HiGHS through highspy (default)"),
+    "cbc": Backend(_lazy("pulp_milp", "solve", engine="cbc"), _lazy("pulp_milp", "solve_arrays", engine="cbc"),
                    summary="CBC through PuLP"),
-    "highs-pulp": Backend(partial(pulp_milp.solve, engine="highs-pulp"),
-                          partial(pulp_milp.solve_arrays, engine="highs-pulp"),
+    "highs-pulp": Backend(_lazy("pulp_milp", "solve", engine="highs-pulp"),
+                          _lazy("pulp_milp", "solve_arrays", engine="highs-pulp"),
                           summary="HiGHS through PuLP (for comparisons)"),
-    "z3": Backend(z3_smt.solve, exact=True, summary="z3, exact rational arithmetic"),
+    "z3": Backend(_lazy("z3_smt", "solve"), exact=True, summary="z3, exact rational arithmetic"),
 }
 ENGINES = tuple(BACKENDS)
 EXACT_ENGINES = tuple(name for name, b in BACKENDS.items() if b.exact)
@@ -77,6 +86,7 @@ def solve_arrays(m: MilpArrays, engine: str = "highs", timeout: float | None = N
     """Solve a MILP already in arrays (built in numpy, e.g. a branch-and-bound leaf) with a MILP
     engine; an engine that is not a search engine (``z3``) falls back to ``highs``."""
     backend = BACKENDS[check_engine(engine)]
-    run = backend.solve_arrays if backend.solve_arrays is not None else highs_milp.solve_arrays
+    run = backend.solve_arrays or BACKENDS["highs"].solve_arrays
+    assert run is not None
     return run(m, timeout, settings)
 

@@ -16,6 +16,7 @@ from ..convert.certificate import certify
 from ..deadline import DeadlineExpired, deadline_after, expired, remaining
 from ..encode.program import Lin
 from ..errors import InputError
+from ..limits import check_magnitude
 from ..network import ReLUNet, SNN
 from ..results import BoundsResult, Progress, QueryResult, Verdict, no_progress
 from ..simulate import simulate_exact, to_fraction
@@ -25,6 +26,7 @@ from ..solvers.registry import EXACT_ENGINES
 from .bab import close_everywhere, maximize_relu, objective_net
 from .refine import refine
 from ..formats.arrays import check_box
+from ..formats.json_net import network_to_dict
 from ..formats.vnnlib import VnnlibProperty
 from .pipeline import Atom, Net, counterexample, dnf_holds_exact, encode_nets, falsify_by_sampling, find_violation, \
     flatten, stacked_exact, violation_by_branch_and_bound
@@ -178,13 +180,14 @@ def _raw_coef(net: Net, j: int) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttfs", label: int | None = None,
+def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str | None = None, label: int | None = None,
                out_lo=None, out_hi=None, domain=None, engine: str = "highs", timeout: float | None = None,
                progress: Progress = no_progress, settings: Settings = DEFAULT) -> QueryResult:
     """Local robustness around ``x0`` (data space) in the ``norm`` ball of radius ``eps``
     (``linf`` or ``l1``), clipped to ``domain`` (an ``(n, 2)`` box) if given.
 
-    ``mode``: ``"ttfs"`` (class = earliest output spike; a violation is another output firing no
+    ``mode`` (default ``"ttfs"`` for an SNN, ``"argmax"`` for a ReLU network): ``"ttfs"`` (class =
+    earliest output spike; a violation is another output firing no
     later than the label's, or the label not firing), ``"argmax"`` (decoded outputs; a violation is
     another output >= the label's), ``"range"`` (every output stays within ``[out_lo, out_hi]``;
     a violation is an output outside, or not firing when ``out_hi`` is finite).
@@ -206,9 +209,12 @@ def robustness(net: Net, x0, eps: float, *, norm: str = "linf", mode: str = "ttf
         raise InputError("equivalence", "eps", eps, "must be a finite number >= 0")
     if norm not in ("linf", "l1"):
         raise InputError("robustness", "norm", norm, "choose linf or l1")
+    if mode is None:
+        mode = "argmax" if isinstance(net, ReLUNet) else "ttfs"
     if mode not in ("ttfs", "argmax", "range"):
         raise InputError("robustness", "mode", mode, "choose ttfs, argmax or range")
-    box = np.stack([x0 - eps, x0 + eps], axis=1)
+    check_magnitude(eps, "robustness", "eps")
+    box = check_box(np.stack([x0 - eps, x0 + eps], axis=1), n, "robustness", "x0 +- eps")
     if domain is not None:
         dom = check_box(domain, n, "<arguments>", "domain")
         box = np.stack([np.maximum(box[:, 0], dom[:, 0]), np.minimum(box[:, 1], dom[:, 1])], axis=1)
@@ -286,7 +292,8 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     An SNN and a ReLU network are first given to the compositional certificate
     (:func:`srmverify.convert.certificate.certify`): when it accepts (an SNN converted from the
     ReLU network on this box), equality is proven exactly without a solver (engine
-    ``"certificate"``); ``certificate=False`` skips that step.
+    ``"certificate"``); ``certificate=False`` skips that step. Two networks with identical
+    parameters are equal without any search (engine ``"identity"``, exact).
 
     Examples
     --------
@@ -320,6 +327,10 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     t0 = time.perf_counter()
     deadline = deadline_after(timeout)
     details: dict = {"eps": eps, "top1": top1}
+    if network_to_dict(a) == network_to_dict(b):
+        details.update(max_difference=0.0, max_difference_bound=0.0)
+        return QueryResult(Verdict.UNSAT, "equivalence", "identity", time.perf_counter() - t0, details=details,
+                           message="the two networks have identical parameters: a(x) = b(x) for every x")
     if certificate and {type(a), type(b)} == {SNN, ReLUNet}:
         # an SNN converted from the ReLU net: the compositional certificate proves exact equality
         # in linear time (a rejection proves nothing: the search below decides)
@@ -372,7 +383,9 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
                            message="time limit reached while sampling, without a proof")
     if hit is not None:
         return sat(*hit, "sampling")
-    if a.widths == b.widths:
+    if a.widths == b.widths and eps > 0:
+        # (with eps = 0 splitting can never close a box around a kink: sampling and the exact
+        # search below decide)
         # same architecture (e.g. a fine-tuned or quantised copy): bound the difference itself,
         # with at most half the time left (30 s without a limit)
         left = remaining(deadline)
