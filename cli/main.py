@@ -21,6 +21,7 @@ from srmverify.errors import SrmverifyError
 from srmverify.results import EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE
 
 from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify, regions
+from . import batch
 
 app = typer.Typer(
     name="srmverify",
@@ -37,7 +38,7 @@ ALIASES = {
     "bounds": {"--method": "--bounds"},
 }
 
-for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions):
+for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions, batch):
     module.register(app)
 
 

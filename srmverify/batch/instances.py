@@ -77,7 +77,9 @@ def parse_instances(text: str, source: str = "<string>", base: str | Path = ".")
     base = Path(base)
     out: list[Instance] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text))
+    for row in reader:
+        line = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != 3:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import SrmverifyError
+from ..errors import InputError, SrmverifyError, UnsupportedNetwork
 from ..formats import load_network
 from ..formats.vnnlib import format_counterexample, read_vnnlib
 from ..results import Verdict
@@ -69,6 +69,28 @@ def cached_network(path: str):
     return _load(path, mtime)
 
 
+def load_instance(instance: Instance):
+    """The network (cached) and the parsed property of ``instance``, checked against each other;
+    an :class:`~srmverify.errors.InputError` names what cannot be run.
+
+    Examples
+    --------
+    >>> load_instance(Instance((("f", "a.onnx"), ("g", "b.onnx")), "p.vnnlib", 1.0, "[...]", "p.vnnlib"))
+    Traceback (most recent call last):
+    ...
+    srmverify.errors.UnsupportedNetwork: [...]: networks = 2: multi-network instances (VNN-LIB 2.0) are not supported by this runner
+    """
+    if len(instance.networks) != 1:
+        raise UnsupportedNetwork(instance.onnx_field, "networks", len(instance.networks),
+                                 "multi-network instances (VNN-LIB 2.0) are not supported by this runner")
+    net = cached_network(instance.networks[0][1])
+    spec = read_vnnlib(instance.vnnlib)
+    if (spec.n_inputs, spec.n_outputs) != (net.n_inputs, net.n_outputs):
+        raise InputError(spec.source, "declare-const", f"{spec.n_inputs} X, {spec.n_outputs} Y",
+                         f"the network has {net.n_inputs} inputs and {net.n_outputs} outputs")
+    return net, spec
+
+
 def run_instance(instance: Instance, *, timeout: float | None = None, engine: str = "highs") -> InstanceResult:
     """Check one instance within ``timeout`` seconds (default: the instance's own), loading
     included. Problems of the instance give an ``error`` result; a ``sat`` carries the exactly
@@ -96,11 +118,7 @@ def run_instance(instance: Instance, *, timeout: float | None = None, engine: st
         return InstanceResult(instance.key, instance.name, verdict, time.perf_counter() - t0, **kw)
 
     try:
-        if len(instance.networks) != 1:
-            return done("error", message=f"{instance.onnx_field}: {len(instance.networks)} networks: multi-network "
-                                         "instances (VNN-LIB 2.0) are not supported by this runner")
-        net = cached_network(instance.networks[0][1])
-        spec = read_vnnlib(instance.vnnlib)
+        net, spec = load_instance(instance)
         res = check_vnnlib(net, spec, engine=engine, timeout=max(limit - (time.perf_counter() - t0), 1e-3))
     except SrmverifyError as exc:
         return done("error", message=str(exc))
