@@ -20,7 +20,7 @@ from ..formats.files import atomic_write, check_output_path, read_text
 from ..results import Progress, no_progress
 from .executors import Executor, SerialExecutor
 from .instances import Instance
-from .runner import VERDICTS, InstanceResult, result_file, run_instance
+from .runner import VERDICTS, InstanceResult, counts_text, result_file, run_instance, tally
 
 RESULTS_HEADER = ("onnx", "vnnlib", "result", "time")
 
@@ -85,10 +85,7 @@ class BatchSummary:
 
     @property
     def counts(self) -> dict[str, int]:
-        c = {v: 0 for v in VERDICTS}
-        for r in self.results:
-            c[r.verdict] += 1
-        return c
+        return tally(r.verdict for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {"total": self.total, "skipped": self.skipped, "done": len(self.results), "counts": self.counts,
@@ -168,13 +165,9 @@ def run_batch(instances: Sequence[Instance], out_dir: str | Path, *, executor: E
             summary.results.append(res)
             if on_result is not None:
                 on_result(res)
-            progress(len(summary.results), len(todo), _counts_text(summary.counts))
+            progress(len(summary.results), len(todo), counts_text(summary.counts))
     except KeyboardInterrupt:
         summary.interrupted = True
     summary.complete = not summary.interrupted and len(summary.results) == len(todo)
     summary.time = time.perf_counter() - t0
     return summary
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return " ".join(f"{k} {v}" for k, v in counts.items() if v)

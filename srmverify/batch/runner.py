@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..errors import InputError, SrmverifyError, UnsupportedNetwork
 from ..formats import load_network
@@ -20,6 +20,23 @@ from .instances import Instance
 
 #: The verdicts a result can have (VNN-COMP's vocabulary).
 VERDICTS = tuple(v.value for v in Verdict)
+
+
+def tally(verdicts: Iterable[str]) -> dict[str, int]:
+    """How many of each verdict (every verdict listed, in :data:`VERDICTS` order).
+
+    >>> tally(["sat", "unsat", "sat"])
+    {'unsat': 1, 'sat': 2, 'unknown': 0, 'timeout': 0, 'error': 0}
+    """
+    c = dict.fromkeys(VERDICTS, 0)
+    for v in verdicts:
+        c[v] += 1
+    return c
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """The non-zero counts for a progress line: ``'unsat 1 sat 2'``."""
+    return " ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
 @dataclass
