@@ -59,11 +59,13 @@ def batch_cmd(
         emit_json(summary.to_dict())
         return code
     table = Table(title=f"batch {instances} -> {out_dir}")
-    for col in ("instances", "skipped", "run", *summary.counts, "time", "workers"):
-        table.add_column(col, justify="right")
-    table.add_row(str(summary.total), str(summary.skipped), str(len(summary.results)),
-                  *(str(v) for v in summary.counts.values()), f"{summary.time:.1f} s", str(summary.workers))
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for key, value in (("instances", summary.total), ("skipped (already done)", summary.skipped),
+                       ("run now", len(summary.results)), *summary.counts.items()):
+        table.add_row(key, str(value))
     out.print(table)
+    out.print(f"{summary.time:.1f} s on {summary.workers} worker(s); results in {out_dir / 'results.csv'}")
     for r in summary.results:
         if r.verdict == "error":
             err.print(f"error: {r.name}: {r.message}", markup=False, highlight=False)

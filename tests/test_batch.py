@@ -217,3 +217,40 @@ def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------------- certified accuracy
+def test_robust_dataset_matches_closed_form(tmp_path: Path, capsys) -> None:
+    """NET's argmax is class 0 iff x1 > 0 (y0 - y1 = 2 x1), so a sample is certified at eps (L-inf)
+    iff its label is 0 and x1 > eps, or 1 and x1 < -eps; samples stay 0.01 away from the edges."""
+    rng = np.random.default_rng(7)
+    eps = [0.05, 0.2]
+    x = rng.uniform(-1, 1, size=(24, 2))
+    x[:, 1] = np.where(np.min(np.abs(np.abs(x[:, 1])[:, None] - [0.0, *eps]), axis=1) < 0.01, 0.5, x[:, 1])
+    y = (x[:, 1] < 0).astype(int)
+    y[::5] = 1 - y[::5]                                   # a few wrong labels: never certified
+    net = tmp_path / "net.json"
+    save_network(NET, net)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    out = tmp_path / "v.csv"
+    code = run(["robust", str(net), "--dataset", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
+                "--eps", "0.05,0.2", "--mode", "argmax", "-o", str(out), "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert code == 0 and d["complete"]
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 48
+    for e, per in zip(eps, d["per_eps"]):
+        expect = ((y == 0) & (x[:, 1] > e)) | ((y == 1) & (x[:, 1] < -e))
+        got = np.array([r["verdict"] == "unsat" for r in rows if float(r["eps"]) == e])
+        assert np.array_equal(got, expect)
+        assert per["certified_accuracy"] == pytest.approx(expect.mean())
+        assert per["counts"]["sat"] == (~expect).sum()      # every other sample has a real counterexample
+    # bad inputs: one line naming the file/field, exit 3
+    np.save(tmp_path / "y_bad.npy", np.array([0, 3] + [0] * 22))
+    for argv, needle in [(["--labels", str(tmp_path / "y_bad.npy"), "--eps", "0.1"], "labels[1]"),
+                         (["--labels", str(tmp_path / "y.npy"), "--eps", "0.1,x"], "--eps"),
+                         (["--eps", "0.1"], "--dataset")]:
+        assert run(["robust", str(net), "--dataset", str(tmp_path / "x.npy"), *argv]) == 3
+        assert needle in capsys.readouterr().err
+    assert run(["robust", str(net), "--x0", "0,0", "--eps", "0.1,0.2"]) == 3
