@@ -254,3 +254,42 @@ def test_robust_dataset_matches_closed_form(tmp_path: Path, capsys) -> None:
         assert run(["robust", str(net), "--dataset", str(tmp_path / "x.npy"), *argv]) == 3
         assert needle in capsys.readouterr().err
     assert run(["robust", str(net), "--x0", "0,0", "--eps", "0.1,0.2"]) == 3
+
+
+# ----------------------------------------------------------------------------- VNN-COMP acceptance
+def checker():
+    """benchmarks/check_vnncomp_results.py (replay in onnxruntime, the scorer's reader)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_vnncomp_results", ROOT / "benchmarks" / "check_vnncomp_results.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(not ACAS.is_dir(), reason="ACAS Xu benchmark folder absent")
+def test_acasxu_counterexamples_replay_in_onnxruntime(tmp_path: Path) -> None:
+    """Two quick sat instances (published: sat); each counterexample is in the box, onnxruntime's
+    output matches the file within rtol 1e-3 / atol 1e-4 and violates the property. With
+    VNNCOMP_SCORING=<checkout>/SCORING the competition's own reader must call them correct."""
+    pytest.importorskip("onnxruntime")
+    (tmp_path / "i.csv").write_text("".join(f"{ACAS}/onnx/ACASXU_run2a_{n}_batch_2000.onnx,{ACAS}/vnnlib/prop_2.vnnlib,60\n"
+                                            for n in ("5_5", "3_4")))
+    s = run_batch(read_instances(tmp_path / "i.csv"), tmp_path / "out")
+    assert [r.verdict for r in s.results] == ["sat", "sat"]
+    chk = checker()
+    scoring = os.environ.get("VNNCOMP_SCORING")
+    scorer = chk.load_scorer(Path(scoring)) if scoring and Path(scoring).is_dir() else None
+    for inst in read_instances(tmp_path / "i.csv"):
+        path = tmp_path / "out" / "results" / f"{inst.name}.txt"
+        x, y_file = read_counterexample(path)
+        spec = chk.read_vnnlib(inst.vnnlib)
+        y = chk.replay(inst.networks[0][1], x)
+        box = spec.input_box
+        assert np.all(x >= box[:, 0] - 1e-4) and np.all(x <= box[:, 1] + 1e-4)
+        np.testing.assert_allclose(y, y_file, rtol=1e-3, atol=1e-4)
+        assert chk.violates(spec, x, y)
+        if scorer is not None:
+            ce = tmp_path / "ce.counterexample"
+            ce.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+            assert scorer.get_ce_diff(inst.networks[0][1], inst.vnnlib, str(ce), 1e-4, 0.0)[0] == "correct"
