@@ -75,6 +75,9 @@ def _query(item: tuple, net_path: str, options: dict) -> SampleResult:
         res = robustness(cached_network(net_path), x, eps, label=label, **options)
     except SrmverifyError as exc:
         return SampleResult(index, eps, label, "error", time.perf_counter() - t0, message=str(exc))
+    except Exception as exc:    # a bug of ours on this sample: recorded as its error, the run goes on
+        return SampleResult(index, eps, label, "error", time.perf_counter() - t0,
+                            message=f"internal error: {type(exc).__name__}: {exc}")
     return SampleResult(index, eps, label, Verdict(res.verdict).value, time.perf_counter() - t0, res.tolerance)
 
 

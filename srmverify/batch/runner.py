@@ -1,6 +1,6 @@
 """Run one VNN-COMP instance: :func:`run_instance` never raises for a problem of the instance
-(a missing file, an unsupported operator or construct, a size mismatch): it returns an
-``error`` result naming it, so a batch goes on. Networks are cached per process
+(a missing file, an unsupported operator or construct, a size mismatch, even a bug of ours): it
+returns an ``error`` result naming it, so a batch goes on. Networks are cached per process
 (:func:`cached_network`), so a worker loads each network once.
 """
 from __future__ import annotations
@@ -139,8 +139,8 @@ def run_instance(instance: Instance, *, timeout: float | None = None, engine: st
         res = check_vnnlib(net, spec, engine=engine, timeout=max(limit - (time.perf_counter() - t0), 1e-3))
     except SrmverifyError as exc:
         return done("error", message=str(exc))
-    except (MemoryError, RecursionError) as exc:
-        return done("error", message=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:    # a bug of ours on this instance: recorded as its error, the batch goes on
+        return done("error", message=f"internal error: {type(exc).__name__}: {exc}")
     cex = None
     if res.counterexample is not None:
         cex = (list(res.counterexample.input), list(res.counterexample.output))
