@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def main() -> None:
     configs = {"serial (in process)": SerialExecutor, "dask, 1 worker": lambda: DaskExecutor(n_workers=1),
                "dask, 2 workers": lambda: DaskExecutor(n_workers=2)}
     best: dict[str, tuple] = {}
+    load0 = os.getloadavg()[0]
     for rep in range(args.repeat):          # interleaved repetitions, best of each: the machine is shared
         for label, make in configs.items():
             t0 = time.perf_counter()
@@ -47,7 +49,8 @@ def main() -> None:
                         and r.verdict != published[(Path(r.key[0]).name, Path(r.key[1]).name)])
             if label not in best or s.time < best[label][1]:
                 best[label] = (start, s.time, sum(r.time for r in s.results), s.counts, wrong)
-    print(f"best of {args.repeat} interleaved runs each")
+    print(f"best of {args.repeat} interleaved runs each; 1-minute load average {load0:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)")
     print("| executor | start-up (s) | batch wall time (s) | sum of instance times (s) | verdicts | wrong |")
     print("|---|---|---|---|---|---|")
     for label, (start, wall, total, counts, wrong) in best.items():
