@@ -63,6 +63,15 @@ def violates(spec, x: np.ndarray, y: np.ndarray, in_tol: float = 1e-4) -> bool:
     return False
 
 
+def plain_copy(path: str, folder: Path) -> str:
+    """``path`` itself, or for ``.gz`` a decompressed copy in ``folder`` (the scorer reads plain files)."""
+    if not path.endswith(".gz"):
+        return path
+    out = folder / Path(path).name[:-3]
+    out.write_bytes(read_bytes(path))
+    return str(out)
+
+
 def load_scorer(scoring: Path):
     """``counterexamples.get_ce_diff`` from the scorer's folder (``cachier`` stubbed if absent)."""
     try:
@@ -87,6 +96,7 @@ def main() -> int:
     by_key = {i.key: i for i in read_instances(args.instances)}
     rows = list(csv.reader(open(args.out / "results.csv")))[1:]
     scorer = load_scorer(args.scoring) if args.scoring else None
+    tmp = Path(tempfile.mkdtemp(prefix="check_vnncomp_"))
     published = {}
     if args.published:
         published = {(r["onnx"], r["vnnlib"]): r["verdict"] for r in csv.DictReader(open(args.published))}
@@ -120,7 +130,8 @@ def main() -> int:
         if scorer is not None:
             with tempfile.NamedTemporaryFile("w", suffix=".counterexample", delete=False) as fh:
                 fh.write("\n".join(lines[1:]) + "\n")       # the harness stores the file after its first line
-            res, msg = scorer.get_ce_diff(onnx_path, inst.vnnlib, fh.name, 1e-4, 0.0)
+            plain = [plain_copy(f, tmp) for f in (onnx_path, inst.vnnlib)]    # the harness gunzips first
+            res, msg = scorer.get_ce_diff(*plain, fh.name, 1e-4, 0.0)
             Path(fh.name).unlink()
             scorer_ok[res] = scorer_ok.get(res, 0) + 1
             if res not in ("correct", "correct_up_to_tolerance"):

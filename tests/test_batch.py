@@ -293,3 +293,14 @@ def test_acasxu_counterexamples_replay_in_onnxruntime(tmp_path: Path) -> None:
             ce = tmp_path / "ce.counterexample"
             ce.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
             assert scorer.get_ce_diff(inst.networks[0][1], inst.vnnlib, str(ce), 1e-4, 0.0)[0] == "correct"
+
+
+def test_batch_reads_gzipped_networks_properties_and_lists(bench: Path) -> None:
+    for f in ("onnx/net.onnx", "vnnlib/sat.vnnlib", "vnnlib/unsat.vnnlib"):
+        (bench / f"{f}.gz").write_bytes(gzip.compress((bench / f).read_bytes()))
+    (bench / "gz.csv.gz").write_bytes(gzip.compress(b"onnx/net.onnx.gz,vnnlib/sat.vnnlib.gz,20\n"
+                                                    b"onnx/net.onnx.gz,vnnlib/unsat.vnnlib.gz,20\n"))
+    s = run_batch(read_instances(bench / "gz.csv.gz"), bench / "out")
+    assert [r.verdict for r in s.results] == ["sat", "unsat"]
+    x, _ = read_counterexample(bench / "out" / "results" / "net_sat.txt")
+    assert forward(x)[0] >= 1.9
