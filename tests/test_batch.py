@@ -253,7 +253,7 @@ def test_robust_dataset_matches_closed_form(tmp_path: Path, capsys) -> None:
                          (["--eps", "0.1"], "--dataset")]:
         assert run(["robust", str(net), "--dataset", str(tmp_path / "x.npy"), *argv]) == 3
         assert needle in capsys.readouterr().err
-    assert run(["robust", str(net), "--x0", "0,0", "--eps", "0.1,0.2"]) == 3
+    assert run(["robust", str(net), "--input", "0,0", "--eps", "0.1,0.2"]) == 3
 
 
 # ----------------------------------------------------------------------------- VNN-COMP acceptance
