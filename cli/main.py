@@ -24,6 +24,7 @@ from srmverify.results import EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE
 from srmverify.stop import stop_signal
 
 from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify, regions, render
+from . import batch
 from .signals import stop_on_signals
 
 app = typer.Typer(
@@ -41,7 +42,7 @@ ALIASES = {
     "bounds": {"--method": "--bounds"},
 }
 
-for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions):
+for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions, batch):
     module.register(app)
 
 
