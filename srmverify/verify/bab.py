@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..deadline import expired
-from ..bounds.relu import backsubstitute, difference_bounds, optimised_upper_bound, symbolic_bounds_batch
+from ..bounds.relu import backsubstitute, difference_bounds, forward_bounds_batch, optimised_upper_bound, \
+    symbolic_bounds_batch
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
@@ -67,9 +68,9 @@ class MaxResult:
         return self.upper - self.value
 
 
-def objective_net(nets: list[ReLUNet], coefs: list[np.ndarray], const: float = 0.0) -> ReLUNet:
+def objective_net(nets: list[ReLUNet], coefs: list[np.ndarray], const: float | np.ndarray = 0.0) -> ReLUNet:
     """One ReLU network computing ``sum_i coefs[i] @ nets[i](x) + const`` (all nets share the
-    input). Shorter networks are padded with ``relu(z) - relu(-z)`` pass-through layers; hidden
+    input; a 2-D ``coefs[i]`` of ``k`` rows and a length-``k`` ``const`` give ``k`` outputs). Shorter networks are padded with ``relu(z) - relu(-z)`` pass-through layers; hidden
     units shared by several networks are merged (:func:`_simplify`).
 
     >>> a = ReLUNet([([[1.0]], [0.0]), ([[2.0]], [1.0])]); b = ReLUNet([([[3.0]], [0.0])])
@@ -103,9 +104,9 @@ def objective_net(nets: list[ReLUNet], coefs: list[np.ndarray], const: float = 0
                 W[r:r + Wb.shape[0], c:c + Wb.shape[1]] = Wb
                 r, c = r + Wb.shape[0], c + Wb.shape[1]
         out.append((W, np.concatenate([b for _, b in blocks])))
-    coef = np.concatenate([np.asarray(ci, dtype=float).reshape(-1) for ci in coefs])
+    coef = np.hstack([np.atleast_2d(np.asarray(ci, dtype=float)) for ci in coefs])
     W, b = out[-1]
-    out[-1] = (coef[None, :] @ W, np.array([coef @ b + const]))
+    out[-1] = (coef @ W, coef @ b + const)
     return ReLUNet(_simplify(out))
 
 
@@ -150,6 +151,33 @@ def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None =
     >>> solve_arrays(m).objective
     1.5
     """
+    cols, A, rhs, F, g = _leaf_basis(net, box, pre)
+    cost, const = F[0], float(g[0])
+    if cutoff is not None:
+        A, rhs = np.vstack([A, -cost[None]]), np.append(rhs, const - cutoff)
+    return _lower(cost, const, cols, A, rhs, tau)
+
+
+def conjunction_arrays(net: ReLUNet, box: np.ndarray, pre: list, rows: list[int],
+                       tau: float = DEFAULT.tau) -> MilpArrays:
+    """Compact big-M feasibility MILP (as :func:`leaf_arrays`) of "``net(x)[a] <= 0`` for every
+    ``a`` in ``rows``" over ``box``: infeasible = no input of the box satisfies that conjunction.
+
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0], [-1.0, 0.0]], [-0.5, 0.2])])
+    >>> box = np.array([[-1.0, 2.0]]); pre = [(np.array([-1.0, -2.0]), np.array([2.0, 1.0]))]
+    >>> [solve_arrays(conjunction_arrays(net, box, pre, r)).status for r in ([0], [0, 1])]  # |x|<=.5, x>=.2
+    ['optimal', 'optimal']
+    >>> solve_arrays(conjunction_arrays(ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]),
+    ...     ([[1.0, 1.0], [-1.0, 0.0]], [-0.5, 0.7])]), box, pre, [0, 1])).status      # |x|<=.5, x>=.7
+    'infeasible'
+    """
+    cols, A, rhs, F, g = _leaf_basis(net, box, pre)
+    return _lower(np.zeros(F.shape[1]), 0.0, cols, np.vstack([A, F[rows]]), np.append(rhs, -g[rows]), tau)
+
+
+def _leaf_basis(net: ReLUNet, box: np.ndarray, pre: list):
+    """The compact encoding of :func:`leaf_arrays`: ``(columns (lo, hi, integer), A, rhs, F, g)``
+    with rows ``A v <= rhs`` and the outputs ``F v + g`` over the basis ``v``."""
     n = box.shape[0]
     P, q = np.eye(n), np.zeros(n)            # hidden values h = P v + q (first: h = x)
     col_lo, col_hi, integer = [box[:, 0]], [box[:, 1]], [np.zeros(n, bool)]
@@ -172,16 +200,18 @@ def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None =
         col_hi += [hu, np.ones(k)]
         integer += [np.zeros(k, bool), np.ones(k, bool)]
     W, b = net.layers[-1]
-    cost, const = (W @ P)[0], float((W @ q + b)[0])
-    N = len(cost)
+    F, g = W @ P, W @ q + b
+    N = F.shape[1]
     A = np.vstack([np.hstack([R, np.zeros((len(R), N - R.shape[1]))]) for R, _ in blocks] + [np.zeros((0, N))])
     rhs = np.concatenate([r for _, r in blocks] + [np.zeros(0)])
-    if cutoff is not None:
-        A, rhs = np.vstack([A, -cost[None]]), np.append(rhs, const - cutoff)
+    return (np.concatenate(col_lo), np.concatenate(col_hi), np.concatenate(integer)), A, rhs, F, g
+
+
+def _lower(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np.ndarray, tau: float) -> MilpArrays:
+    """``max cost @ v + const`` s.t. ``A v <= rhs`` as CSR :class:`MilpArrays`."""
     nz = A != 0
     starts = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
-    return MilpArrays(cost, const, True, np.concatenate(col_lo), np.concatenate(col_hi), np.concatenate(integer),
-                      np.full(len(rhs), -np.inf), rhs, starts, np.nonzero(nz)[1], A[nz], tau)
+    return MilpArrays(cost, const, True, *cols, np.full(len(rhs), -np.inf), rhs, starts, np.nonzero(nz)[1], A[nz], tau)
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
@@ -383,3 +413,236 @@ def close_everywhere(a: ReLUNet, b: ReLUNet, box: np.ndarray, eps: float, *, tim
             queue += [left, right]
         progress(boxes, None, f"|a - b| <= {eps:g}? {len(queue)} open boxes")
     return True, None, bound
+
+
+#: Branch and bound of a DNF: attack (:func:`~srmverify.verify.attack.pgd`) every this many batches.
+ATTACK_EVERY = 8
+#: Starts of each attack (random points of the root box, then centres of the least proven boxes).
+ATTACK_STARTS = 64
+#: Exact re-checks (``accept``) of float candidates allowed in one search (near ties cost one each).
+MAX_ACCEPTS = 64
+#: The split rules tried in turn and the share of the time limit each gets (the last: the rest;
+#: without a limit, the first gets :data:`FIRST_RULE_TIME` seconds): ``grad`` splits the coordinate
+#: with the largest ``|slope| * width`` of the linear bound (best on large boxes), ``wide`` the one
+#: split least so far (best on thin boxes, where the slopes mislead).
+SPLIT_RULES = (("grad", 1 / 3), ("wide", 1.0))
+FIRST_RULE_TIME = 30.0
+
+
+def _negated(net: ReLUNet) -> ReLUNet:
+    """``-net`` (the last layer negated): lower bounds of ``net`` are minus upper bounds of it."""
+    W, b = net.layers[-1]
+    return ReLUNet(list(net.layers[:-1]) + [(-W, -b)])
+
+
+@dataclass
+class DnfResult:
+    """``verdict``: ``"sat"`` (``x`` was accepted by the caller's exact re-check), ``"unsat"``
+    (every box closed: each conjunction has an atom proven false there by linear bounds or by a
+    leaf MILP, the latter up to the MILP tolerance) or ``None`` (time limit, or boxes too small
+    to split that neither closed nor gave an accepted point)."""
+
+    verdict: str | None
+    x: np.ndarray | None
+    stats: dict = field(default_factory=dict)
+
+
+def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.ndarray, float, bool]]],
+               accept, *, engine: str = "highs", timeout: float | None = None,
+               progress: Progress = no_progress, settings: Settings = DEFAULT) -> DnfResult:
+    """Is there an ``x`` in ``box`` where some conjunction of linear atoms over the stacked
+    outputs ``Y`` of ``nets`` holds? Each atom is ``(c, d, strict)``: ``c @ Y <= d`` (``<``).
+
+    One input-splitting search for the whole DNF. Every atom becomes an output
+    ``f = c @ Y - d`` of one merged network (:func:`objective_net`); on each box of a batch the
+    linear (CROWN) lower bounds of all ``f`` are computed at once, and a conjunction is *closed*
+    on a box (and on all its sub-boxes) when one of its atoms has a lower bound ``> 0``
+    (``>= 0`` for a strict atom). A box is done when all its conjunctions are closed; a box with
+    at most :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open conjunctions by exact leaf MILPs
+    (:func:`conjunction_arrays`). Open boxes are split on the coordinate with the largest
+    ``|slope| * width`` of the best atom of their least proven conjunction, least proven boxes
+    first (:data:`SPLIT_RULES`: a search that does not finish in its share of the time limit
+    is restarted with the next rule). Falsification runs throughout: the minimisers of the linear bounds and the box
+    centres are evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
+    (:mod:`~srmverify.verify.attack`) starts from the least proven boxes. A float point that
+    satisfies a conjunction is passed to ``accept(x) -> bool`` (the caller's exact re-check);
+    the first accepted point ends the search with ``"sat"``.
+
+    Examples
+    --------
+    >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [0.0])])     # |x|
+    >>> box = np.array([[-1.0, 2.0]])
+    >>> both = lambda lo, hi: [[(np.array([-1.0]), -lo, False), (np.array([1.0]), hi, False)]]
+    >>> decide_dnf([net], box, both(1.5, 1.7), lambda x: True).verdict     # 1.5 <= |x| <= 1.7
+    'sat'
+    >>> decide_dnf([net], box, both(2.5, 3.0), lambda x: True).verdict     # nothing reaches 2.5
+    'unsat'
+    """
+    t0 = time.perf_counter()
+    total: dict = {}
+    r = DnfResult(None, None)
+    for i, (split, share) in enumerate(SPLIT_RULES):
+        last = i == len(SPLIT_RULES) - 1
+        left = None if timeout is None else timeout - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
+            break
+        limit = left if last else (FIRST_RULE_TIME if timeout is None else share * timeout)
+        r = _decide(nets, box, dnf, accept, split, engine, min(limit, left) if left is not None else limit, progress,
+                    settings)
+        for k, v in r.stats.items():
+            total[k] = total.get(k, 0) + v if isinstance(v, (int, float)) and k != "time" else v
+        total["split"] = split
+        if r.verdict is not None or r.stats.get("stop") != "timeout":
+            break
+    total["time"] = time.perf_counter() - t0
+    return DnfResult(r.verdict, r.x, total)
+
+
+def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str, engine: str,
+            timeout: float | None, progress: Progress, settings: Settings) -> DnfResult:
+    """One search of :func:`decide_dnf` with the split rule ``split``."""
+    from .attack import margins, pgd        # attack imports nothing from here; local: no cycle at import
+
+    t0 = time.perf_counter()
+    deadline = None if timeout is None else t0 + timeout
+    box = np.asarray(box, dtype=float)
+    n = box.shape[0]
+    sizes = np.cumsum([0] + [nt.n_outputs for nt in nets])
+    atoms = [a for conj in dnf for a in conj]
+    C = np.array([np.asarray(c, dtype=float).reshape(-1) for c, _, _ in atoms])
+    d = np.array([float(dd) for _, dd, _ in atoms])
+    strict = np.array([bool(s) for _, _, s in atoms])
+    net = objective_net(list(nets), [C[:, s:e] for s, e in zip(sizes[:-1], sizes[1:])], -d)
+    conjs, start = [], 0
+    for conj in dnf:
+        conjs.append(list(range(start, start + len(conj))))
+        start += len(conj)
+    K, L = len(conjs), len(net.layers)
+    neg = _negated(net)
+    span = box[:, 1] - box[:, 0] + 1e-300
+    member = np.zeros((K, len(atoms)), bool)
+    for k, c in enumerate(conjs):
+        member[k, c] = True
+    stats = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "attacks": 0, "accepts": 0, "leaf_time": 0.0}
+    rng = np.random.default_rng(0)
+    found: list[np.ndarray] = []
+
+    def try_points(X: np.ndarray) -> bool:
+        if stats["accepts"] >= MAX_ACCEPTS:
+            return False
+        g = margins(net, X, conjs).min(axis=1)      # <= 0: a conjunction holds in floats
+        for i in np.argsort(g)[:4]:
+            if g[i] > 0 or stats["accepts"] >= MAX_ACCEPTS:
+                break
+            stats["accepts"] += 1
+            if accept(X[i]):
+                found.append(X[i])
+                return True
+        return False
+
+    def attack(centres: np.ndarray) -> bool:
+        stats["attacks"] += 1
+        starts = np.vstack([centres, box[:, 0] + rng.random((ATTACK_STARTS, n)) * (box[:, 1] - box[:, 0])])
+        P, _ = pgd(net, starts, box[:, 0], box[:, 1], conjs)
+        return try_points(P)
+
+    def bound(boxes: np.ndarray, masks: np.ndarray):
+        """Lower bounds of the atoms on each box (optimised slopes for the best atom of each open
+        conjunction), their linear bounds' slopes, the pre-activation bounds, the conjunctions
+        still open and each box's score (bound of its least proven open conjunction; ``inf``:
+        closed)."""
+        stats["boxes"] += len(boxes)
+        pre = forward_bounds_batch(net, boxes, layers=L - 1, refine=True)
+        lb, A, _ = backsubstitute(net, L - 1, None, pre, boxes, upper=False)
+        masks = masks & ~_proven(lb)
+        bb, kk = np.nonzero(masks)
+        if len(bb):
+            best_atom = np.argmax(np.where(member[kk], lb[bb], -np.inf), axis=1)
+            opt = -optimised_upper_bound(neg, [(lo[bb], hi[bb]) for lo, hi in pre], boxes[bb], settings.bab_alpha_steps,
+                                         rows=best_atom)
+            lb[bb, best_atom] = np.maximum(lb[bb, best_atom], opt - settings.bound_margin * (1 + np.abs(opt)))
+            masks &= ~_proven(lb)
+        best = np.where(member[None] & masks[:, :, None], lb[:, None, :], -np.inf).max(axis=2)   # (B, K)
+        score = np.where(masks, best, np.inf).min(axis=1)
+        return lb, A, pre, masks, score
+
+    def _proven(lb: np.ndarray) -> np.ndarray:
+        """(B, K): conjunctions with an atom proven false."""
+        proven = np.where(strict, lb >= 0, lb > 0)
+        return np.any(proven[:, None, :] & member[None], axis=2)
+
+    def expand(parents: list) -> tuple[np.ndarray, tuple]:
+        """Both halves of every parent ``(box, mask, coordinate)``, bounded."""
+        kids, kid_masks = [], []
+        for bx, mask, dim in parents:
+            mid = 0.5 * (bx[dim, 0] + bx[dim, 1])
+            lo_box, hi_box = bx.copy(), bx.copy()
+            lo_box[dim, 1] = hi_box[dim, 0] = mid
+            kids += [lo_box, hi_box]
+            kid_masks += [mask, mask]
+        boxes = np.array(kids)
+        return boxes, bound(boxes, np.array(kid_masks))
+
+    # open boxes: (score, counter, box, open-conjunction mask, split coordinate)
+    heap: list = []
+    counter = 0
+    unresolved = 0
+    batches = 0
+    if attack(box.mean(axis=1)[None]):
+        return DnfResult("sat", found[0], dict(stats, time=time.perf_counter() - t0, stop="sat"))
+    boxes = box[None]
+    res = bound(boxes, np.ones((1, K), bool))
+    while True:
+        lb, A, pre, masks, score = res
+        live = np.flatnonzero(masks.any(axis=1))
+        if len(live):      # falsification: minimisers of the atoms' linear lower bounds, and the centres
+            cand = np.where(A[live] > 0, boxes[live, None, :, 0], boxes[live, None, :, 1]).reshape(-1, n)
+            if try_points(np.vstack([cand, boxes[live].mean(axis=2)])):
+                break
+        unstable = sum(((lo < 0) & (hi > 0)).sum(axis=1) for lo, hi in pre)
+        for f in live:
+            bx, mask = boxes[f], masks[f]
+            if unstable[f] <= settings.bab_leaf_unstable and not expired(deadline):
+                for k in np.flatnonzero(mask):
+                    t1 = time.perf_counter()
+                    limit = settings.bab_leaf_time if deadline is None else \
+                        min(settings.bab_leaf_time, max(deadline - time.perf_counter(), settings.min_time_slice))
+                    leaf = conjunction_arrays(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[k], settings.tau)
+                    sol = solve_arrays(leaf, engine, limit, settings)
+                    stats["leaf_milps"] += 1
+                    stats["leaf_time"] += time.perf_counter() - t1
+                    if sol.status == "infeasible":
+                        stats["leaf_closed"] += 1
+                        mask[k] = False
+                    elif sol.has_point and try_points(np.clip(sol.values[:n], bx[:, 0], bx[:, 1])[None]):
+                        break
+                if found:
+                    break
+                if not mask.any():
+                    continue
+            best = np.where(member[mask], lb[f][None], -np.inf)          # (open conjunctions, atoms)
+            k = int(np.argmin(best.max(axis=1)))
+            a = np.abs(A[f, int(np.argmax(best[k]))])
+            widths = bx[:, 1] - bx[:, 0]
+            if not np.any(bx[:, 0] < bx[:, 0] + 0.5 * widths):
+                unresolved += 1                      # too small to split
+                continue
+            dim = int(np.argmax((a + a.mean() + 1e-12) * widths if split == "grad" else widths / span))
+            heapq.heappush(heap, (float(score[f]), counter, bx, mask.copy(), dim))
+            counter += 1
+        if found or not heap:
+            break
+        if expired(deadline):
+            stats.update(time=time.perf_counter() - t0, open=len(heap), stop="timeout")
+            return DnfResult(None, None, stats)
+        batches += 1
+        if batches % ATTACK_EVERY == 0:
+            if attack(np.array([h[2].mean(axis=1) for h in heapq.nsmallest(ATTACK_STARTS // 2, heap)])):
+                break
+        progress(stats["boxes"], None, f"{len(heap)} open boxes")
+        parents = [heapq.heappop(heap)[2:] for _ in range(min(settings.bab_batch // 2, len(heap)))]
+        boxes, res = expand(parents)
+    stats.update(time=time.perf_counter() - t0, open=len(heap), unresolved=unresolved)
+    if found:
+        return DnfResult("sat", found[0], dict(stats, stop="sat"))
+    return DnfResult("unsat" if not unresolved else None, None, dict(stats, stop="closed" if not unresolved else "unresolved"))

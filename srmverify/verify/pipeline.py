@@ -48,7 +48,7 @@ from ..solvers import check_engine, solve
 from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
 from ..solvers.solution import Solution
-from .bab import maximize_relu, objective_net
+from .bab import decide_dnf, maximize_relu, objective_net
 from .refine import refine
 
 Net = SNN | ReLUNet
@@ -258,7 +258,7 @@ def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj
 
 def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj], max_inputs: int) -> bool:
     return all(isinstance(n, ReLUNet) and n.n_inputs <= max_inputs for n in nets) and \
-        all(len(conj) == 1 and conj[0].silent is None and np.isfinite(conj[0].d) for conj in dnf)
+        all(a.silent is None and np.isfinite(a.d) for conj in dnf for a in conj)
 
 
 def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
@@ -270,6 +270,12 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
     proven upper bound rules its conjunction out (up to the MILP tolerance of the leaves), or
     ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
     upper bound of ``-c @ Y`` over the conjunctions tried (``bab_value``, ``bab_upper``)."""
+    if any(len(conj) > 1 for conj in dnf):           # conjunctions: one search for the whole DNF
+        r = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.c, a.d, a.strict) for a in conj] for conj in dnf],
+                       lambda x: dnf_holds_exact(dnf, flatten(stacked_exact(nets, x.tolist()))), engine=engine,
+                       timeout=remaining(deadline), progress=progress, settings=settings)
+        stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
+        return (r.x.tolist(), stacked_exact(nets, r.x.tolist())) if r.verdict == "sat" else r.verdict
     sizes = np.cumsum([0] + [n.n_outputs for n in nets])
     for conj in dnf:
         a = conj[0]
