@@ -177,7 +177,7 @@ def forward_bounds_batch(net: ReLUNet, boxes: np.ndarray, layers: int | None = N
         _, lmax = concretise(zLl, zcl)
         ilo, ihi = _interval_affine(W, iv_lo, iv_hi)
         lo, hi = _widen(np.maximum(lo, ilo + b), np.minimum(hi, ihi + b))
-        rows = np.flatnonzero(np.any((lo < 0) & (hi > 0), axis=0)) if refine and l else []
+        rows = np.flatnonzero(np.any((lo < 0) & (hi > 0), axis=0)) if refine and l else np.zeros(0, int)
         if len(rows):
             sel = np.broadcast_to(np.eye(len(b))[rows], (B, len(rows), len(b)))
             blo, _, _ = backsubstitute(net, l, sel, pre, boxes, upper=False)

@@ -211,7 +211,8 @@ def _lower(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np.n
     """``max cost @ v + const`` s.t. ``A v <= rhs`` as CSR :class:`MilpArrays`."""
     nz = A != 0
     starts = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
-    return MilpArrays(cost, const, True, *cols, np.full(len(rhs), -np.inf), rhs, starts, np.nonzero(nz)[1], A[nz], tau)
+    return MilpArrays(cost, const, True, cols[0], cols[1], cols[2], np.full(len(rhs), -np.inf), rhs, starts,
+                      np.nonzero(nz)[1], A[nz], tau)
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
@@ -523,7 +524,7 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
     member = np.zeros((K, len(atoms)), bool)
     for k, c in enumerate(conjs):
         member[k, c] = True
-    stats = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "attacks": 0, "accepts": 0, "leaf_time": 0.0}
+    stats: dict = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "attacks": 0, "accepts": 0, "leaf_time": 0.0}
     rng = np.random.default_rng(0)
     found: list[np.ndarray] = []
 
@@ -603,17 +604,17 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
         for f in live:
             bx, mask = boxes[f], masks[f]
             if unstable[f] <= settings.bab_leaf_unstable and not expired(deadline):
-                for k in np.flatnonzero(mask):
+                for kc in np.flatnonzero(mask):
                     t1 = time.perf_counter()
                     limit = settings.bab_leaf_time if deadline is None else \
                         min(settings.bab_leaf_time, max(deadline - time.perf_counter(), settings.min_time_slice))
-                    leaf = conjunction_arrays(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[k], settings.tau)
+                    leaf = conjunction_arrays(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[kc], settings.tau)
                     sol = solve_arrays(leaf, engine, limit, settings)
                     stats["leaf_milps"] += 1
                     stats["leaf_time"] += time.perf_counter() - t1
                     if sol.status == "infeasible":
                         stats["leaf_closed"] += 1
-                        mask[k] = False
+                        mask[kc] = False
                     elif sol.has_point and try_points(np.clip(sol.values[:n], bx[:, 0], bx[:, 1])[None]):
                         break
                 if found:

@@ -271,11 +271,13 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
     ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
     upper bound of ``-c @ Y`` over the conjunctions tried (``bab_value``, ``bab_upper``)."""
     if any(len(conj) > 1 for conj in dnf):           # conjunctions: one search for the whole DNF
-        r = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.c, a.d, a.strict) for a in conj] for conj in dnf],
-                       lambda x: dnf_holds_exact(dnf, flatten(stacked_exact(nets, x.tolist()))), engine=engine,
-                       timeout=remaining(deadline), progress=progress, settings=settings)
-        stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
-        return (r.x.tolist(), stacked_exact(nets, r.x.tolist())) if r.verdict == "sat" else r.verdict
+        dr = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.c, a.d, a.strict) for a in conj] for conj in dnf],
+                        lambda x: dnf_holds_exact(dnf, flatten(stacked_exact(nets, x.tolist()))), engine=engine,
+                        timeout=remaining(deadline), progress=progress, settings=settings)
+        stats["bab_boxes"] = stats.get("bab_boxes", 0) + dr.stats.get("boxes", 0)
+        if dr.verdict == "sat" and dr.x is not None:
+            return dr.x.tolist(), stacked_exact(nets, dr.x.tolist())
+        return None if dr.verdict == "sat" else dr.verdict
     sizes = np.cumsum([0] + [n.n_outputs for n in nets])
     for conj in dnf:
         a = conj[0]
