@@ -258,7 +258,8 @@ def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj
 
 def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj], max_inputs: int) -> bool:
     return all(isinstance(n, ReLUNet) and n.n_inputs <= max_inputs for n in nets) and \
-        all(a.silent is None and np.isfinite(a.d) for conj in dnf for a in conj)
+        all(a.silent is None and np.isfinite(a.d) for conj in dnf for a in conj) and \
+        (len(nets) == 1 or all(len(conj) == 1 for conj in dnf))     # conjunctions: one network (decide_dnf)
 
 
 def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
