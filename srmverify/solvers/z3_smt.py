@@ -94,9 +94,9 @@ def _optimum(handle, maximizing: bool) -> float | None:
     1.0
     """
     inf_coef, rational, _eps = (handle.upper_values() if maximizing else handle.lower_values())
-    if not (z3.is_rational_value(inf_coef) and inf_coef.as_fraction() == 0):
+    if not (z3.is_arith(inf_coef) and z3.is_const(inf_coef) and Fraction(inf_coef.as_string()) == 0):
         return float("inf") if maximizing else float("-inf")
-    return float(rational.as_fraction())
+    return float(Fraction(rational.as_string()))
 
 
 def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
