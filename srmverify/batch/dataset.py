@@ -105,18 +105,18 @@ def certified_accuracy(net_path: str, x: np.ndarray, labels: Sequence[int], eps:
     (['unsat', 'sat', 'unsat'], 0.6666666666666666)
     """
     x = np.asarray(x, dtype=float)
-    labels = np.asarray(labels).reshape(-1)
-    if x.ndim != 2 or len(x) != len(labels) or len(x) == 0:
-        raise InputError("--labels", "labels", f"{len(labels)} labels", f"expected one label per input row ({len(x)})")
-    if not np.all(np.equal(np.mod(labels, 1), 0)):
-        raise InputError("--labels", "labels", labels[np.mod(labels, 1) != 0][0], "labels must be integers")
+    label_arr = np.asarray(labels).reshape(-1)
+    if x.ndim != 2 or len(x) != len(label_arr) or len(x) == 0:
+        raise InputError("--labels", "labels", f"{len(label_arr)} labels", f"expected one label per input row ({len(x)})")
+    if not np.all(np.equal(np.mod(label_arr, 1), 0)):
+        raise InputError("--labels", "labels", label_arr[np.mod(label_arr, 1) != 0][0], "labels must be integers")
     eps = [float(e) for e in eps]
     if not eps or not all(np.isfinite(e) and e >= 0 for e in eps):
         raise InputError("--eps", "eps", eps, "expected one or more finite numbers >= 0")
     t0 = time.perf_counter()
     executor = executor or SerialExecutor()
     out = CertifiedAccuracy(len(x), eps, workers=executor.workers)
-    items = [(i, x[i], int(labels[i]), e) for e in eps for i in range(len(x))]
+    items = [(i, x[i], int(label_arr[i]), e) for e in eps for i in range(len(x))]
     options = dict(mode=mode, norm=norm, domain=domain, engine=engine, timeout=timeout)
     progress(0, len(items), "starting")
     try:

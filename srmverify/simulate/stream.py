@@ -49,7 +49,8 @@ def simulate_chunks(net: SNN | ReLUNet, chunks: Iterable[tuple[int, np.ndarray]]
         if expired(deadline):
             return StreamResult(rows, settled, False)
         if exact:
-            vals, shown = [], []
+            vals: list = []
+            shown: list = []
             for row in x:
                 if vals and expired(deadline):
                     break
