@@ -73,12 +73,15 @@ nets = st.tuples(st.integers(0, 2**31), st.sampled_from(["unit", "fanin"]),
 @settings(max_examples=25, deadline=None)
 @given(nets)
 @example((2381500, "unit", (2, 6, 1), 4))
+@example((14315479, "unit", (3, 6, 6, 6, 1), 4))   # one box left within the tolerance
 def test_maximum_matches_milp_and_sampling(args):
     seed, scale, widths, leaf = args
     net, box = make_net(seed, widths, scale), make_box(seed, widths[0])
     r = maximize_relu(net, box, settings=DEFAULT.replace(bab_leaf_unstable=leaf))   # few unstable -> more leaves
     check_result(r, net, box)
-    assert r.complete and r.stats["stop"] == "closed" and r.stats["open"] == 0
+    # boxes may stay in the queue when their bound is within the tolerance of the incumbent
+    # ("open" counts them); they are included in ``upper``, so the bracket is still closed
+    assert r.complete and r.stats["stop"] == "closed"
     opt = milp_max(net, box)
     tol = 1e-6 * (1 + abs(opt))
     assert abs(r.value - opt) <= tol and r.upper >= opt - tol and r.upper - r.value <= r.atol + r.rtol * abs(r.value)
