@@ -134,7 +134,8 @@ def test_batch_error_rows_do_not_stop_the_batch(bench: Path) -> None:
     s = run_batch(read_instances(bench / "instances.csv"), bench / "out")
     assert [r.verdict for r in s.results] == ["error"] * 4 + ["unsat"]
     msgs = [r.message for r in s.results]
-    assert "missing.onnx" in msgs[0] and "multi-network" in msgs[1] and "Y_9" in msgs[2] and "2 inputs" in msgs[3]
+    # row 2 names networks f, g that its VNN-LIB 1.0 file does not declare
+    assert "missing.onnx" in msgs[0] and "no such network" in msgs[1] and "Y_9" in msgs[2] and "2 inputs" in msgs[3]
     assert (bench / "out" / "results" / "missing_sat.txt").read_text().startswith("error\n; ")
 
 
@@ -304,3 +305,36 @@ def test_batch_reads_gzipped_networks_properties_and_lists(bench: Path) -> None:
     assert [r.verdict for r in s.results] == ["sat", "unsat"]
     x, _ = read_counterexample(bench / "out" / "results" / "net_sat.txt")
     assert forward(x)[0] >= 1.9
+
+
+ABS_NET = {"kind": "relu", "layers": [{"weights": [[1.0], [-1.0]], "biases": [0.0, 0.0]},
+                                      {"weights": [[1.0, 1.0]], "biases": [0.0]}]}        # |x|
+TWO_NETS = """(vnnlib-version <2.0>)
+(declare-network f (declare-input X Real [1]) (declare-output Y Real [1]))
+(declare-network g (isomorphic-to f) (declare-input U Real [1]) (declare-output V Real [1]))
+(assert (and (>= X[0] -1.0) (<= X[0] 1.0) (>= U[0] -1.0) (<= U[0] 1.0)))
+(assert (<= X[0] U[0]))
+(assert {out})
+"""
+
+
+def test_batch_runs_multi_network_vnnlib2_rows(tmp_path: Path) -> None:
+    """The 2026 CSV form ``[(name, onnx), ...]`` runs one stacked query; a sat's result file holds
+    the 2.0 counterexample, whose values satisfy the query when replayed (|x| > |u| with x <= u);
+    |x| > 1 is impossible on the box (unsat; second formulation: the closed form max |x| = 1)."""
+    import json
+
+    from srmverify.formats.vnnlib2 import parse_counterexample2
+
+    (tmp_path / "abs.json").write_text(json.dumps(ABS_NET))
+    (tmp_path / "sat.vnnlib").write_text(TWO_NETS.format(out="(> Y[0] V[0])"))
+    (tmp_path / "unsat.vnnlib").write_text(TWO_NETS.format(out="(> Y[0] 1.0)"))
+    pair = "\"[('f', 'abs.json'), ('g', 'abs.json')]\""
+    (tmp_path / "instances.csv").write_text(f"{pair},sat.vnnlib,10\n{pair},unsat.vnnlib,10\n")
+    s = run_batch(read_instances(tmp_path / "instances.csv"), tmp_path / "out")
+    assert [r.verdict for r in s.results] == ["sat", "unsat"]
+    text = (tmp_path / "out" / "results" / f"{s.results[0].name}.txt").read_text()
+    assert text.startswith("sat\nX Real [1]\n")
+    vals = parse_counterexample2(text)
+    x, u, y, v = (float(vals[k].reshape(-1)[0]) for k in ("X", "U", "Y", "V"))
+    assert -1 <= x <= u <= 1 and abs(x) > abs(u) and y == abs(x) and v == abs(u) and y > v

@@ -54,6 +54,9 @@ class InstanceResult:
     tolerance: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    #: for a multi-network (VNN-LIB 2.0) instance: the counterexample in the 2.0 form
+    #: (``NAME TYPE [shape]`` then one value per line), written instead of ``((X_0 v) ...)``
+    counterexample_text: str | None = None
 
     def result_file_text(self) -> str:
         """The VNN-COMP result file: the verdict on the first line; for ``sat`` the counterexample
@@ -65,7 +68,9 @@ class InstanceResult:
          (Y_0 2.0))
         """
         text = self.verdict + "\n"
-        if self.verdict == "sat" and self.counterexample is not None:
+        if self.verdict == "sat" and self.counterexample_text is not None:
+            text += self.counterexample_text
+        elif self.verdict == "sat" and self.counterexample is not None:
             text += format_counterexample(*self.counterexample)
         elif self.message and self.verdict == "error":
             text += "; " + " ".join(self.message.split()) + "\n"
@@ -95,11 +100,11 @@ def load_instance(instance: Instance):
     >>> load_instance(Instance((("f", "a.onnx"), ("g", "b.onnx")), "p.vnnlib", 1.0, "[...]", "p.vnnlib"))
     Traceback (most recent call last):
     ...
-    srmverify.errors.UnsupportedNetwork: [...]: networks = 2: multi-network instances (VNN-LIB 2.0) are not supported by this runner
+    srmverify.errors.UnsupportedNetwork: [...]: networks = 2: a multi-network instance is run by run_instance (a VNN-LIB 2.0 query)
     """
     if len(instance.networks) != 1:
         raise UnsupportedNetwork(instance.onnx_field, "networks", len(instance.networks),
-                                 "multi-network instances (VNN-LIB 2.0) are not supported by this runner")
+                                 "a multi-network instance is run by run_instance (a VNN-LIB 2.0 query)")
     net = cached_network(instance.networks[0][1])
     spec = read_vnnlib(instance.vnnlib)
     if (spec.n_inputs, spec.n_outputs) != (net.n_inputs, net.n_outputs):
@@ -134,9 +139,22 @@ def run_instance(instance: Instance, *, timeout: float | None = None, engine: st
     def done(verdict: str, **kw) -> InstanceResult:
         return InstanceResult(instance.key, instance.name, verdict, time.perf_counter() - t0, **kw)
 
+    cex_text = None
     try:
-        net, spec = load_instance(instance)
-        res = check_vnnlib(net, spec, engine=engine, timeout=max(limit - (time.perf_counter() - t0), 1e-3))
+        left = max(limit - (time.perf_counter() - t0), 1e-3)
+        if len(instance.networks) > 1:      # VNN-LIB 2.0: one stacked query over the named networks
+            from ..formats.vnnlib2 import format_counterexample2, read_query
+            from ..verify.relational import check_query
+
+            query = read_query(instance.vnnlib)
+            nets = {name: cached_network(path) for name, path in instance.networks}
+            res = check_query(nets, query, engine=engine, timeout=left)
+            if res.counterexample is not None:
+                cex_text = format_counterexample2(query.networks, res.counterexample.input,
+                                                  res.counterexample.output, verdict=None)
+        else:
+            net, spec = load_instance(instance)
+            res = check_vnnlib(net, spec, engine=engine, timeout=left)
     except SrmverifyError as exc:
         return done("error", message=str(exc))
     except Exception as exc:    # a bug of ours on this instance: recorded as its error, the batch goes on
@@ -144,7 +162,8 @@ def run_instance(instance: Instance, *, timeout: float | None = None, engine: st
     cex = None
     if res.counterexample is not None:
         cex = (list(res.counterexample.input), list(res.counterexample.output))
-    return done(Verdict(res.verdict).value, counterexample=cex, tolerance=res.tolerance, message=res.message,
+    return done(Verdict(res.verdict).value, counterexample=cex, counterexample_text=cex_text,
+                tolerance=res.tolerance, message=res.message,
                 details={"engine": res.engine, **{k: v for k, v in res.stats.items() if isinstance(v, (str, int, float))}})
 
 
