@@ -294,31 +294,17 @@ class _Milp:
         if self.exhausted:
             return "done", None, None
         highs.set_time_limit(self.h, timeout, DEFAULT.min_time_slice)
-        self.h.run()
-        status, has_point = highs.status(self.h)       # the one HiGHS status map
+        status, has_point = highs.run(self.h, presolve=False)    # the one HiGHS status map (and retry)
         if status == "infeasible":
             return "done", None, None
         if status == "timeout":
             return "timeout", None, None
-        if status == "error":
-            status, has_point = self._retry_with_presolve()
         if not has_point:
             # an unresolved solver error ends the enumeration incomplete (never as "all found")
             return "error", None, None
         v = np.asarray(self.h.getSolution().col_value)
         bits = np.array([b if isinstance(b, bool) else v[b] > 0.5 for b in self.bits], dtype=bool)
         return "sat", bits, v[self.ys]
-
-    def _retry_with_presolve(self) -> tuple[str, bool]:
-        """HiGHS without presolve sometimes ends in "Solve error" on these MILPs; one retry with
-        presolve may still find the next pattern (its point is re-simulated like every other).
-        Presolve's "infeasible" is not trusted here (see solvers/highs.py), so only a point counts."""
-        self.h.setOptionValue("presolve", "on")
-        self.h.clearSolver()
-        self.h.run()
-        status, has_point = highs.status(self.h)
-        self.h.setOptionValue("presolve", "off")
-        return status, has_point
 
     def block(self, bits: np.ndarray) -> None:
         idx, val, rhs = [], [], 1.0

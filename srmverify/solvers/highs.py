@@ -15,6 +15,7 @@ tightening (:mod:`.highs_lp`) and the region LPs / MILPs of :mod:`srmverify.regi
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -108,6 +109,31 @@ def status(h: "highspy.Highs") -> tuple[str, bool]:
     if ours in ("timeout", "unknown") and point:
         ours = "feasible"
     return ours, point and ours in ("optimal", "feasible")
+
+
+def run(h: "highspy.Highs", presolve: bool) -> tuple[str, bool]:
+    """``h.run()`` and :func:`status`, with one retry when HiGHS ends in "Solve error": it does so
+    with one presolve setting and not the other, so the retry flips the setting (``presolve`` is the
+    model's own) within the time left of its limit. An "infeasible" found by a presolved retry is
+    not trusted (HiGHS 1.16's presolve has called a feasible LP infeasible) and stays ``error``."""
+    t0 = time.perf_counter()
+    h.run()
+    ours, point = status(h)
+    if ours != "error":
+        return ours, point
+    got = h.getOptionValue("time_limit")          # (status, value) in highspy 1.16
+    limit = float(got[1] if isinstance(got, tuple) else got)
+    if limit < highspy.kHighsInf:
+        h.setOptionValue("time_limit", max(limit - (time.perf_counter() - t0), 1e-3))
+    h.setOptionValue("presolve", "off" if presolve else "on")
+    h.clearSolver()
+    h.run()
+    ours, point = status(h)
+    h.setOptionValue("presolve", "on" if presolve else "off")
+    h.setOptionValue("time_limit", limit)
+    if ours == "infeasible" and not presolve:
+        return "error", False
+    return ours, point
 
 
 def message(h: "highspy.Highs") -> str:

@@ -32,8 +32,7 @@ def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: boo
                starts=m.starts, index=m.index, value=m.value, integer=m.integer, maximizing=m.maximizing)
     if timeout is not None:      # loading a large model takes time too: the limit covers it
         highs.set_time_limit(h, float(timeout) - (time.perf_counter() - t0), settings.min_time_slice)
-    h.run()
-    status, has_point = highs.status(h)
+    status, has_point = highs.run(h, presolve)
     info = h.getInfo()
     values = np.array(h.getSolution().col_value, dtype=float) if has_point else None
     obj = float(info.objective_function_value) + m.cost_const if values is not None else None
@@ -59,16 +58,6 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings
     ``presolve=False`` skips the first solve."""
     deadline = deadline_after(timeout)
     sol = _run(m, timeout, settings, presolve=presolve)
-    if sol.status == "error":
-        # HiGHS sometimes ends in "Solve error" with one presolve setting and not the other;
-        # a retry's "infeasible" found with presolve is still confirmed below (or not trusted)
-        retry = _run(m, remaining(deadline), settings, presolve=not presolve)
-        retry.time += sol.time
-        retry.stats["retried_after_error"] = True
-        if presolve or retry.status != "infeasible":
-            sol = retry
-            if presolve:
-                return sol
     if not presolve:
         return sol
     if sol.status != "infeasible":
