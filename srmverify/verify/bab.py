@@ -1,5 +1,12 @@
 """Branch and bound over input splits: the true maximum of a linear function of the outputs
-of ReLU networks on a box, up to a stated tolerance.
+of a network on a box, up to a stated tolerance.
+
+:func:`maximize` is the loop, the same for every network kind: a heap of boxes, an incumbent
+that is a value the network really takes, the proven bound left behind by every discarded box,
+the stop rules and leaf closing. An :class:`Objective` supplies the kind's part: bounds of a
+batch of sub-boxes, candidate points and the exact leaf. :class:`ReluObjective` (below) is the
+ReLU one; :class:`srmverify.bounds.snn_bab.SnnObjective` the SNN one (any weight signs).
+The ReLU objective works as follows.
 
 One big-M MILP of a 5-50-50-1 network with interval big-M constants does not finish in 300 s
 here. With few inputs, splitting the input box works far better:
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -237,10 +244,87 @@ def _tighten(net: ReLUNet, boxes: np.ndarray, pre: list, ub: np.ndarray, target:
     return ub
 
 
+class BoxBounds(NamedTuple):
+    """What a kind's bounding step returns for a batch of ``B`` boxes: ``ub`` (B,) sound upper
+    bounds of the objective, ``slopes`` (B, n) slopes of a linear bound (branching and corner
+    candidates), ``leaf`` (B,) boxes small enough to be closed exactly by :meth:`Objective.leaf`,
+    ``state``: the kind's own data (intermediate bounds) for :meth:`Objective.tighten` and
+    :meth:`Objective.leaf`."""
+
+    ub: np.ndarray
+    slopes: np.ndarray
+    leaf: np.ndarray
+    state: Any
+
+
+class Objective(Protocol):
+    """One network kind's part of the branch and bound of :func:`maximize`: the loop (heap of
+    boxes, incumbent, stop rules) is kind-independent, the bounding of a batch of sub-boxes,
+    the candidate points and the leaf encoding are not."""
+
+    def values(self, X: np.ndarray) -> np.ndarray:
+        """Float objective at the points ``X`` (B, n); ``-inf`` where it is undefined."""
+        ...
+
+    def exact(self, x: np.ndarray) -> float:
+        """The objective at ``x`` by exact simulation (``-inf`` where it is undefined)."""
+        ...
+
+    def bound(self, boxes: np.ndarray) -> BoxBounds:
+        """Sound bounds of the objective on each box of a batch (B, n, 2)."""
+        ...
+
+    def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
+        """Points worth evaluating, given the bounds of a batch."""
+        ...
+
+    def tighten(self, boxes: np.ndarray, bb: BoxBounds, ub: np.ndarray, target: float) -> np.ndarray:
+        """``ub`` tightened (more costly bounds) where it does not already prune (``<= target``)."""
+        ...
+
+    def leaf(self, f: int, box: np.ndarray, bb: BoxBounds, cutoff: float, engine: str, limit: float | None,
+             settings: Settings) -> tuple[np.ndarray | None, float | None]:
+        """Close box ``f`` of the batch exactly: ``(points to offer or None, proven bound or None)``;
+        the bound is ``cutoff`` when nothing in the box reaches ``cutoff``."""
+        ...
+
+
+class ReluObjective:
+    """:class:`Objective` of the single output of a ReLU network: symbolic (CROWN-style) bounds,
+    optimised slopes (:func:`_tighten`) and compact leaf MILPs (:func:`leaf_arrays`)."""
+
+    def __init__(self, net: ReLUNet, settings: Settings = DEFAULT):
+        self.net, self.settings = net, settings
+
+    def values(self, X: np.ndarray) -> np.ndarray:
+        return self.net.evaluate(X)[:, 0]
+
+    def exact(self, x: np.ndarray) -> float:
+        return float(relu_exact(self.net, x.tolist())[0])
+
+    def bound(self, boxes: np.ndarray) -> BoxBounds:
+        ub, A, unst, pre = _bound_boxes(self.net, boxes, self.settings.bound_margin)
+        return BoxBounds(ub, A, unst <= self.settings.bab_leaf_unstable, pre)
+
+    def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
+        return np.concatenate([np.where(bb.slopes > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)])
+
+    def tighten(self, boxes: np.ndarray, bb: BoxBounds, ub: np.ndarray, target: float) -> np.ndarray:
+        return _tighten(self.net, boxes, bb.state, ub, target, self.settings)
+
+    def leaf(self, f: int, box: np.ndarray, bb: BoxBounds, cutoff: float, engine: str, limit: float | None,
+             settings: Settings) -> tuple[np.ndarray | None, float | None]:
+        pre_b = [(lo[f], hi[f]) for lo, hi in bb.state]
+        sol = solve_arrays(leaf_arrays(self.net, box, pre_b, cutoff, settings.tau), engine, limit, settings)
+        pts = np.clip(sol.values[:box.shape[0]], box[:, 0], box[:, 1])[None] if sol.has_point else None
+        return pts, cutoff if sol.status == "infeasible" else sol.bound if sol.status == "optimal" else None
+
+
 def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
                   threshold: float | None = None, engine: str = "highs", timeout: float | None = None,
                   progress: Progress = no_progress, settings: Settings = DEFAULT) -> MaxResult:
-    """Maximum of the single output of ``net`` over ``box`` by branch and bound (module doc).
+    """Maximum of the single output of ``net`` over ``box`` by branch and bound (module doc):
+    :func:`maximize` of a :class:`ReluObjective`.
 
     ``threshold``: for a yes/no question "is the maximum ``> threshold``?" -- stop as soon as
     ``value > threshold`` or ``upper <= threshold``; boxes whose bound is ``<= threshold`` are
@@ -257,19 +341,31 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     ...  for r in [maximize_relu(net, np.array([[-1.0, 2.0]]), threshold=t)]]
     [(True, False), (False, True)]
     """
+    return maximize(ReluObjective(net, settings), box, atol=atol, rtol=rtol, threshold=threshold, engine=engine,
+                    timeout=timeout, progress=progress, settings=settings)
+
+
+def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
+             threshold: float | None = None, engine: str = "highs", timeout: float | None = None,
+             progress: Progress = no_progress, settings: Settings = DEFAULT) -> MaxResult:
+    """Maximum of the objective ``obj`` over ``box`` by input-splitting branch and bound (module
+    doc; :class:`Objective` gives the kind's bounds, candidates and leaves). The incumbent is a
+    value the network really takes (re-evaluated exactly at the end: ``value``); every discarded
+    box leaves its proven bound behind. ``threshold``: see :func:`maximize_relu`.
+    """
     t0 = time.perf_counter()
     deadline = None if timeout is None else t0 + timeout
     box = np.asarray(box, dtype=float)
     n = box.shape[0]
     best_x = box.mean(axis=1)
-    best = float(net.evaluate(best_x)[0, 0])
+    best = float(obj.values(best_x[None])[0])
     closed = -np.inf            # largest proven bound of a discarded box
     heap: list[tuple[float, int, np.ndarray, int]] = []
     counter = 0
     stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
 
     def tol(v: float) -> float:
-        return atol + rtol * abs(v)
+        return atol + rtol * abs(v) if np.isfinite(v) else atol
 
     def target() -> float:
         """Boxes bounded by this are done."""
@@ -284,7 +380,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
     def offer(cand: np.ndarray) -> None:
         """Evaluate candidate inputs; keep the best as the incumbent."""
         nonlocal best, best_x
-        vals = net.evaluate(cand)[:, 0]
+        vals = obj.values(cand)
         i = int(np.argmax(vals))
         if vals[i] > best:
             best, best_x = float(vals[i]), cand[i]
@@ -298,41 +394,41 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         steps *= np.repeat(np.geomspace(0.1, 1e-4, 4), settings.bab_local_steps // 4)[:, None]
         offer(np.clip(best_x + steps, box[:, 0], box[:, 1]))
 
-    def keep(bx: np.ndarray, ub: float, a: np.ndarray, unstable: int, pre_b) -> None:
-        """Prune, close by a leaf MILP, or queue one box."""
+    def keep(f: int, bx: np.ndarray, ub: float, bb: BoxBounds) -> None:
+        """Prune, close by a leaf, or queue one box."""
         nonlocal closed, counter
         if ub <= target():
             stats["pruned"] += 1
             closed = max(closed, ub)
             return
-        if unstable <= settings.bab_leaf_unstable and not decided() and not expired(deadline):
+        if bb.leaf[f] and not decided() and not expired(deadline):
             t1 = time.perf_counter()
             cutoff = best + tol(best) / 2 if threshold is None else max(best + tol(best) / 2, threshold)
             limit = settings.bab_leaf_time if deadline is None else min(settings.bab_leaf_time, left())
-            sol = solve_arrays(leaf_arrays(net, bx, pre_b, cutoff, settings.tau), engine, limit, settings)
+            pts, bound = obj.leaf(f, bx, bb, cutoff, engine, limit, settings)
             stats["leaf_milps"] += 1
             stats["leaf_time"] += time.perf_counter() - t1
-            if sol.has_point:
-                offer(np.clip(sol.values[:n], bx[:, 0], bx[:, 1])[None])
-            bound = cutoff if sol.status == "infeasible" else sol.bound if sol.status == "optimal" else None
+            if pts is not None:
+                offer(pts)
             if bound is not None:
                 stats["leaf_closed"] += 1
                 closed = max(closed, bound)
                 return
         widths = bx[:, 1] - bx[:, 0]
+        a = bb.slopes[f]
         score = (np.abs(a) + np.abs(a).mean() + 1e-12) * widths
         heapq.heappush(heap, (-float(ub), counter, bx, int(np.argmax(score))))
         counter += 1
 
     def bound_and_keep(boxes: np.ndarray, parent_ub: np.ndarray) -> None:
-        ub, A, unst, pre = _bound_boxes(net, boxes, settings.bound_margin)
-        ub = np.minimum(ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
+        bb = obj.bound(boxes)
+        ub = np.minimum(bb.ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
         stats["boxes"] += len(boxes)
-        offer(np.concatenate([np.where(A > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)]))
+        offer(obj.candidates(boxes, bb))
         local_search()
-        ub = _tighten(net, boxes, pre, ub, target(), settings)
+        ub = obj.tighten(boxes, bb, ub, target())
         for f in range(len(boxes)):
-            keep(boxes[f], float(ub[f]), A[f], int(unst[f]), [(lo[f], hi[f]) for lo, hi in pre])
+            keep(f, boxes[f], float(ub[f]), bb)
 
     bound_and_keep(box[None], np.array([np.inf]))
     stop = "closed"
@@ -354,7 +450,7 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
         bound_and_keep(np.array(kids), np.array(parent_ub))
         up = max(best, closed, -heap[0][0] if heap else -np.inf)
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
-    value = float(relu_exact(net, best_x.tolist())[0])
+    value = obj.exact(best_x)
     upper = max(value, best, closed, -heap[0][0] if heap else -np.inf)
     complete = upper - value <= tol(value)
     if threshold is not None and stop != "timeout" and not complete:
