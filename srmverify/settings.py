@@ -83,6 +83,9 @@ class Settings:
     bab_batch: int = 64
     #: Random local-search points around the incumbent per batch.
     bab_local_steps: int = 64
+    #: An SNN box whose bounds leave at most this many synapses' causality open is closed by an
+    #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn).
+    bab_snn_leaf_undecided: int = 12
 
     # ---- regions (srmverify.regions)
     #: A linear region must hold a ball of radius ``region_radius_tol * domain.scale``.

@@ -5,7 +5,7 @@ of a network on a box, up to a stated tolerance.
 that is a value the network really takes, the proven bound left behind by every discarded box,
 the stop rules and leaf closing. An :class:`Objective` supplies the kind's part: bounds of a
 batch of sub-boxes, candidate points and the exact leaf. :class:`ReluObjective` (below) is the
-ReLU one; :class:`srmverify.bounds.snn_bab.SnnObjective` the SNN one (any weight signs).
+ReLU one; :class:`srmverify.verify.bab_snn.SnnObjective` the SNN one (any weight signs).
 The ReLU objective works as follows.
 
 One big-M MILP of a 5-50-50-1 network with interval big-M constants does not finish in 300 s
@@ -289,6 +289,15 @@ class Objective(Protocol):
         ...
 
 
+def corner_candidates(boxes: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    """The corner of each box that maximises its linear bound (slopes ``(B, n)``), then the centres.
+
+    >>> corner_candidates(np.array([[[0.0, 1.0], [2.0, 3.0]]]), np.array([[1.0, -1.0]])).tolist()
+    [[1.0, 2.0], [0.5, 2.5]]
+    """
+    return np.concatenate([np.where(slopes > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)])
+
+
 class ReluObjective:
     """:class:`Objective` of the single output of a ReLU network: symbolic (CROWN-style) bounds,
     optimised slopes (:func:`_tighten`) and compact leaf MILPs (:func:`leaf_arrays`)."""
@@ -307,7 +316,7 @@ class ReluObjective:
         return BoxBounds(ub, A, unst <= self.settings.bab_leaf_unstable, pre)
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
-        return np.concatenate([np.where(bb.slopes > 0, boxes[:, :, 1], boxes[:, :, 0]), boxes.mean(axis=2)])
+        return corner_candidates(boxes, bb.slopes)
 
     def tighten(self, boxes: np.ndarray, bb: BoxBounds, ub: np.ndarray, target: float) -> np.ndarray:
         return _tighten(self.net, boxes, bb.state, ub, target, self.settings)

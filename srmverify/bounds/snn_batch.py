@@ -1,0 +1,222 @@
+"""Sound spike-time bounds of an SNN of any weight signs on a BATCH of input boxes (numpy,
+level by level), with linear (symbolic) bounds of every spike time in the data inputs.
+
+Per box ``b`` and neuron ``v`` (all bounds hold wherever ``v`` fires on the box):
+
+* **interval** ``lo <= t_v <= hi`` from the squeezing potentials of :mod:`.snn` (excitatory
+  arrivals early / inhibitory late gives ``P+``, the opposite ``P-``;
+  ``first_crossing(P+) <= t_v <= first_crossing(P-)``). The crossings are found robustly
+  (:func:`crossing`): the potential is evaluated at every breakpoint and the crossing sought
+  on the first segment whose end reaches the threshold, with the threshold moved by a margin
+  covering float rounding (down for ``P+``, up for ``P-``), so a near-tie can only loosen a
+  bound, never make it unsound;
+* **linear** ``l_v(x) <= t_v(x) <= u_v(x)``:
+  - a neuron whose causal set ``S`` the bounds fix on the box (every source surely fires and
+    every arrival is ``< lo_v`` or ``>= hi_v``; ``v`` surely fires) is affine there,
+    ``t_v = (theta + sum_S w_k a_k) / W_S``, and its bounds compose the sources' linear bounds
+    (upper bounds of sources with a positive coefficient, lower ones of the others);
+  - a neuron with positive weights whose sources surely fire has
+    ``t_v = min_S (theta + sum_S w_k a_k) / W_S`` (model.md §1.1): every piece is an upper
+    bound (concave), here the piece of the causal set at the box centre, composed with the
+    sources' upper bounds; its lower bound is ``lo_v``;
+  - any other neuron gets its interval as constant bounds.
+  Concretising a linear bound over the box tightens the interval, and the interval then fixes
+  more causal sets: :func:`batch_time_bounds` makes two passes.
+
+``undecided[b]``: the number of synapses whose causality the bounds leave open (0: the network
+is one affine map on the box), what an exact encoding of the box needs binaries for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..network import SNN
+from ..settings import DEFAULT, Settings
+from .snn import SpikeTimeBounds, _late_bound
+
+
+@dataclass
+class BatchTimeBounds:
+    """Bounds of every neuron (global ids) on each of ``B`` data boxes.
+
+    ``lo``, ``hi`` (B, n_total): interval bounds of the firing time; ``may_not`` / ``never``
+    (B, n_total): may not fire / fires nowhere on the box; ``lin_lo``, ``lin_hi``
+    (B, n_total, n + 1): ``t_v(x) >= lin_lo[b, v, :n] @ x + lin_lo[b, v, n]`` (and ``<=`` for
+    ``lin_hi``) for ``x`` in box ``b`` where ``v`` fires; ``undecided`` (B,): synapses whose
+    causality is open; ``fixed`` (B, n_total): the neuron's causal set is fixed on the box
+    (``lin_lo`` and ``lin_hi`` are linear bounds); ``positive``: a positive neuron with sure
+    sources (``lin_hi`` is one of its pieces); elsewhere both are the constants ``lo``, ``hi``
+    (0 where infinite).
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    may_not: np.ndarray
+    never: np.ndarray
+    lin_lo: np.ndarray
+    lin_hi: np.ndarray
+    undecided: np.ndarray
+    fixed: np.ndarray
+    positive: np.ndarray
+
+    def box(self, b: int) -> SpikeTimeBounds:
+        """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` (for an encoding)."""
+        return SpikeTimeBounds(self.lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
+                               self.never[b].copy(), "batch")
+
+
+def crossing(a: np.ndarray, w: np.ndarray, theta: np.ndarray, side: int) -> np.ndarray:
+    """Sound bound of the first ``t`` with ``sum_k w_k max(0, t - a_k) >= theta`` for each row
+    (``a``, ``w`` of shape ``(..., m)``, ``a = inf``: absent source; ``theta`` ``(...)``):
+    ``side = -1`` a lower bound, ``+1`` an upper bound (``inf``: never crosses, certainly for
+    ``side = -1``; for ``side = +1`` the crossing may be missed only where it is within the
+    rounding margin of not happening).
+
+    >>> a = np.array([[0.0, 1.0], [0.0, 0.0]]); w = np.array([[1.0, 3.0], [-1.0, 0.5]])
+    >>> crossing(a, w, np.array([1.0, 1.0]), -1).round(6).tolist()
+    [1.0, inf]
+    """
+    order = np.argsort(a, axis=-1, kind="stable")
+    a = np.take_along_axis(a, order, axis=-1)
+    w = np.take_along_axis(np.broadcast_to(w, a.shape), order, axis=-1)
+    fin = np.isfinite(a)
+    w0, a0 = np.where(fin, w, 0.0), np.where(fin, a, 0.0)
+    W, B = np.cumsum(w0, axis=-1), np.cumsum(w0 * a0, axis=-1)
+    zero = np.zeros(a.shape[:-1] + (1,))
+    Wp, Bp = np.concatenate([zero, W[..., :-1]], axis=-1), np.concatenate([zero, B[..., :-1]], axis=-1)
+    scale = np.abs(w0).sum(axis=-1) * (1.0 + np.abs(a0).max(axis=-1, initial=0.0))
+    th = theta + side * DEFAULT.bound_margin * (np.abs(theta) + scale)
+    P = Wp * a0 - Bp                                  # potential at each arrival
+    hit = fin & (P >= th[..., None])
+    j = np.argmax(hit, axis=-1)
+    any_hit = hit.any(axis=-1)
+    take = (lambda M, k: np.take_along_axis(M, k[..., None], axis=-1)[..., 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jj = np.maximum(j, 1)
+        seg = (th + take(Bp, j)) / take(Wp, j)         # crossing on the segment ending at a_j
+        seg = np.clip(np.nan_to_num(seg, nan=-np.inf), take(a, jj - 1), take(a, j))
+        n_fin = fin.sum(axis=-1)
+        k = np.maximum(n_fin - 1, 0)
+        Wl, Bl = take(W, k), take(B, k)
+        tail = np.where((n_fin > 0) & (Wl > 0), np.maximum((th + Bl) / Wl, take(a0, k)), np.inf)
+    return np.where(any_hit, seg, tail)
+
+
+def _concretise(lin: np.ndarray, boxes: np.ndarray, upper: bool) -> np.ndarray:
+    """Max (``upper``) or min of ``lin[b, v, :n] @ x + lin[b, v, n]`` over box ``b``: (B, V)."""
+    A, c = lin[..., :-1], lin[..., -1]
+    lo, hi = boxes[:, None, :, 0], boxes[:, None, :, 1]
+    pick = (A > 0) if upper else (A < 0)
+    with np.errstate(invalid="ignore"):
+        return c + np.where(pick, A * hi, A * lo).sum(axis=-1)
+
+
+def _widen(v: np.ndarray, side: int) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(v), v + side * DEFAULT.bound_margin * (1 + np.abs(v)), v)
+
+
+def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None,
+                      settings: Settings = DEFAULT) -> BatchTimeBounds:
+    """Bounds of every spike time on each data box of ``boxes`` (B, n_inputs, 2) (module doc).
+    ``centre_times`` (B, n_total): the spike times at the box centres (simulated when omitted;
+    they choose the upper piece of positive neurons).
+
+    Examples
+    --------
+    >>> net = SNN.layered([[[1.0, 3.0, 0.5]]], [[1.0]], delays=[[[0.0, 0.5, 0.0]]], constants=[0.0])
+    >>> b = batch_time_bounds(net, np.array([[[0.0, 1.0], [0.0, 1.0]], [[0.0, 0.1], [0.9, 1.0]]]))
+    >>> b.lo[:, 3].round(6).tolist(), b.hi[:, 3].round(6).tolist(), b.undecided.tolist()
+    ([0.555556, 0.6], [1.333333, 0.8], [2, 0])
+    """
+    from ..simulate import spike_times
+
+    boxes = np.asarray(boxes, dtype=float)
+    nb, n = boxes.shape[0], net.n_inputs
+    N = net.n_total
+    if centre_times is None:
+        centre_times = spike_times(net, net.encode(boxes.mean(axis=2)))
+    lo, hi = np.full((nb, N), np.inf), np.full((nb, N), np.inf)
+    may_not, never = np.zeros((nb, N), bool), np.zeros((nb, N), bool)
+    fixed, positive = np.zeros((nb, N), bool), np.zeros((nb, N), bool)
+    lin_lo, lin_hi = np.zeros((nb, N, n + 1)), np.zeros((nb, N, n + 1))
+    scale = np.ones(n) if net.encoder is None else np.asarray(net.encoder.scale, dtype=float)
+    offset = np.zeros(n) if net.encoder is None else np.asarray(net.encoder.offset, dtype=float)
+    tb = offset[None, :, None] + scale[None, :, None] * boxes
+    lo[:, :n], hi[:, :n] = tb.min(axis=2), tb.max(axis=2)
+    idx = np.arange(n)
+    lin_lo[:, idx, idx] = lin_hi[:, idx, idx] = scale
+    lin_lo[:, idx, n] = lin_hi[:, idx, n] = offset
+    consts = np.asarray(net.constants, dtype=float)
+    lo[:, n:net.first_neuron] = hi[:, n:net.first_neuron] = consts
+    lin_lo[:, n:net.first_neuron, n] = lin_hi[:, n:net.first_neuron, n] = consts
+    undecided = np.zeros(nb, int)
+    for lv in net.levels:
+        s, vs = lv.sources, lv.neurons
+        W, D = lv.W, lv.D                                               # (V, m)
+        theta = np.broadcast_to(lv.thresholds, (nb, len(vs)))
+        live = (W != 0)[None] & ~never[:, None, s]                      # (B, V, m)
+        sure = np.broadcast_to(~may_not[:, None, s], live.shape)
+        L, U = lo[:, None, s] + D, hi[:, None, s] + D
+        exc = W > 0
+        a_plus = np.where(live & (exc | sure), np.where(exc, L, U), np.inf)
+        a_minus = np.where(live & (~exc | sure), np.where(exc, U, L), np.inf)
+        t_lo = crossing(a_plus, W, theta, -1)
+        t_hi = crossing(a_minus, W, theta, +1)
+        nev = ~np.isfinite(t_lo)
+        mnf = nev | ~np.isfinite(t_hi)
+        for b, v in zip(*np.nonzero(mnf & ~nev)):                       # rare: may not fire
+            k = live[b, v]
+            t_hi[b, v] = max(t_lo[b, v], _late_bound(float(theta[b, v]), L[b, v][k], U[b, v][k], W[v][k],
+                                                      sure[b, v][k]))
+        t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
+        t_lo[nev], t_hi[nev] = np.inf, np.inf
+        Al, Au = lin_lo[:, s], lin_hi[:, s]                             # (B, m, n+1)
+        for _ in range(2):
+            # causal sets fixed by the interval bounds: arrivals before lo or at/after hi
+            causal = U < t_lo[..., None]
+            decided = causal | (L >= t_hi[..., None])
+            fix = ~mnf & np.all(~live | (sure & decided), axis=2)
+            S = live & causal
+            WS = (S * W).sum(axis=2)
+            fix &= WS > 0
+            pos = ~mnf & ~fix & np.all(~live | (sure & exc), axis=2) & live.any(axis=2)
+            # positive neurons: the piece of the causal set at the box centre
+            tc = centre_times[:, vs]
+            Sc = live & (centre_times[:, None, s] + D < tc[..., None])
+            Sc = np.where(Sc.any(axis=2, keepdims=True), Sc, live)
+            WSc = (Sc * W).sum(axis=2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                C = np.where(fix[..., None], np.where(S, W, 0.0) / WS[..., None], 0.0)          # (B, V, m)
+                Cp = np.where(pos[..., None], np.where(Sc, W, 0.0) / WSc[..., None], 0.0)
+                k0 = np.where(fix, theta / WS, 0.0) + (C * D).sum(axis=2)
+                k1 = np.where(pos, theta / WSc, 0.0) + (Cp * D).sum(axis=2)
+            up = np.einsum("bvk,bkj->bvj", np.maximum(C, 0), Au) + np.einsum("bvk,bkj->bvj", np.minimum(C, 0), Al)
+            dn = np.einsum("bvk,bkj->bvj", np.maximum(C, 0), Al) + np.einsum("bvk,bkj->bvj", np.minimum(C, 0), Au)
+            up_p = np.einsum("bvk,bkj->bvj", Cp, Au)
+            up[..., -1] += k0
+            dn[..., -1] += k0
+            up_p[..., -1] += k1
+            hi_lin = np.where(fix[..., None], up, np.where(pos[..., None], up_p, 0.0))
+            lo_lin = np.where(fix[..., None], dn, 0.0)
+            cu = _widen(_concretise(hi_lin, boxes, True), +1)
+            cl = _widen(_concretise(lo_lin, boxes, False), -1)
+            new_hi = np.where(fix | pos, np.minimum(t_hi, cu), t_hi)
+            new_lo = np.where(fix, np.maximum(t_lo, cl), t_lo)
+            if np.array_equal(new_hi, t_hi) and np.array_equal(new_lo, t_lo):
+                break
+            t_lo, t_hi = np.minimum(new_lo, new_hi), new_hi
+        # elsewhere the interval as constant linear bounds (0 where infinite: such a neuron may
+        # not fire, and no downstream linear bound uses it)
+        const_lo = np.zeros_like(lo_lin)
+        const_lo[..., -1] = np.where(np.isfinite(t_lo), t_lo, 0.0)
+        const_hi = np.zeros_like(hi_lin)
+        const_hi[..., -1] = np.where(np.isfinite(t_hi), t_hi, 0.0)
+        lin_lo[:, vs] = np.where(fix[..., None], lo_lin, const_lo)
+        lin_hi[:, vs] = np.where((fix | pos)[..., None], hi_lin, const_hi)
+        lo[:, vs], hi[:, vs] = t_lo, t_hi
+        may_not[:, vs], never[:, vs], fixed[:, vs], positive[:, vs] = mnf, nev, fix, pos
+        undecided += np.where(fix | nev, 0, (live & ~decided).sum(axis=2)).sum(axis=1)
+    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, positive)

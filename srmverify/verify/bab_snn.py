@@ -1,0 +1,122 @@
+"""The SNN part of the branch and bound of :mod:`.bab` (any weight signs): the maximum (or
+supremum) of ``sign * y_j`` over the inputs of a box where output ``j`` fires.
+
+* bounds of a batch of sub-boxes: :func:`~srmverify.bounds.snn_batch.batch_time_bounds`
+  (squeezing potentials, affine times of neurons whose causal set the box fixes, upper pieces of
+  positive neurons); the objective's linear bound gives the branching slopes and a corner
+  candidate;
+* incumbents: float simulation (:func:`~srmverify.simulate.simulate`, which never returns a
+  time the exact definition would not give) at box centres, the corners of the linear bound and
+  the generic loop's local search; the final incumbent is re-evaluated in exact rationals;
+* leaves: a box whose bounds leave at most
+  :attr:`~srmverify.settings.Settings.bab_snn_leaf_undecided` synapses undecided is closed by the
+  exact encoding of :mod:`srmverify.encode.snn` with those bounds (neurons with a fixed causal
+  set are one row each) and the row ``sign * y_j >= cutoff``: infeasible proves the box holds
+  nothing better, up to the MILP tolerance ``tau`` of strict rows (first-crossing conditions).
+
+A mixed-sign network's map can jump: the optimum may be a supremum that is not attained. Then the
+leaf MILP's optimum lies within ``tau``'s effect of it, and the result's bracket
+``[value, upper]`` is what is proven; ``MaxResult.complete`` says whether it closed.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..bounds.snn_batch import BatchTimeBounds, batch_time_bounds
+from ..encode.network import input_vars
+from ..encode.program import Lin, Program, float_arithmetic
+from ..encode.snn import encode_snn
+from ..network import SNN
+from ..results import Progress, no_progress
+from ..settings import DEFAULT, Settings
+from ..simulate import simulate, simulate_exact, spike_times
+from ..solvers import solve
+from ..solvers.registry import EXACT_ENGINES
+from .bab import BoxBounds, MaxResult, corner_candidates, maximize
+
+
+class SnnObjective:
+    """:class:`~.bab.Objective` of ``sign * y_j`` of an SNN (``y_j`` decoded; ``-inf`` where
+    output ``j`` does not fire)."""
+
+    def __init__(self, net: SNN, j: int, sign: float, settings: Settings = DEFAULT):
+        self.net, self.j, self.sign, self.settings = net, j, float(sign), settings
+        self.out = int(net.outputs[j])
+        scale = 1.0 if net.decoder is None else float(net.decoder.scale[j])
+        offset = 0.0 if net.decoder is None else float(net.decoder.offset[j])
+        self.alpha, self.beta = self.sign / scale, -self.sign * offset / scale     # objective = alpha t + beta
+
+    def values(self, X: np.ndarray) -> np.ndarray:
+        y = simulate(self.net, np.atleast_2d(X))[:, self.j]
+        return np.where(np.isfinite(y), self.sign * y, -np.inf)
+
+    def exact(self, x: np.ndarray) -> float:
+        y = simulate_exact(self.net, x.tolist())[self.j]
+        return -np.inf if y is None else self.sign * float(y)
+
+    def bound(self, boxes: np.ndarray) -> BoxBounds:
+        net, o = self.net, self.out
+        centres = spike_times(net, net.encode(boxes.mean(axis=2)))
+        bb = batch_time_bounds(net, boxes, centres, self.settings)
+        if self.alpha > 0:
+            t, slopes = bb.hi[:, o], bb.lin_hi[:, o, :-1]
+        else:
+            t, slopes = bb.lo[:, o], bb.lin_lo[:, o, :-1]
+        with np.errstate(invalid="ignore"):
+            ub = np.where(bb.never[:, o], -np.inf, self.alpha * t + self.beta)
+        ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
+        return BoxBounds(ub, self.alpha * slopes, bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
+
+    def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
+        return corner_candidates(boxes, bb.slopes)
+
+    def tighten(self, boxes: np.ndarray, bb: BoxBounds, ub: np.ndarray, target: float) -> np.ndarray:
+        return ub
+
+    def leaf(self, f: int, box: np.ndarray, bb: BoxBounds, cutoff: float, engine: str, limit: float | None,
+             settings: Settings) -> tuple[np.ndarray | None, float | None]:
+        state: BatchTimeBounds = bb.state
+        exact = engine in EXACT_ENGINES
+        with nullcontext() if exact else float_arithmetic():
+            p = Program()
+            x = input_vars(p, box)
+            vm = encode_snn(p, self.net, x, state.box(f))
+            y, fire = vm.outputs[self.j], vm.output_fire[self.j]
+            if y is None:
+                return None, -np.inf
+            if fire is not True:
+                p.lo[fire] = 1.0          # the inputs where the output fires
+            p.add(Lin.var(y, self.sign), ">=", cutoff, "cutoff")
+            p.maximize(Lin.var(y, self.sign))
+        sol = solve(p, engine, limit, settings)
+        pts = None
+        if sol.has_point and sol.values is not None:
+            pts = np.clip(sol.values[x], box[:, 0], box[:, 1])[None]
+        if sol.status == "infeasible":
+            return pts, cutoff
+        if sol.status == "optimal" and sol.bound is not None:
+            return pts, float(sol.bound)
+        if sol.status == "optimal" and sol.objective is not None and exact:
+            return pts, float(sol.objective)
+        return pts, None
+
+
+def maximize_snn(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, atol: float = 1e-6,
+                 rtol: float = 1e-9, threshold: float | None = None, engine: str = "highs",
+                 timeout: float | None = None, progress: Progress = no_progress,
+                 settings: Settings = DEFAULT) -> MaxResult:
+    """Maximum of ``sign * y_j`` over the inputs of ``box`` where output ``j`` fires, by the
+    branch and bound of :func:`~.bab.maximize` (module doc). ``value = -inf`` and
+    ``upper = -inf``: the output fires nowhere on the box.
+
+    Examples
+    --------
+    >>> net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])     # x1 inhibits
+    >>> r = maximize_snn(net, np.array([[0.0, 1.0], [0.0, 1.0]]))
+    >>> round(r.value, 6), round(r.upper, 6), r.complete
+    (1.0, 1.0, True)
+    """
+    return maximize(SnnObjective(net, j, sign, settings), box, atol=atol, rtol=rtol, threshold=threshold,
+                    engine=engine, timeout=timeout, progress=progress, settings=settings)
