@@ -45,10 +45,8 @@ class BatchTimeBounds:
     (B, n_total): may not fire / fires nowhere on the box; ``lin_lo``, ``lin_hi``
     (B, n_total, n + 1): ``t_v(x) >= lin_lo[b, v, :n] @ x + lin_lo[b, v, n]`` (and ``<=`` for
     ``lin_hi``) for ``x`` in box ``b`` where ``v`` fires; ``undecided`` (B,): synapses whose
-    causality is open; ``fixed`` (B, n_total): the neuron's causal set is fixed on the box
-    (``lin_lo`` and ``lin_hi`` are linear bounds); ``positive``: a positive neuron with sure
-    sources (``lin_hi`` is one of its pieces); elsewhere both are the constants ``lo``, ``hi``
-    (0 where infinite).
+    causality is open; ``fixed`` (B, n_total): the neuron surely fires and its causal set is
+    fixed on the box (its linear bounds are then its exact affine map, up to the sources').
     """
 
     lo: np.ndarray
@@ -59,7 +57,6 @@ class BatchTimeBounds:
     lin_hi: np.ndarray
     undecided: np.ndarray
     fixed: np.ndarray
-    positive: np.ndarray
 
     def box(self, b: int) -> SpikeTimeBounds:
         """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` (for an encoding)."""
@@ -118,6 +115,44 @@ def _widen(v: np.ndarray, side: int) -> np.ndarray:
         return np.where(np.isfinite(v), v + side * DEFAULT.bound_margin * (1 + np.abs(v)), v)
 
 
+def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal, Al, Au):
+    """Linear bounds of the firing times of one level from ``P(t_v) = theta`` (module doc):
+    ``(lin_lo, lin_hi, has_lo, has_hi, stable)``, ``stable`` (B, V, m): synapses whose
+    causality the interval bounds decide."""
+    fin = np.isfinite(t_lo) & np.isfinite(t_hi) & ~np.any(live & sure & ~np.isfinite(U), axis=2)
+    lo_t, hi_t = np.where(fin, t_lo, 0.0)[..., None], np.where(fin, t_hi, 0.0)[..., None]
+    live = live & np.isfinite(L) & (np.isfinite(U) | ~sure)
+    L = np.where(live, L, 0.0)
+    A_lo, A_hi = L, np.where(live & sure, U, L)                      # an unsure arrival counts as L
+    ql, qu = lo_t - A_hi, hi_t - A_lo                                 # q = t_v - a_k
+    active, inactive = ql >= 0, qu <= 0
+    stable = active | inactive
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(active, 1.0, np.where(inactive, 0.0, qu / (qu - ql)))
+    inter = np.where(active | inactive, 0.0, -slope * ql)            # relu(q) <= slope q + inter
+    lam = np.where(active, 1.0, np.where(inactive, 0.0, centre_causal.astype(float)))   # relu(q) >= lam q
+    live_f = live
+    Wb = np.broadcast_to(W, live.shape)
+    # lower bound of P: sum g (t - a) + c0; upper bound: sum h (t - a) + c1
+    g = np.where(live_f, np.where(exc, np.where(sure, Wb * lam, 0.0), Wb * slope), 0.0)
+    c0 = np.where(live_f & ~exc, Wb * inter, 0.0).sum(axis=2)
+    h = np.where(live_f, np.where(exc, Wb * slope, np.where(sure, Wb * lam, 0.0)), 0.0)
+    c1 = np.where(live_f & exc, Wb * inter, 0.0).sum(axis=2)
+    G, H = g.sum(axis=2), h.sum(axis=2)
+    has_u, has_l = fin & (G > 0), fin & (H > 0)
+    Gs, Hs = np.where(has_u, G, 1.0), np.where(has_l, H, 1.0)
+    cu, cl = g / Gs[..., None], h / Hs[..., None]                     # coefficients of the arrivals
+    shift = np.where(sure, D, 0.0)                                    # a = t_src + D for a sure source
+    Lc = np.where(sure, 0.0, L)                                       # an unsure source: the constant L
+    Sd = sure.astype(float)
+    # t <= (theta - c0 + sum g a) / G: upper arrival bounds for positive coefficients
+    up = np.einsum("bvk,bkj->bvj", np.maximum(cu, 0) * Sd, Au) + np.einsum("bvk,bkj->bvj", np.minimum(cu, 0) * Sd, Al)
+    up[..., -1] += (theta - c0) / Gs + (cu * (shift + Lc)).sum(axis=2)
+    dn = np.einsum("bvk,bkj->bvj", np.maximum(cl, 0) * Sd, Al) + np.einsum("bvk,bkj->bvj", np.minimum(cl, 0) * Sd, Au)
+    dn[..., -1] += (theta - c1) / Hs + (cl * (shift + Lc)).sum(axis=2)
+    return dn, up, has_l, has_u, stable | ~live
+
+
 def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None,
                       settings: Settings = DEFAULT) -> BatchTimeBounds:
     """Bounds of every spike time on each data box of ``boxes`` (B, n_inputs, 2) (module doc).
@@ -140,7 +175,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
         centre_times = spike_times(net, net.encode(boxes.mean(axis=2)))
     lo, hi = np.full((nb, N), np.inf), np.full((nb, N), np.inf)
     may_not, never = np.zeros((nb, N), bool), np.zeros((nb, N), bool)
-    fixed, positive = np.zeros((nb, N), bool), np.zeros((nb, N), bool)
+    fixed = np.zeros((nb, N), bool)
     lin_lo, lin_hi = np.zeros((nb, N, n + 1)), np.zeros((nb, N, n + 1))
     scale = np.ones(n) if net.encoder is None else np.asarray(net.encoder.scale, dtype=float)
     offset = np.zeros(n) if net.encoder is None else np.asarray(net.encoder.offset, dtype=float)
@@ -173,50 +208,35 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
-        Al, Au = lin_lo[:, s], lin_hi[:, s]                             # (B, m, n+1)
+        Al, Au = lin_lo[:, s] + 0.0, lin_hi[:, s] + 0.0                 # (B, m, n+1)
+        tc = centre_times[:, vs]
+        ac = centre_times[:, None, s] + D
+        centre_causal = np.isfinite(ac) & (ac < tc[..., None])
         for _ in range(2):
-            # causal sets fixed by the interval bounds: arrivals before lo or at/after hi
-            causal = U < t_lo[..., None]
-            decided = causal | (L >= t_hi[..., None])
-            fix = ~mnf & np.all(~live | (sure & decided), axis=2)
-            S = live & causal
-            WS = (S * W).sum(axis=2)
-            fix &= WS > 0
-            pos = ~mnf & ~fix & np.all(~live | (sure & exc), axis=2) & live.any(axis=2)
-            # positive neurons: the piece of the causal set at the box centre
-            tc = centre_times[:, vs]
-            Sc = live & (centre_times[:, None, s] + D < tc[..., None])
-            Sc = np.where(Sc.any(axis=2, keepdims=True), Sc, live)
-            WSc = (Sc * W).sum(axis=2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                C = np.where(fix[..., None], np.where(S, W, 0.0) / WS[..., None], 0.0)          # (B, V, m)
-                Cp = np.where(pos[..., None], np.where(Sc, W, 0.0) / WSc[..., None], 0.0)
-                k0 = np.where(fix, theta / WS, 0.0) + (C * D).sum(axis=2)
-                k1 = np.where(pos, theta / WSc, 0.0) + (Cp * D).sum(axis=2)
-            up = np.einsum("bvk,bkj->bvj", np.maximum(C, 0), Au) + np.einsum("bvk,bkj->bvj", np.minimum(C, 0), Al)
-            dn = np.einsum("bvk,bkj->bvj", np.maximum(C, 0), Al) + np.einsum("bvk,bkj->bvj", np.minimum(C, 0), Au)
-            up_p = np.einsum("bvk,bkj->bvj", Cp, Au)
-            up[..., -1] += k0
-            dn[..., -1] += k0
-            up_p[..., -1] += k1
-            hi_lin = np.where(fix[..., None], up, np.where(pos[..., None], up_p, 0.0))
-            lo_lin = np.where(fix[..., None], dn, 0.0)
-            cu = _widen(_concretise(hi_lin, boxes, True), +1)
-            cl = _widen(_concretise(lo_lin, boxes, False), -1)
-            new_hi = np.where(fix | pos, np.minimum(t_hi, cu), t_hi)
-            new_lo = np.where(fix, np.maximum(t_lo, cl), t_lo)
-            if np.array_equal(new_hi, t_hi) and np.array_equal(new_lo, t_lo):
-                break
+            lin_l, lin_u, has_l, has_u, stable = _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc,
+                                                         centre_causal, Al, Au)
+            cu = _widen(_concretise(lin_u, boxes, True), +1)
+            cl = _widen(_concretise(lin_l, boxes, False), -1)
+            new_hi = np.where(has_u, np.minimum(t_hi, cu), t_hi)
+            new_lo = np.where(has_l, np.maximum(t_lo, cl), t_lo)
+            done = np.array_equal(new_hi, t_hi) and np.array_equal(new_lo, t_lo)
             t_lo, t_hi = np.minimum(new_lo, new_hi), new_hi
-        # elsewhere the interval as constant linear bounds (0 where infinite: such a neuron may
-        # not fire, and no downstream linear bound uses it)
-        const_lo = np.zeros_like(lo_lin)
+            if done:
+                break
+        # a linear bound is kept where it is not absurdly loose on the box, else the interval as a
+        # constant one (0 where infinite: such a neuron may not fire and no linear bound uses it)
+        with np.errstate(invalid="ignore"):
+            width = t_hi - t_lo
+        keep_u = has_u & (cu <= t_hi + width)
+        keep_l = has_l & (cl >= t_lo - width)
+        const_lo = np.zeros_like(lin_l)
         const_lo[..., -1] = np.where(np.isfinite(t_lo), t_lo, 0.0)
-        const_hi = np.zeros_like(hi_lin)
+        const_hi = np.zeros_like(lin_u)
         const_hi[..., -1] = np.where(np.isfinite(t_hi), t_hi, 0.0)
-        lin_lo[:, vs] = np.where(fix[..., None], lo_lin, const_lo)
-        lin_hi[:, vs] = np.where((fix | pos)[..., None], hi_lin, const_hi)
+        lin_lo[:, vs] = np.where(keep_l[..., None], lin_l, const_lo)
+        lin_hi[:, vs] = np.where(keep_u[..., None], lin_u, const_hi)
         lo[:, vs], hi[:, vs] = t_lo, t_hi
-        may_not[:, vs], never[:, vs], fixed[:, vs], positive[:, vs] = mnf, nev, fix, pos
-        undecided += np.where(fix | nev, 0, (live & ~decided).sum(axis=2)).sum(axis=1)
-    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, positive)
+        fix = ~mnf & np.all(~live | (sure & stable), axis=2)
+        may_not[:, vs], never[:, vs], fixed[:, vs] = mnf, nev, fix
+        undecided += np.where(nev, 0, (live & ~stable).sum(axis=2)).sum(axis=1)
+    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed)
