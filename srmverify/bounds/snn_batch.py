@@ -162,9 +162,9 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
     Examples
     --------
     >>> net = SNN.layered([[[1.0, 3.0, 0.5]]], [[1.0]], delays=[[[0.0, 0.5, 0.0]]], constants=[0.0])
-    >>> b = batch_time_bounds(net, np.array([[[0.0, 1.0], [0.0, 1.0]], [[0.0, 0.1], [0.9, 1.0]]]))
+    >>> b = batch_time_bounds(net, np.array([[[0.0, 1.0], [0.0, 1.0]], [[0.0, 0.1], [0.9, 1.0]]]))   # 2nd: t = (1 + x0) / 1.5
     >>> b.lo[:, 3].round(6).tolist(), b.hi[:, 3].round(6).tolist(), b.undecided.tolist()
-    ([0.555556, 0.6], [1.333333, 0.8], [2, 0])
+    ([0.555556, 0.666667], [1.333333, 0.733333], [2, 0])
     """
     from ..simulate import spike_times
 

@@ -114,9 +114,9 @@ def maximize_snn(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, at
     Examples
     --------
     >>> net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])     # x1 inhibits
-    >>> r = maximize_snn(net, np.array([[0.0, 1.0], [0.0, 1.0]]))
-    >>> round(r.value, 6), round(r.upper, 6), r.complete
-    (1.0, 1.0, True)
+    >>> r = maximize_snn(net, np.array([[0.0, 1.0], [0.0, 1.0]]))        # latest: x0 = 1, x1 = 0
+    >>> round(r.value, 6), round(r.upper, 6), r.complete, r.x.round(6).tolist()
+    (1.5, 1.5, True, [1.0, 0.0])
     """
     return maximize(SnnObjective(net, j, sign, settings), box, atol=atol, rtol=rtol, threshold=threshold,
                     engine=engine, timeout=timeout, progress=progress, settings=settings)

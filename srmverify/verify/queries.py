@@ -24,6 +24,7 @@ from ..solvers import check_engine, solve
 from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
 from .bab import close_everywhere, maximize_relu, objective_net
+from .bab_snn import maximize_snn
 from .refine import refine
 from ..formats.arrays import check_box
 from ..formats.json_net import network_to_dict
@@ -94,27 +95,37 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
         return res
     res.method, res.engine, res.optimal = "optimal", engine, True
     res.tolerance = None if engine in EXACT_ENGINES else settings.tau
-    attained = []
+    attained, witness, gaps = [], [], []
     m = net.n_outputs
     complete = True
     for j in range(m):
         row: list[float | None] = []
+        wit: list[list[float] | None] = []
+        gap: list[float | None] = []
         for sign in (-1.0, 1.0):
             if expired(deadline):
                 complete = False
                 row.append(None)
+                wit.append(None)
+                gap.append(None)
                 continue
             progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
-            val, bound, ok = _extreme(net, box, j, sign, engine, deadline, settings)
+            val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings)
             complete &= ok
             row.append(None if val is None else sign * val)
+            wit.append(None if val is None or x is None else [float(v) for v in x])
+            gap.append(None if val is None or bound is None else max(0.0, float(bound) - val))
             if bound is not None and np.isfinite(bound):
                 if sign > 0:
                     res.upper[j] = min(res.upper[j], bound) if res.upper[j] is not None else bound
                 else:
                     res.lower[j] = max(res.lower[j], -bound) if res.lower[j] is not None else -bound
         attained.append(row)
+        witness.append(wit)
+        gaps.append(gap)
     res.stats["attained"] = attained
+    res.stats["witness"] = witness
+    res.stats["gap"] = gaps
     res.complete = complete
     res.optimal = complete
     res.time = time.perf_counter() - t0
@@ -123,29 +134,40 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
 
 def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None,
              settings: Settings):
-    """``(attained max of sign*y_j, proven upper bound, proven?)``."""
-    if isinstance(net, ReLUNet) and engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs:
-        c = np.zeros(net.n_outputs)
-        c[j] = sign
-        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
-                          settings=settings)
-        return r.value, r.upper, r.complete
+    """``(attained max of sign*y_j, proven upper bound, proven?, input attaining it)``.
+
+    An SNN's maximum is taken over the inputs where output ``j`` fires; a mixed-sign SNN's map
+    can jump, so its optimum may be a supremum that is not attained: its branch and bound is
+    then proven (every box closed) with the bracket ``[value, bound]`` left open by less than
+    the MILP tolerance's effect (the result's ``stats["gap"]``)."""
+    if engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs:
+        if isinstance(net, ReLUNet):
+            c = np.zeros(net.n_outputs)
+            c[j] = sign
+            r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
+                              settings=settings)
+            return r.value, r.upper, r.complete, r.x
+        rs = maximize_snn(net, box, j, sign, engine=engine, timeout=remaining(deadline), settings=settings)
+        if not np.isfinite(rs.upper):
+            return None, None, True, None               # the output fires nowhere on the box
+        val = rs.value if np.isfinite(rs.value) else None
+        return val, rs.upper, rs.stats["stop"] == "closed", rs.x if val is not None else None
     crossings: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
     for rounds in range(settings.max_refinements + 2):
         try:
             p, x, maps = encode_nets([net], box, deadline=deadline, exact=engine in EXACT_ENGINES,
                                      first_crossing=crossings if rounds <= settings.max_refinements else None)
         except DeadlineExpired:
-            return None, None, False
+            return None, None, False, None
         y, f = maps[0].outputs[j], maps[0].output_fire[j]
         if y is None:
-            return None, None, True
+            return None, None, True, None
         if f is not True:
             p.lo[f] = 1.0          # bound the output over the inputs where it fires
         p.maximize(Lin.var(y, sign))
         sol = solve(p, engine, remaining(deadline), settings)
         if sol.status == "infeasible":
-            return None, None, True
+            return None, None, True, None
         if sol.status != "optimal" or not refine([net], maps, sol.values, crossings, settings.tau / 2):
             break
     val = None
@@ -155,7 +177,7 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         val = None if out is None else sign * float(out)
     proven = sol.status == "optimal"
     bound = sol.bound if proven or engine == "highs" else None
-    return val, bound, proven
+    return val, bound, proven, pt if val is not None else None
 
 
 # ----------------------------------------------------------------------------- robustness
