@@ -139,6 +139,11 @@ def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal, Al, 
     h = np.where(live_f, np.where(exc, Wb * slope, np.where(sure, Wb * lam, 0.0)), 0.0)
     c1 = np.where(live_f & exc, Wb * inter, 0.0).sum(axis=2)
     G, H = g.sum(axis=2), h.sum(axis=2)
+    # where the centre's slopes leave no positive total, the other valid ones: lam = 1 on the
+    # undecided excitatory synapses (lower bound of P), lam = 0 on the inhibitory ones (upper)
+    g = np.where((G <= 0)[..., None] & live_f & exc & sure & ~stable, Wb, g)
+    h = np.where((H <= 0)[..., None] & live_f & ~exc & ~stable, 0.0, h)
+    G, H = g.sum(axis=2), h.sum(axis=2)
     has_u, has_l = fin & (G > 0), fin & (H > 0)
     Gs, Hs = np.where(has_u, G, 1.0), np.where(has_l, H, 1.0)
     cu, cl = g / Gs[..., None], h / Hs[..., None]                     # coefficients of the arrivals

@@ -37,6 +37,12 @@ from ..solvers.registry import EXACT_ENGINES
 from .bab import BoxBounds, MaxResult, corner_candidates, maximize
 
 
+#: Random candidate points per bounded box.
+RANDOM_POINTS = 4
+#: Points tried around a leaf MILP's point (at scales 1e-3 .. 1e-9 of the box).
+REPAIR_POINTS = 32
+
+
 class SnnObjective:
     """:class:`~.bab.Objective` of ``sign * y_j`` of an SNN (``y_j`` decoded; ``-inf`` where
     output ``j`` does not fire)."""
@@ -47,6 +53,7 @@ class SnnObjective:
         scale = 1.0 if net.decoder is None else float(net.decoder.scale[j])
         offset = 0.0 if net.decoder is None else float(net.decoder.offset[j])
         self.alpha, self.beta = self.sign / scale, -self.sign * offset / scale     # objective = alpha t + beta
+        self.rng = np.random.default_rng(0)
 
     def values(self, X: np.ndarray) -> np.ndarray:
         y = simulate(self.net, np.atleast_2d(X))[:, self.j]
@@ -66,11 +73,15 @@ class SnnObjective:
             t, slopes = bb.lo[:, o], bb.lin_lo[:, o, :-1]
         with np.errstate(invalid="ignore"):
             ub = np.where(bb.never[:, o], -np.inf, self.alpha * t + self.beta)
-        ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
+            ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
         return BoxBounds(ub, self.alpha * slopes, bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
-        return corner_candidates(boxes, bb.slopes)
+        """Corners of the linear bounds, centres and :data:`RANDOM_POINTS` random points per box
+        (an output that fires on a small part of a box is found by them)."""
+        lo, span = boxes[:, None, :, 0], boxes[:, None, :, 1] - boxes[:, None, :, 0]
+        rand = (lo + self.rng.random((len(boxes), RANDOM_POINTS, boxes.shape[1])) * span).reshape(-1, boxes.shape[1])
+        return np.vstack([corner_candidates(boxes, bb.slopes), rand])
 
     def tighten(self, boxes: np.ndarray, bb: BoxBounds, ub: np.ndarray, target: float) -> np.ndarray:
         return ub
@@ -93,7 +104,11 @@ class SnnObjective:
         sol = solve(p, engine, limit, settings)
         pts = None
         if sol.has_point and sol.values is not None:
-            pts = np.clip(sol.values[x], box[:, 0], box[:, 1])[None]
+            # the MILP's point meets strict rows within tau: around it, points that do exactly
+            pt = np.clip(sol.values[x], box[:, 0], box[:, 1])
+            steps = self.rng.normal(size=(REPAIR_POINTS, len(pt))) * (box[:, 1] - box[:, 0])
+            steps *= np.geomspace(1e-3, 1e-9, REPAIR_POINTS)[:, None]
+            pts = np.vstack([pt, np.clip(pt + steps, box[:, 0], box[:, 1])])
         if sol.status == "infeasible":
             return pts, cutoff
         if sol.status == "optimal" and sol.bound is not None:

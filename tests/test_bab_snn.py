@@ -1,0 +1,153 @@
+"""SNN branch and bound (srmverify.verify.bab_snn) and its batched spike-time bounds
+(srmverify.bounds.snn_batch) against independent computations: exact rational simulation at
+random points and box corners, dense sampling, and the monolithic MILP / SMT encodings."""
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+from engine_nets import random_box, random_relu, random_snn, sample_box
+from srmverify.bounds.snn_batch import batch_time_bounds, crossing
+from srmverify.network import SNN
+from srmverify.settings import DEFAULT
+from srmverify.simulate import simulate, simulate_exact
+from srmverify.simulate.exact import encode_exact, run_exact
+from srmverify.verify.bab_snn import maximize_snn
+from srmverify.verify.queries import output_bounds
+
+seeds = st.integers(0, 2**31 - 1)
+
+
+def sub_boxes(rng: np.random.Generator, box: np.ndarray, k: int) -> np.ndarray:
+    """``k`` random sub-boxes of ``box``, of widths from the whole box down to 1e-4 of it."""
+    span = box[:, 1] - box[:, 0]
+    w = span * 10.0 ** rng.uniform(-4, 0, (k, 1)) * rng.uniform(0.3, 1, (k, len(span)))
+    lo = box[:, 0] + rng.random((k, len(span))) * (span - w)
+    return np.stack([lo, lo + w], axis=2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds, st.booleans(), st.booleans())
+def test_batch_bounds_contain_exact_times(seed, positive, coder):
+    """Every neuron's exact firing time at random points and corners of each sub-box lies in its
+    interval and between its linear bounds; a neuron flagged ``never`` never fires there and one
+    not flagged ``may_not`` fires."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (3, 4, 3, 2), positive=positive, encoder=coder, decoder=coder)
+    boxes = sub_boxes(rng, random_box(rng, 3), 6)
+    bb = batch_time_bounds(net, boxes)
+    n = net.n_inputs
+    for b, box in enumerate(boxes):
+        corners = np.array(np.meshgrid(*box, indexing="ij")).reshape(n, -1).T
+        for x in np.vstack([corners[rng.choice(len(corners), 3, replace=False)], sample_box(rng, box, 3)]):
+            times = run_exact(net, encode_exact(net, x.tolist())).times
+            xs = [Fraction(float(v)) for v in x]
+            for v in range(net.first_neuron, net.n_total):
+                t = times[v]
+                if t is None:
+                    assert bb.may_not[b, v], (b, v)
+                    continue
+                assert not bb.never[b, v], (b, v)
+                assert Fraction(bb.lo[b, v]) <= t <= Fraction(bb.hi[b, v]), (b, v)
+                lin_l = sum(Fraction(float(c)) * xi for c, xi in zip(bb.lin_lo[b, v, :n], xs)) + Fraction(bb.lin_lo[b, v, n])
+                lin_u = sum(Fraction(float(c)) * xi for c, xi in zip(bb.lin_hi[b, v, :n], xs)) + Fraction(bb.lin_hi[b, v, n])
+                tol = Fraction(1, 10**9) * (1 + abs(t))      # the composition's float rounding
+                assert lin_l - tol <= t <= lin_u + tol, (b, v)
+
+
+def test_fixed_causal_sets_give_the_exact_affine_map():
+    """On a box small enough that every causal set is fixed, the linear bounds coincide: the
+    network is one affine map there, and it is the one exact simulation gives."""
+    net = SNN.layered([[[1.0, 3.0, 0.5]], [[2.0, 0.7]]], [[1.0], [1.0]], delays=[[[0.0, 0.5, 0.0]], None],
+                      constants=[0.0])
+    bb = batch_time_bounds(net, np.array([[[0.0, 0.1], [0.9, 1.0]]]))
+    o = int(net.outputs[0])
+    assert bb.undecided[0] == 0 and bb.fixed[0, net.first_neuron:].all()
+    assert np.allclose(bb.lin_lo[0, o], bb.lin_hi[0, o])
+    for x in ([0.0, 0.9], [0.1, 1.0], [0.05, 0.93]):
+        t = float(simulate_exact(net, x)[0])
+        assert abs(bb.lin_hi[0, o, :2] @ np.array(x) + bb.lin_hi[0, o, 2] - t) < 1e-12
+
+
+def test_crossing_bounds_bracket_a_near_tie():
+    """Potential maximum exactly at the threshold: the lower bound may not say "never", the
+    upper bound may not report an earlier crossing than the exact one."""
+    a, w = np.array([[0.0, 1.0]]), np.array([[1.0, -1.0]])          # P rises to 1 at t = 1, then flat
+    lo, hi = crossing(a, w, np.array([1.0]), -1), crossing(a, w, np.array([1.0]), +1)
+    assert lo[0] <= 1.0 and (hi[0] >= 1.0 or hi[0] == np.inf)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seeds, st.booleans())
+@example(18633501, False)     # the output fires on 0.5 % of the box; the leaf MILP's point does not fire
+def test_maximize_snn_is_attained_and_contains_samples(seed, positive):
+    """The value is the exact output at the returned input; no sampled output exceeds the proven
+    upper bound; the bracket closed."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 1), positive=positive)
+    box = random_box(rng, 2, 0.6)
+    Y = simulate(net, sample_box(rng, box, 4000))[:, 0]
+    Y = Y[np.isfinite(Y)]
+    for sign in (1.0, -1.0):
+        r = maximize_snn(net, box, 0, sign, timeout=30)
+        assert r.stats["stop"] == "closed"
+        if not len(Y):
+            continue
+        assert np.isfinite(r.value)
+        assert sign * float(simulate_exact(net, r.x.tolist())[0]) == pytest.approx(r.value, abs=1e-12)
+        assert np.all(box[:, 0] <= r.x) and np.all(r.x <= box[:, 1])
+        assert (sign * Y).max() <= r.upper + 1e-9
+        if r.complete:
+            assert (sign * Y).max() <= r.value + 1e-6
+
+
+@settings(max_examples=6, deadline=None)
+@given(seeds, st.sampled_from(["snn+", "snn", "relu"]))
+def test_milp_smt_and_branch_and_bound_agree(seed, kind):
+    """Optimal bounds by branch and bound (HiGHS leaves), by one monolithic MILP (branch and
+    bound switched off) and by z3 (exact SMT) agree within the MILP tolerance, and each one's
+    attained values (exactly re-simulated) lie inside every other one's proven bounds."""
+    rng = np.random.default_rng(seed)
+    if kind == "relu":
+        net = random_relu(rng, (2, 5, 1))
+    else:
+        net = random_snn(rng, (2, 3, 1), positive=kind == "snn+")
+    box = random_box(rng, 2, 0.5)
+    got = {"bab": output_bounds(net, box, engine="highs", timeout=30),
+           "milp": output_bounds(net, box, engine="highs", timeout=30, settings=DEFAULT.replace(bab_max_inputs=0)),
+           "smt": output_bounds(net, box, engine="z3", timeout=30)}
+    for r in got.values():
+        assert r.complete
+    if got["bab"].lower[0] is None:            # the output fires nowhere: every engine says so
+        assert all(r.lower[0] is None and r.upper[0] is None for r in got.values())
+        return
+    for a in got.values():
+        for b in got.values():
+            lo_att, hi_att = b.stats["attained"][0]
+            assert a.lower[0] <= lo_att + 1e-6 and hi_att <= a.upper[0] + 1e-6
+    tol = 1e-4                                  # MILP tolerance tau = 1e-6 on strict rows, its effect on times
+    assert abs(got["bab"].upper[0] - got["milp"].upper[0]) < tol
+    assert abs(got["bab"].lower[0] - got["milp"].lower[0]) < tol
+
+
+def test_bounds_optimal_of_a_mixed_snn_is_tight_and_witnessed():
+    """A random mixed-sign 3-5-5-1 SNN (the benchmark's generator): both sides proven, attained at
+    the witnesses (exactly), and containing dense sampling."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_snn_bab import random_mixed_snn          # the benchmark's generator (one copy)
+
+    net = random_mixed_snn([3, 5, 5, 1], 0)
+    box = np.array([[0.0, 1.0]] * 3)
+    r = output_bounds(net, box, timeout=60)
+    assert r.complete and r.optimal and r.method == "optimal"
+    (lo_att, hi_att), (x_lo, x_hi) = r.stats["attained"][0], r.stats["witness"][0]
+    assert float(simulate_exact(net, x_lo)[0]) == pytest.approx(lo_att, abs=1e-12)
+    assert float(simulate_exact(net, x_hi)[0]) == pytest.approx(hi_att, abs=1e-12)
+    assert r.upper[0] - hi_att < 1e-5 and lo_att - r.lower[0] < 1e-5
+    Y = simulate(net, np.random.default_rng(1).random((20000, 3)))[:, 0]
+    assert r.lower[0] <= Y.min() and Y.max() <= r.upper[0]
