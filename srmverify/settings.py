@@ -86,6 +86,8 @@ class Settings:
     #: An SNN box whose bounds leave at most this many synapses' causality open is closed by an
     #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn).
     bab_snn_leaf_undecided: int = 12
+    #: SNN boxes bounded per batch (the SNN bounds are numpy-overhead bound: larger batches pay).
+    bab_snn_batch: int = 256
 
     # ---- regions (srmverify.regions)
     #: A linear region must hold a ball of radius ``region_radius_tol * domain.scale``.

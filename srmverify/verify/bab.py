@@ -260,7 +260,9 @@ class BoxBounds(NamedTuple):
 class Objective(Protocol):
     """One network kind's part of the branch and bound of :func:`maximize`: the loop (heap of
     boxes, incumbent, stop rules) is kind-independent, the bounding of a batch of sub-boxes,
-    the candidate points and the leaf encoding are not."""
+    the candidate points and the leaf encoding are not. ``batch``: boxes bounded at once."""
+
+    batch: int
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """Float objective at the points ``X`` (B, n); ``-inf`` where it is undefined."""
@@ -304,6 +306,7 @@ class ReluObjective:
 
     def __init__(self, net: ReLUNet, settings: Settings = DEFAULT):
         self.net, self.settings = net, settings
+        self.batch = settings.bab_batch
 
     def values(self, X: np.ndarray) -> np.ndarray:
         return self.net.evaluate(X)[:, 0]
@@ -449,7 +452,7 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
             stop = "timeout"
             break
         kids, parent_ub = [], []
-        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(settings.bab_batch // 2, len(heap)))]:
+        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
             mid = 0.5 * (bx[d, 0] + bx[d, 1])
             lo_box, hi_box = bx.copy(), bx.copy()
             lo_box[d, 1] = mid

@@ -54,6 +54,7 @@ class SnnObjective:
         offset = 0.0 if net.decoder is None else float(net.decoder.offset[j])
         self.alpha, self.beta = self.sign / scale, -self.sign * offset / scale     # objective = alpha t + beta
         self.rng = np.random.default_rng(0)
+        self.batch = settings.bab_snn_batch
 
     def values(self, X: np.ndarray) -> np.ndarray:
         y = simulate(self.net, np.atleast_2d(X))[:, self.j]
