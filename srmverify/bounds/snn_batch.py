@@ -10,18 +10,16 @@ Per box ``b`` and neuron ``v`` (all bounds hold wherever ``v`` fires on the box)
   on the first segment whose end reaches the threshold, with the threshold moved by a margin
   covering float rounding (down for ``P+``, up for ``P-``), so a near-tie can only loosen a
   bound, never make it unsound;
-* **linear** ``l_v(x) <= t_v(x) <= u_v(x)``:
-  - a neuron whose causal set ``S`` the bounds fix on the box (every source surely fires and
-    every arrival is ``< lo_v`` or ``>= hi_v``; ``v`` surely fires) is affine there,
-    ``t_v = (theta + sum_S w_k a_k) / W_S``, and its bounds compose the sources' linear bounds
-    (upper bounds of sources with a positive coefficient, lower ones of the others);
-  - a neuron with positive weights whose sources surely fire has
-    ``t_v = min_S (theta + sum_S w_k a_k) / W_S`` (model.md §1.1): every piece is an upper
-    bound (concave), here the piece of the causal set at the box centre, composed with the
-    sources' upper bounds; its lower bound is ``lo_v``;
-  - any other neuron gets its interval as constant bounds.
-  Concretising a linear bound over the box tightens the interval, and the interval then fixes
-  more causal sets: :func:`batch_time_bounds` makes two passes.
+* **linear** ``l_v(x) <= t_v(x) <= u_v(x)`` from ``P(t_v) = theta`` (docs/model.md §3.4): each
+  synapse term ``w_k max(0, t_v - a_k)`` is relaxed like a ReLU on the bounds of ``t_v - a_k``
+  (exact where the bounds decide the synapse's causality, the chord above, the slope ``0`` or
+  ``1`` of the box centre's causality below), which gives ``G t_v <= theta - c0 + sum g_k a_k``
+  and ``H t_v >= theta - c1 + sum h_k a_k``; dividing by ``G > 0`` / ``H > 0`` and substituting
+  the sources' own linear bounds gives linear bounds in ``x``. Where the box fixes the causal
+  set ``S`` both are the exact affine map ``(theta + sum_S w_k a_k) / W_S``; for positive weights
+  the upper one is the affine piece of the centre's causal set (model.md §1.1); where neither
+  ``G`` nor ``H`` is positive the interval serves as constant bounds. Concretising a linear bound
+  over the box tightens the interval, which tightens the relaxations: two passes per level.
 
 ``undecided[b]``: the number of synapses whose causality the bounds leave open (0: the network
 is one affine map on the box), what an exact encoding of the box needs binaries for.
