@@ -99,8 +99,12 @@ def crossing(a: np.ndarray, w: np.ndarray, theta: np.ndarray, side: int) -> np.n
     return np.where(any_hit, seg, tail)
 
 
-def _concretise(lin: np.ndarray, boxes: np.ndarray, upper: bool) -> np.ndarray:
-    """Max (``upper``) or min of ``lin[b, v, :n] @ x + lin[b, v, n]`` over box ``b``: (B, V)."""
+def concretise(lin: np.ndarray, boxes: np.ndarray, upper: bool) -> np.ndarray:
+    """Max (``upper``) or min of ``lin[b, v, :n] @ x + lin[b, v, n]`` over box ``b``: (B, V).
+
+    >>> concretise(np.array([[[1.0, -2.0, 0.5]]]), np.array([[[0.0, 1.0], [0.0, 1.0]]]), True).tolist()
+    [[1.5]]
+    """
     A, c = lin[..., :-1], lin[..., -1]
     lo, hi = boxes[:, None, :, 0], boxes[:, None, :, 1]
     pick = (A > 0) if upper else (A < 0)
@@ -218,8 +222,8 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
         for _ in range(2):
             lin_l, lin_u, has_l, has_u, stable = _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc,
                                                          centre_causal, Al, Au)
-            cu = _widen(_concretise(lin_u, boxes, True), +1)
-            cl = _widen(_concretise(lin_l, boxes, False), -1)
+            cu = _widen(concretise(lin_u, boxes, True), +1)
+            cl = _widen(concretise(lin_l, boxes, False), -1)
             new_hi = np.where(has_u, np.minimum(t_hi, cu), t_hi)
             new_lo = np.where(has_l, np.maximum(t_lo, cl), t_lo)
             done = np.array_equal(new_hi, t_hi) and np.array_equal(new_lo, t_lo)

@@ -21,10 +21,11 @@ leaf MILP's optimum lies within ``tau``'s effect of it, and the result's bracket
 from __future__ import annotations
 
 from contextlib import nullcontext
+from fractions import Fraction
 
 import numpy as np
 
-from ..bounds.snn_batch import BatchTimeBounds, batch_time_bounds
+from ..bounds.snn_batch import BatchTimeBounds, concretise, batch_time_bounds
 from ..encode.network import input_vars
 from ..encode.program import Lin, Program, float_arithmetic
 from ..encode.snn import encode_snn
@@ -44,38 +45,50 @@ REPAIR_POINTS = 32
 
 
 class SnnObjective:
-    """:class:`~.bab.Objective` of ``sign * y_j`` of an SNN (``y_j`` decoded; ``-inf`` where
-    output ``j`` does not fire)."""
+    """:class:`~.bab.Objective` of ``c @ y + const`` of an SNN (``y`` decoded outputs), over
+    the inputs where every output with ``c_j != 0`` fires (``-inf`` elsewhere)."""
 
-    def __init__(self, net: SNN, j: int, sign: float, settings: Settings = DEFAULT):
-        self.net, self.j, self.sign, self.settings = net, j, float(sign), settings
-        self.out = int(net.outputs[j])
-        scale = 1.0 if net.decoder is None else float(net.decoder.scale[j])
-        offset = 0.0 if net.decoder is None else float(net.decoder.offset[j])
-        self.alpha, self.beta = self.sign / scale, -self.sign * offset / scale     # objective = alpha t + beta
+    def __init__(self, net: SNN, c: np.ndarray, const: float = 0.0, settings: Settings = DEFAULT):
+        self.net, self.settings = net, settings
+        c = np.asarray(c, dtype=float).reshape(-1)
+        self.js = np.flatnonzero(c)
+        self.c, self.outs = c[self.js], np.asarray(net.outputs)[self.js]
+        scale = np.ones(len(self.js)) if net.decoder is None else np.asarray(net.decoder.scale, dtype=float)[self.js]
+        offset = np.zeros(len(self.js)) if net.decoder is None else np.asarray(net.decoder.offset, dtype=float)[self.js]
+        self.alpha = self.c / scale                         # objective = sum alpha t_out + beta
+        self.const = float(const)
+        self.beta = self.const - float(np.sum(self.c * offset / scale))
         self.rng = np.random.default_rng(0)
         self.batch = settings.bab_snn_batch
 
     def values(self, X: np.ndarray) -> np.ndarray:
-        y = simulate(self.net, np.atleast_2d(X))[:, self.j]
-        return np.where(np.isfinite(y), self.sign * y, -np.inf)
+        y = simulate(self.net, np.atleast_2d(X))[:, self.js]
+        fires = np.all(np.isfinite(y), axis=1)
+        return np.where(fires, np.where(np.isfinite(y), y, 0.0) @ self.c + self.const, -np.inf)
 
     def exact(self, x: np.ndarray) -> float:
-        y = simulate_exact(self.net, x.tolist())[self.j]
-        return -np.inf if y is None else self.sign * float(y)
+        y = simulate_exact(self.net, x.tolist())
+        if any(y[j] is None for j in self.js):
+            return -np.inf
+        return float(sum((Fraction(float(cj)) * y[j] for cj, j in zip(self.c, self.js)), Fraction(0))) + self.const
 
     def bound(self, boxes: np.ndarray) -> BoxBounds:
-        net, o = self.net, self.out
+        net = self.net
         centres = spike_times(net, net.encode(boxes.mean(axis=2)))
         bb = batch_time_bounds(net, boxes, centres, self.settings)
-        if self.alpha > 0:
-            t, slopes = bb.hi[:, o], bb.lin_hi[:, o, :-1]
-        else:
-            t, slopes = bb.lo[:, o], bb.lin_lo[:, o, :-1]
+        up = self.alpha > 0
+        o = self.outs
+        t = np.where(up, bb.hi[:, o], bb.lo[:, o])                                    # (B, k)
+        lin = np.where(up[None, :, None], bb.lin_hi[:, o], bb.lin_lo[:, o])            # (B, k, n+1)
+        comb = np.einsum("k,bkj->bj", self.alpha, lin)
         with np.errstate(invalid="ignore"):
-            ub = np.where(bb.never[:, o], -np.inf, self.alpha * t + self.beta)
+            interval = t @ self.alpha
+            # the linear bounds stand for an infinite interval side by a 0: not usable there
+            linear = np.where(np.all(np.isfinite(t), axis=1), concretise(comb[:, None], boxes, True)[:, 0], np.inf)
+            ub = np.minimum(interval, linear) + self.beta
+            ub = np.where(np.any(bb.never[:, o], axis=1), -np.inf, ub)
             ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
-        return BoxBounds(ub, self.alpha * slopes, bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
+        return BoxBounds(ub, comb[:, :-1], bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
         """Corners of the linear bounds, centres and :data:`RANDOM_POINTS` random points per box
@@ -95,13 +108,17 @@ class SnnObjective:
             p = Program()
             x = input_vars(p, box)
             vm = encode_snn(p, self.net, x, state.box(f))
-            y, fire = vm.outputs[self.j], vm.output_fire[self.j]
-            if y is None:
-                return None, -np.inf
-            if fire is not True:
-                p.lo[fire] = 1.0          # the inputs where the output fires
-            p.add(Lin.var(y, self.sign), ">=", cutoff, "cutoff")
-            p.maximize(Lin.var(y, self.sign))
+            terms = []
+            for cj, j in zip(self.c, self.js):
+                y, fire = vm.outputs[j], vm.output_fire[j]
+                if y is None:
+                    return None, -np.inf
+                if fire is not True:
+                    p.lo[fire] = 1.0          # the inputs where the output fires
+                terms.append(Lin.var(y, float(cj)))
+            obj = Lin.sum(terms) + Lin.constant(self.const)
+            p.add(obj, ">=", cutoff, "cutoff")
+            p.maximize(obj)
         sol = solve(p, engine, limit, settings)
         pts = None
         if sol.has_point and sol.values is not None:
@@ -134,5 +151,7 @@ def maximize_snn(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, at
     >>> round(r.value, 6), round(r.upper, 6), r.complete, r.x.round(6).tolist()
     (1.5, 1.5, True, [1.0, 0.0])
     """
-    return maximize(SnnObjective(net, j, sign, settings), box, atol=atol, rtol=rtol, threshold=threshold,
+    c = np.zeros(net.n_outputs)
+    c[j] = sign
+    return maximize(SnnObjective(net, c, 0.0, settings), box, atol=atol, rtol=rtol, threshold=threshold,
                     engine=engine, timeout=timeout, progress=progress, settings=settings)

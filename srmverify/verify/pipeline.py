@@ -36,6 +36,7 @@ from typing import Callable, Collection, Mapping, Sequence, cast
 
 import numpy as np
 
+from ..bounds import snn_time_bounds
 from ..deadline import DeadlineExpired, check, deadline_after, expired, remaining
 from ..encode.network import encode_network, input_vars
 from ..encode.program import Lin, Number, Program, float_arithmetic
@@ -48,7 +49,8 @@ from ..solvers import check_engine, solve
 from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
 from ..solvers.solution import Solution
-from .bab import decide_dnf, maximize_relu, objective_net
+from .bab import decide_dnf, maximize, maximize_relu, objective_net
+from .bab_snn import SnnObjective
 from .refine import refine
 
 Net = SNN | ReLUNet
@@ -256,10 +258,21 @@ def falsify_by_sampling(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj
     return None
 
 
-def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj], max_inputs: int) -> bool:
-    return all(isinstance(n, ReLUNet) and n.n_inputs <= max_inputs for n in nets) and \
-        all(a.silent is None and np.isfinite(a.d) for conj in dnf for a in conj) and \
+def _bab_applies(nets: Sequence[Net], dnf: Sequence[Conj], max_inputs: int, box: np.ndarray) -> bool:
+    atoms_ok = all(a.silent is None and np.isfinite(a.d) for conj in dnf for a in conj)
+    if len(nets) == 1 and isinstance(nets[0], SNN):
+        return atoms_ok and nets[0].n_inputs <= max_inputs and all(len(conj) == 1 for conj in dnf) and \
+            _snn_atoms_decidable(nets[0], dnf, box)
+    return all(isinstance(n, ReLUNet) and n.n_inputs <= max_inputs for n in nets) and atoms_ok and \
         (len(nets) == 1 or all(len(conj) == 1 for conj in dnf))     # conjunctions: one network (decide_dnf)
+
+
+def _snn_atoms_decidable(net: SNN, dnf: Sequence[Conj], box: np.ndarray) -> bool:
+    """An atom ``c @ Y <= d`` is decided by maximising ``-c @ Y`` over the inputs where its
+    outputs fire when a silent output (``+inf``) can only make it false: every output with a
+    negative coefficient surely fires on the box."""
+    may_not = snn_time_bounds(net, box).outputs(net)[2]
+    return all(not np.any(may_not & (np.asarray(a.c) < 0)) for conj in dnf for a in conj)
 
 
 def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
@@ -284,8 +297,12 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
         a = conj[0]
         coefs = [-a.c[s:e] for s, e in zip(sizes[:-1], sizes[1:])]
         t = -float(a.d)
-        r = maximize_relu(objective_net(cast(list[ReLUNet], list(nets)), coefs), box, threshold=t, engine=engine,
-                          timeout=remaining(deadline), progress=progress, settings=settings)
+        if isinstance(nets[0], SNN):
+            r = maximize(SnnObjective(nets[0], coefs[0], 0.0, settings), box, threshold=t, engine=engine,
+                         timeout=remaining(deadline), progress=progress, settings=settings)
+        else:
+            r = maximize_relu(objective_net(cast(list[ReLUNet], list(nets)), coefs), box, threshold=t, engine=engine,
+                              timeout=remaining(deadline), progress=progress, settings=settings)
 
         stats["bab_boxes"] = stats.get("bab_boxes", 0) + r.stats.get("boxes", 0)
         stats["bab_value"] = max(stats.get("bab_value", -np.inf), r.value)
@@ -407,10 +424,10 @@ def stage_falsify(s: Search) -> QueryResult | None:
 
 
 def stage_branch_and_bound(s: Search) -> QueryResult | None:
-    """2. Few inputs, ReLU networks, one atom per conjunction: branch and bound decides (or
+    """2. Few inputs, ReLU networks or one SNN, one atom per conjunction: branch and bound decides (or
     ``None`` when it does not apply or leaves the question open)."""
     if s.exact_engine or s.constraint is not None or s.project is not None or \
-            not _bab_applies(s.nets, s.dnf, s.settings.bab_max_inputs):
+            not _bab_applies(s.nets, s.dnf, s.settings.bab_max_inputs, s.box):
         return None
     try:
         found = violation_by_branch_and_bound(s.nets, s.box, s.dnf, s.engine, s.deadline, s.progress,
