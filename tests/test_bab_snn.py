@@ -31,7 +31,7 @@ def sub_boxes(rng: np.random.Generator, box: np.ndarray, k: int) -> np.ndarray:
     return np.stack([lo, lo + w], axis=2)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seeds, st.booleans(), st.booleans())
 def test_batch_bounds_contain_exact_times(seed, positive, coder):
     """Every neuron's exact firing time at random points and corners of each sub-box lies in its
