@@ -279,7 +279,9 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
                                   deadline: float | None, progress: Progress, stats: dict,
                                   settings: Settings = DEFAULT) -> tuple[list, list[list[Fraction | None]]] | str | None:
     """Each conjunction ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box
-    ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` with that threshold.
+    ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` (one SNN:
+    :func:`~srmverify.verify.bab.maximize` of a :class:`~srmverify.verify.bab_snn.SnnObjective`,
+    whose maximum is over the inputs where the atom's outputs fire) with that threshold.
     Returns ``(x, exact outputs)`` of an exactly re-checked violation, ``"unsat"`` when every
     proven upper bound rules its conjunction out (up to the MILP tolerance of the leaves), or
     ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
