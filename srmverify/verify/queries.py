@@ -110,7 +110,8 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
                 gap.append(None)
                 continue
             progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
-            val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings)
+            val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings,
+                                         share=1.0 / (2 * m - 2 * j - (sign > 0)))
             complete &= ok
             row.append(None if val is None else sign * val)
             wit.append(None if val is None or x is None else [float(v) for v in x])
@@ -133,13 +134,14 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
 
 
 def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None,
-             settings: Settings):
+             settings: Settings, share: float = 1.0):
     """``(attained max of sign*y_j, proven upper bound, proven?, input attaining it)``.
 
     An SNN's maximum is taken over the inputs where output ``j`` fires; a mixed-sign SNN's map
     can jump, so its optimum may be a supremum that is not attained: its branch and bound is
     then proven (every box closed) with the bracket ``[value, bound]`` left open by less than
-    the MILP tolerance's effect (the result's ``stats["gap"]``)."""
+    the MILP tolerance's effect (the result's ``stats["gap"]``); it gets ``share`` of the time
+    left, so that every side of every output ends with a witness and a proven bound."""
     if engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs:
         if isinstance(net, ReLUNet):
             c = np.zeros(net.n_outputs)
@@ -147,7 +149,9 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
             r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
                               settings=settings)
             return r.value, r.upper, r.complete, r.x
-        rs = maximize_snn(net, box, j, sign, engine=engine, timeout=remaining(deadline), settings=settings)
+        left = remaining(deadline)
+        rs = maximize_snn(net, box, j, sign, engine=engine, timeout=None if left is None else share * left,
+                          settings=settings)
         if not np.isfinite(rs.upper):
             return None, None, True, None               # the output fires nowhere on the box
         val = rs.value if np.isfinite(rs.value) else None
