@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import SNN
-from ..settings import DEFAULT, Settings
+from ..settings import DEFAULT
 from .snn import SpikeTimeBounds, _late_bound
 
 
@@ -160,11 +160,10 @@ def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal, Al, 
     return dn, up, has_l, has_u, stable | ~live
 
 
-def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None,
-                      settings: Settings = DEFAULT) -> BatchTimeBounds:
+def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None) -> BatchTimeBounds:
     """Bounds of every spike time on each data box of ``boxes`` (B, n_inputs, 2) (module doc).
     ``centre_times`` (B, n_total): the spike times at the box centres (simulated when omitted;
-    they choose the upper piece of positive neurons).
+    their causal sets choose the lower slopes of the synapse relaxations).
 
     Examples
     --------

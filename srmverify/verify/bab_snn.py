@@ -75,7 +75,7 @@ class SnnObjective:
     def bound(self, boxes: np.ndarray) -> BoxBounds:
         net = self.net
         centres = spike_times(net, net.encode(boxes.mean(axis=2)))
-        bb = batch_time_bounds(net, boxes, centres, self.settings)
+        bb = batch_time_bounds(net, boxes, centres)
         up = self.alpha > 0
         o = self.outs
         t = np.where(up, bb.hi[:, o], bb.lo[:, o])                                    # (B, k)
