@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .kernel import TIME_TOL, U, LevelArrays
+from .kernel import BLOCK, TIME_TOL, U, LevelArrays
 
 _INF = np.inf
 
@@ -87,50 +87,45 @@ def _ensure(a, s, stk, st, k):
         st[1] += 1
 
 
-@nb.njit(cache=True)
-def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
-    """Time, error bound and ambiguity of one neuron from its ``m`` arrivals ``a`` (sources ``s``),
-    sorted lazily as the walk advances (see :func:`_ensure`)."""
-    if m == 0:
-        return _INF, 0.0, False
+@nb.njit(cache=True, inline="always")
+def _band(theta, sabs, eps, gamma, amax):
+    """``theta - E`` and ``theta + E``: the thresholds around ``theta`` the walk watches."""
     ea = sabs * (eps + gamma * (3.0 * amax + 1.0)) + gamma * theta
-    th_lo = theta - ea
-    th_hi = theta + ea
-    t_lo = t_mid = t_hi = _INF
-    f_lo = f_mid = f_hi = False
-    _ensure(a, s, stk, st, 0)
-    if th_lo <= 0.0:
-        t_lo = a[0]
-        f_lo = True
-    Wk = 0.0
-    Bk = 0.0
-    for k in range(m - 1):
-        if k + 1 >= st[0]:
-            _ensure(a, s, stk, st, k + 1)
-        wk = w[s[k]]
-        ak = a[k]
-        Wk += wk
-        Bk += wk * ak
-        an = a[k + 1]
-        P = Wk * an - Bk
-        if P >= th_lo:  # th_lo <= theta <= th_hi: the three hits are nested
-            if not f_lo:
-                t_lo = _cand(th_lo, Wk, Bk, ak, an)
-                f_lo = True
-            if P >= theta:
-                if not f_mid:
-                    t_mid = _cand(theta, Wk, Bk, ak, an)
-                    f_mid = True
-                if P >= th_hi:
-                    t_hi = _cand(th_hi, Wk, Bk, ak, an)
-                    f_hi = True
-                    break
+    return theta - ea, theta + ea
+
+
+@nb.njit(cache=True, inline="always")
+def _advance(stage, P, th_lo, theta, th_hi, Wk, Bk, ak, an, t_lo, t_mid, t_hi):
+    """Record every threshold the segment ``[ak, an]`` (end potential ``P``) reaches, in order.
+
+    ``stage`` counts the thresholds ``theta - E <= theta <= theta + E`` already reached (their
+    crossings ``t_lo``, ``t_mid``, ``t_hi``); returns the new stage, the next threshold to watch
+    (``inf`` once all three are reached) and the three crossings.
+    """
+    while True:
+        if stage == 0 and P >= th_lo:
+            t_lo = _cand(th_lo, Wk, Bk, ak, an)
+        elif stage == 1 and P >= theta:
+            t_mid = _cand(theta, Wk, Bk, ak, an)
+        elif stage == 2 and P >= th_hi:
+            t_hi = _cand(th_hi, Wk, Bk, ak, an)
+        else:
+            break
+        stage += 1
+    nxt = th_lo if stage == 0 else theta if stage == 1 else th_hi if stage == 2 else _INF
+    return stage, nxt, t_lo, t_mid, t_hi
+
+
+@nb.njit(cache=True)
+def _finish(a, m, w_last, Wk, Bk, stage, t_lo, t_mid, t_hi, theta, sabs, eps, gamma, amax):
+    """The end of the walk: the last, unbounded segment (arrival ``a[m-1]``, weight ``w_last``)
+    for the thresholds not reached yet, then the time, its error bound and ambiguity."""
+    f_lo, f_mid = stage >= 1, stage >= 2
     amb = False
-    if not f_hi:  # the last, unbounded segment
-        wk = w[s[m - 1]]
+    if stage < 3:
         al = a[m - 1]
-        Wk += wk
-        Bk += wk * al
+        Wk += w_last
+        Bk += w_last * al
         if abs(Wk) <= 2.0 * gamma * sabs:
             amb = True  # the sign of the final slope is within rounding
         if Wk > 0.0:
@@ -149,6 +144,90 @@ def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
         return t_mid, _INF, True
     e = max(t_hi - t_mid, t_mid - t_lo) + 8.0 * U * (abs(t_mid) + amax)
     return t_mid, e, amb
+
+
+@nb.njit(cache=True)
+def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
+    """Time, error bound and ambiguity of one neuron from its ``m`` arrivals ``a`` (sources ``s``),
+    sorted lazily as the walk advances (see :func:`_ensure`)."""
+    if m == 0:
+        return _INF, 0.0, False
+    th_lo, th_hi = _band(theta, sabs, eps, gamma, amax)
+    t_lo = t_mid = t_hi = _INF
+    _ensure(a, s, stk, st, 0)
+    stage, nxt = 0, th_lo
+    if th_lo <= 0.0:
+        t_lo, stage, nxt = a[0], 1, theta
+    Wk = 0.0
+    Bk = 0.0
+    for k in range(m - 1):
+        if k + 1 >= st[0]:
+            _ensure(a, s, stk, st, k + 1)
+        wk = w[s[k]]
+        ak = a[k]
+        Wk += wk
+        Bk += wk * ak
+        an = a[k + 1]
+        P = Wk * an - Bk
+        if P >= nxt:
+            stage, nxt, t_lo, t_mid, t_hi = _advance(stage, P, th_lo, theta, th_hi, Wk, Bk, ak, an, t_lo, t_mid, t_hi)
+            if stage == 3:
+                break
+    return _finish(a, m, w[s[m - 1]], Wk, Bk, stage, t_lo, t_mid, t_hi, theta, sabs, eps, gamma, amax)
+
+
+@nb.njit(cache=True)
+def _walk_block(a, s, m, Wb, blk, nv, theta, sabs, dmax, eps, gamma, tabs, lane, stage, out_t, out_e, out_a):
+    """:func:`_walk` for the ``nv`` neurons of block ``blk`` at once, on one shared sorted order.
+
+    ``Wb[blk, j, b]`` is the weight from source ``j`` to neuron ``blk * BLOCK + b``. Every step
+    updates the block's prefix sums and end potentials in one branch-free loop over the lanes
+    (SIMD); only a step where some lane reaches its next threshold (rare: three times per
+    neuron) goes lane by lane. The block stops once every lane has reached ``theta + E``. Each
+    lane does the operations of :func:`_walk` in the same order: bit-identical results.
+    ``lane`` (8, BLOCK) float and ``stage`` (BLOCK) int are scratch.
+    """
+    Wk, Bk, nxt, thl, thh, tl, tm, th = lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6], lane[7]
+    v0 = blk * BLOCK
+    for b in range(BLOCK):
+        Wk[b] = Bk[b] = 0.0
+        tl[b] = tm[b] = th[b] = nxt[b] = _INF   # lanes past nv never reach a threshold
+        stage[b] = 3
+    for b in range(nv):
+        v = v0 + b
+        thl[b], thh[b] = _band(theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+        stage[b], nxt[b] = 0, thl[b]
+        if thl[b] <= 0.0:
+            tl[b], stage[b], nxt[b] = a[0], 1, theta[v]
+    left = nv
+    row = Wb[blk]
+    for k in range(m - 1):
+        ak = a[k]
+        an = a[k + 1]
+        wr = row[s[k]]
+        hit = False
+        for b in range(BLOCK):
+            wk = wr[b]
+            x = Wk[b] + wk
+            y = Bk[b] + wk * ak
+            Wk[b] = x
+            Bk[b] = y
+            hit |= (x * an - y) >= nxt[b]
+        if hit:
+            for b in range(nv):
+                P = Wk[b] * an - Bk[b]
+                if P >= nxt[b]:
+                    v = v0 + b
+                    stage[b], nxt[b], tl[b], tm[b], th[b] = _advance(stage[b], P, thl[b], theta[v], thh[b], Wk[b],
+                                                                     Bk[b], ak, an, tl[b], tm[b], th[b])
+                    if stage[b] == 3:
+                        left -= 1
+            if left == 0:
+                break
+    for b in range(nv):
+        v = v0 + b
+        out_t[v], out_e[v], out_a[v] = _finish(a, m, row[s[m - 1], b], Wk[b], Bk[b], stage[b], tl[b], tm[b], th[b],
+                                               theta[v], sabs[v], eps, gamma, tabs + dmax[v])
 
 
 @nb.njit(cache=True)
@@ -206,31 +285,35 @@ def _firing(Ti, Ei, idx):
 
 
 @nb.njit(cache=True, parallel=True)
-def _level(T, E, D, shared, newton, W, theta, sabs, dmax, gamma, out_t, out_e, out_a):
-    n_src = T.shape[1]
+def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+    n_src, n_out = T.shape[1], W.shape[0]
     for i in nb.prange(T.shape[0]):
         idx = np.empty(n_src, np.int64)
         a = np.empty(n_src)
         s = np.empty(n_src, np.int64)
-        a0 = np.empty(n_src)
-        s0 = np.empty(n_src, np.int64)
         stk = np.empty(n_src + 2, np.int64)
         st = np.empty(2, np.int64)
         nf, eps, tabs = _firing(T[i], E[i], idx)
+        if shared:  # one order for the whole level: sort it once, completely; walk in blocks
+            for q in range(nf):
+                a[q] = T[i, idx[q]] + D[0, idx[q]]
+                s[q] = idx[q]
+            if nf == 0:
+                out_t[i, :], out_e[i, :], out_a[i, :] = _INF, 0.0, False
+                continue
+            st[0], st[1], stk[0] = 0, 1, nf
+            _ensure(a, s, stk, st, nf - 1)
+            lane = np.empty((8, BLOCK))
+            stage = np.empty(BLOCK, np.int64)
+            for blk in range(Wb.shape[0]):
+                _walk_block(a, s, nf, Wb, blk, min(BLOCK, n_out - blk * BLOCK), theta, sabs, dmax, eps, gamma, tabs,
+                            lane, stage, out_t[i], out_e[i], out_a[i])
+            continue
         tf = np.empty(nf)
         for q in range(nf):
             tf[q] = T[i, idx[q]]
-        if shared:  # one order for the whole level: sort it once, completely
-            for q in range(nf):
-                a0[q] = T[i, idx[q]] + D[0, idx[q]]
-                s0[q] = idx[q]
-            st[0], st[1], stk[0] = 0, 1, nf
-            if nf > 0:
-                _ensure(a0, s0, stk, st, nf - 1)
-        for v in range(W.shape[0]):
-            if shared:  # already sorted: the walk never calls _ensure
-                r = _walk(a0, s0, stk, st, nf, W[v], theta[v], sabs[v], eps, gamma, tabs + dmax[v])
-            elif newton[v]:
+        for v in range(n_out):
+            if newton[v]:
                 r = _newton(tf, idx, nf, D[v], W[v], theta[v], sabs[v], eps, gamma, tabs + dmax[v])
             else:
                 Dv = D[v]
@@ -247,5 +330,6 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarr
     c, n_out = T.shape[0], la.W.shape[0]
     out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
+    Wb = la.blocks if la.shared_order else np.empty((0, 0, BLOCK))
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, Wb, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a
