@@ -196,18 +196,21 @@ def free_port() -> int:
 
 
 def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
+    # `dask scheduler` and `dask worker` processes on the loopback address, as on a cluster; the
+    # worker without a nanny (a nanny's graceful shutdown alone takes seconds)
     pytest.importorskip("distributed")
     port = free_port()
     addr = f"tcp://127.0.0.1:{port}"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                               "--port", str(port), "--no-dashboard"], **quiet)]
     try:
         procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
-                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                       "--no-nanny", "--no-dashboard"], **quiet))
         from distributed import Client
 
-        with Client(addr, timeout=30) as c:
-            c.wait_for_workers(1, timeout=30)
+        with Client(addr, timeout=60) as c:       # retries until the scheduler listens
+            c.wait_for_workers(1, timeout=60)
         code = run(["batch", str(bench / "instances.csv"), "--out", str(bench / "o"), "--scheduler", addr, "--json"])
         d = json.loads(capsys.readouterr().out)
         assert code == 0 and d["complete"] and d["workers"] == 1
@@ -217,7 +220,11 @@ def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
         for p in reversed(procs):
             p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 # ----------------------------------------------------------------------------- certified accuracy
