@@ -47,6 +47,9 @@ BACKEND_ENV = "SRMVERIFY_SIMULATE_BACKEND"
 #: Neurons walked together on a shared arrival order by the compiled kernel (its SIMD width
 #: times the unroll that hides the latency of the prefix sums; 32 measured fastest).
 BLOCK = 32
+#: Samples the compiled kernel runs neuron by neuron together (one thread's unit of work), so a
+#: neuron's weights and delays are read from memory once per group, not once per sample.
+SAMPLES = 16
 
 
 @dataclass(frozen=True)
