@@ -45,7 +45,7 @@ TIME_TOL = 1e-9
 #: Environment variable that forces a backend.
 BACKEND_ENV = "SRMVERIFY_SIMULATE_BACKEND"
 #: Neurons walked together on a shared arrival order by the compiled kernel (its SIMD width
-#: times the unroll that hides the latency of the prefix sums; 32 measured fastest).
+#: times the unroll that hides the latency of the prefix sums; 32 was as fast as 64, 8 and 16 slower).
 BLOCK = 32
 #: Samples the compiled kernel runs neuron by neuron together (one thread's unit of work), so a
 #: neuron's weights and delays are read from memory once per group, not once per sample.

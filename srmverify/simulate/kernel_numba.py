@@ -384,6 +384,5 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarr
     c, n_out = T.shape[0], la.W.shape[0]
     out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    Wb = la.blocks if la.shared_order else np.empty((0, 0, BLOCK))
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, Wb, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.blocks, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a
