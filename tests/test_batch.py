@@ -196,35 +196,31 @@ def free_port() -> int:
 
 
 def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
-    # `dask scheduler` and `dask worker` processes on the loopback address, as on a cluster; the
-    # worker without a nanny (a nanny's graceful shutdown alone takes seconds)
-    pytest.importorskip("distributed")
-    port = free_port()
-    addr = f"tcp://127.0.0.1:{port}"
-    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"], **quiet)]
-    try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
-                                       "--no-nanny", "--no-dashboard"], **quiet))
-        from distributed import Client
-
-        with Client(addr, timeout=60) as c:       # retries until the scheduler listens
-            c.wait_for_workers(1, timeout=60)
-        code = run(["batch", str(bench / "instances.csv"), "--out", str(bench / "o"), "--scheduler", addr, "--json"])
-        d = json.loads(capsys.readouterr().out)
-        assert code == 0 and d["complete"] and d["workers"] == 1
-        assert d["counts"] == {"unsat": 2, "sat": 2, "unknown": 0, "timeout": 0, "error": 0}
-        assert sorted(r[2] for r in rows_of(bench / "o")[1:]) == ["sat", "sat", "unsat", "unsat"]
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
+    # a scheduler listening on the loopback address (in this process: it saves a Python start)
+    # and a `dask worker` process connecting to it, as on a cluster; the worker without a nanny
+    # (a nanny's graceful shutdown alone takes seconds)
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, host="127.0.0.1", scheduler_port=free_port(),
+                                  dashboard_address=None, silence_logs=50) as cluster:
+        addr = cluster.scheduler_address
+        assert addr.startswith("tcp://127.0.0.1:")
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
+                                   "--no-nanny", "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with distributed.Client(addr, timeout=60) as c:
+                c.wait_for_workers(1, timeout=60)
+            code = run(["batch", str(bench / "instances.csv"), "--out", str(bench / "o"), "--scheduler", addr, "--json"])
+            d = json.loads(capsys.readouterr().out)
+            assert code == 0 and d["complete"] and d["workers"] == 1
+            assert d["counts"] == {"unsat": 2, "sat": 2, "unknown": 0, "timeout": 0, "error": 0}
+            assert sorted(r[2] for r in rows_of(bench / "o")[1:]) == ["sat", "sat", "unsat", "unsat"]
+        finally:
+            worker.terminate()
             try:
-                p.wait(timeout=20)
+                worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+                worker.kill()
+                worker.wait()
 
 
 # ----------------------------------------------------------------------------- certified accuracy
