@@ -223,6 +223,35 @@ def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
                 worker.wait()
 
 
+def test_worker_restores_glibc_malloc_thresholds() -> None:
+    # a process started as a Dask nanny starts its worker (MALLOC_TRIM_THRESHOLD_ set) gets
+    # glibc's thresholds back through mallopt; without the variable nothing is touched
+    import platform
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    code = "from srmverify.batch.executors import _restore_malloc as r; print(r())"
+    for env, want in (({"MALLOC_TRIM_THRESHOLD_": "65536"}, "True"), ({}, "False")):
+        base = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+        out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True)
+        assert out.stdout.strip() == want, out.stderr
+
+
+def test_properties_are_cached_until_the_file_changes(tmp_path: Path) -> None:
+    from srmverify.batch import cached_property
+
+    p = tmp_path / "p.vnnlib"
+    p.write_text("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0))(assert (<= X_0 1))"
+                 "(assert (>= Y_0 0.5))")
+    first = cached_property(str(p))
+    assert cached_property(str(p)) is first
+    p.write_text("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)(assert (>= X_0 0))"
+                 "(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))(assert (>= Y_0 0.5))")
+    os.utime(p, (1e9, 1e9))
+    again = cached_property(str(p))
+    assert again is not first and (first.n_inputs, again.n_inputs) == (1, 2)
+
+
 # ----------------------------------------------------------------------------- certified accuracy
 def test_robust_dataset_matches_closed_form(tmp_path: Path, capsys) -> None:
     """NET's argmax is class 0 iff x1 > 0 (y0 - y1 = 2 x1), so a sample is certified at eps (L-inf)

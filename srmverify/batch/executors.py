@@ -151,8 +151,10 @@ def _restore_malloc() -> bool:
     """Give glibc back its adaptive allocation thresholds in a process started with
     ``MALLOC_TRIM_THRESHOLD_`` (a Dask nanny's default); ``True`` if it did.
 
-    >>> _restore_malloc() in (True, False)
-    True
+    >>> saved = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    >>> _restore_malloc()                 # not started that way: nothing to undo
+    False
+    >>> if saved is not None: os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
     """
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
         return False
