@@ -196,28 +196,60 @@ def free_port() -> int:
 
 
 def test_batch_through_a_real_scheduler(bench: Path, capsys) -> None:
-    pytest.importorskip("distributed")
-    port = free_port()
-    addr = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
-                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from distributed import Client
+    # a scheduler listening on the loopback address (in this process: it saves a Python start)
+    # and a `dask worker` process connecting to it, as on a cluster; the worker without a nanny
+    # (a nanny's graceful shutdown alone takes seconds)
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, host="127.0.0.1", scheduler_port=free_port(),
+                                  dashboard_address=None, silence_logs=50) as cluster:
+        addr = cluster.scheduler_address
+        assert addr.startswith("tcp://127.0.0.1:")
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
+                                   "--no-nanny", "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with distributed.Client(addr, timeout=60) as c:
+                c.wait_for_workers(1, timeout=60)
+            code = run(["batch", str(bench / "instances.csv"), "--out", str(bench / "o"), "--scheduler", addr, "--json"])
+            d = json.loads(capsys.readouterr().out)
+            assert code == 0 and d["complete"] and d["workers"] == 1
+            assert d["counts"] == {"unsat": 2, "sat": 2, "unknown": 0, "timeout": 0, "error": 0}
+            assert sorted(r[2] for r in rows_of(bench / "o")[1:]) == ["sat", "sat", "unsat", "unsat"]
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
 
-        with Client(addr, timeout=30) as c:
-            c.wait_for_workers(1, timeout=30)
-        code = run(["batch", str(bench / "instances.csv"), "--out", str(bench / "o"), "--scheduler", addr, "--json"])
-        d = json.loads(capsys.readouterr().out)
-        assert code == 0 and d["complete"] and d["workers"] == 1
-        assert d["counts"] == {"unsat": 2, "sat": 2, "unknown": 0, "timeout": 0, "error": 0}
-        assert sorted(r[2] for r in rows_of(bench / "o")[1:]) == ["sat", "sat", "unsat", "unsat"]
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+
+def test_worker_restores_glibc_malloc_thresholds() -> None:
+    # a process started as a Dask nanny starts its worker (MALLOC_TRIM_THRESHOLD_ set) gets
+    # glibc's thresholds back through mallopt; without the variable nothing is touched
+    import platform
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    code = "from srmverify.batch.executors import _restore_malloc as r; print(r())"
+    for env, want in (({"MALLOC_TRIM_THRESHOLD_": "65536"}, "True"), ({}, "False")):
+        base = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+        out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True)
+        assert out.stdout.strip() == want, out.stderr
+
+
+def test_properties_are_cached_until_the_file_changes(tmp_path: Path) -> None:
+    from srmverify.batch import cached_property
+
+    p = tmp_path / "p.vnnlib"
+    p.write_text("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0))(assert (<= X_0 1))"
+                 "(assert (>= Y_0 0.5))")
+    first = cached_property(str(p))
+    assert cached_property(str(p)) is first
+    p.write_text("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)(assert (>= X_0 0))"
+                 "(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))(assert (>= Y_0 0.5))")
+    os.utime(p, (1e9, 1e9))
+    again = cached_property(str(p))
+    assert again is not first and (first.n_inputs, again.n_inputs) == (1, 2)
 
 
 # ----------------------------------------------------------------------------- certified accuracy

@@ -186,6 +186,24 @@ def test_backends_bit_identical_random(monkeypatch, delays, mixed):
     check_against_exact(net, X[:6])
 
 
+@pytest.mark.parametrize("mixed", [False, True])
+def test_block_walk_several_blocks_bit_identical(monkeypatch, mixed):
+    # a shared order with more neurons than one block of the compiled walk (kernel.BLOCK), a
+    # partial last block, equal arrivals and silent sources: lanes must not leak into each other
+    rng = np.random.default_rng(11 + mixed)
+    n_hidden = 2 * kernel.BLOCK + 5
+    net = random_net(rng, (20, n_hidden, 3), False, mixed)
+    X = rng.uniform(0.0, 1.0, (25, 20))
+    X[::4, 2] = X[::4, 7]
+    monkeypatch.setenv(BACKEND_ENV, "numpy")
+    a = spike_times(net, X)
+    monkeypatch.setenv(BACKEND_ENV, "numba")
+    b = spike_times(net, X)
+    assert np.array_equal(a, b)
+    assert np.isinf(a[:, net.first_neuron:]).any() == mixed      # mixed signs: some neurons never fire
+    check_against_exact(net, X[:3])
+
+
 def test_backend_setting(monkeypatch):
     monkeypatch.setenv(BACKEND_ENV, "numpy")
     assert kernel.backend() == "numpy"

@@ -6,8 +6,8 @@ from .driver import BatchSummary, read_results, run_batch
 from .executors import DaskExecutor, Executor, SerialExecutor, make_executor
 from .instances import Instance, parse_instances, read_instances
 from .dataset import CertifiedAccuracy, SampleResult, certified_accuracy
-from .runner import InstanceResult, cached_network, run_instance
+from .runner import InstanceResult, cached_network, cached_property, run_instance, warm_up
 
 __all__ = ["BatchSummary", "CertifiedAccuracy", "SampleResult", "certified_accuracy", "DaskExecutor", "Executor", "Instance", "InstanceResult", "SerialExecutor",
-           "cached_network", "make_executor", "parse_instances", "read_instances", "read_results", "run_batch",
-           "run_instance"]
+           "cached_network", "cached_property", "make_executor", "parse_instances", "read_instances", "read_results", "run_batch",
+           "run_instance", "warm_up"]

@@ -82,13 +82,51 @@ def _load(path: str, mtime: float):
     return load_network(path)
 
 
+@lru_cache(maxsize=64)
+def _read_property(path: str, mtime: float, v2: bool):
+    from ..formats.vnnlib2 import read_query
+
+    return read_query(path) if v2 else read_vnnlib(path)
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return -1.0            # the reader names the problem
+
+
 def cached_network(path: str):
     """The network at ``path``, loaded once per process (re-read when the file changes)."""
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        mtime = -1.0           # load_network names the problem
-    return _load(path, mtime)
+    return _load(path, _mtime(path))
+
+
+def cached_property(path: str, v2: bool = False):
+    """The property at ``path`` (a :class:`~srmverify.formats.vnnlib.VnnlibProperty`, or with
+    ``v2`` a VNN-LIB 2.0 :class:`~srmverify.formats.vnnlib2.LinearQuery`), parsed once per process
+    (re-read when the file changes). Callers must not modify it."""
+    return _read_property(path, _mtime(path), v2)
+
+
+def warm_up(instances: Iterable[Instance]) -> None:
+    """Import the solver stack and load every network and property of ``instances`` into this
+    process's caches (an executor runs it on every worker before a batch: ``executor.warm``).
+    A file that cannot be read is skipped here; the instance's own run reports it.
+
+    >>> warm_up([Instance((("", "missing.onnx"),), "missing.vnnlib", 1.0, "", "")])
+    """
+    import srmverify.verify.queries  # noqa: F401  (the solver stack every task needs)
+
+    for inst in instances:
+        for _, path in inst.networks:
+            try:
+                cached_network(path)
+            except SrmverifyError:
+                pass
+        try:
+            cached_property(inst.vnnlib, v2=len(inst.networks) > 1)
+        except SrmverifyError:
+            pass
 
 
 def load_instance(instance: Instance):
@@ -106,7 +144,7 @@ def load_instance(instance: Instance):
         raise UnsupportedNetwork(instance.onnx_field, "networks", len(instance.networks),
                                  "a multi-network instance is run by run_instance (a VNN-LIB 2.0 query)")
     net = cached_network(instance.networks[0][1])
-    spec = read_vnnlib(instance.vnnlib)
+    spec = cached_property(instance.vnnlib)
     if (spec.n_inputs, spec.n_outputs) != (net.n_inputs, net.n_outputs):
         raise InputError(spec.source, "declare-const", f"{spec.n_inputs} X, {spec.n_outputs} Y",
                          f"the network has {net.n_inputs} inputs and {net.n_outputs} outputs")
@@ -143,10 +181,10 @@ def run_instance(instance: Instance, *, timeout: float | None = None, engine: st
     try:
         left = max(limit - (time.perf_counter() - t0), 1e-3)
         if len(instance.networks) > 1:      # VNN-LIB 2.0: one stacked query over the named networks
-            from ..formats.vnnlib2 import format_counterexample2, read_query
+            from ..formats.vnnlib2 import format_counterexample2
             from ..verify.relational import check_query
 
-            query = read_query(instance.vnnlib)
+            query = cached_property(instance.vnnlib, v2=True)
             nets = {name: cached_network(path) for name, path in instance.networks}
             res = check_query(nets, query, engine=engine, timeout=left)
             if res.counterexample is not None:

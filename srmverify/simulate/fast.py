@@ -36,6 +36,18 @@ def _level_arrays(net: SNN) -> tuple[LevelArrays, ...]:
     return _LEVELS[net]
 
 
+def _span(idx: np.ndarray) -> slice | np.ndarray:
+    """``idx`` as a slice when it is a run of consecutive ids (a layered network's levels), so
+    the columns of a level are a view, not a gathered copy.
+
+    >>> _span(np.array([3, 4, 5])), _span(np.array([0, 2])).tolist()
+    (slice(3, 6, None), [0, 2])
+    """
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
            exact_inputs: Callable[[int], list]) -> tuple[np.ndarray, np.ndarray, int]:
     """Float times ``(batch, n_total)``, their error bounds, and how many neurons were settled
@@ -52,10 +64,11 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
     settled = 0
     for lv, la in zip(net.levels, _level_arrays(net)):
         chunk = batch if compiled else max(1, CHUNK_ENTRIES // (lv.W.size * (1 if lv.shared_order else 2)))
+        src, dst = _span(lv.sources), _span(lv.neurons)
         for lo in range(0, batch, chunk):
             hi = min(batch, lo + chunk)
-            t, e, amb = level_times(la, T[lo:hi, lv.sources], E[lo:hi, lv.sources])
-            T[lo:hi, lv.neurons], E[lo:hi, lv.neurons] = t, e
+            t, e, amb = level_times(la, T[lo:hi, src], E[lo:hi, src])
+            T[lo:hi, dst], E[lo:hi, dst] = t, e
             for i in np.unique(np.nonzero(amb)[0]):
                 i = lo + int(i)
                 if i not in known:
