@@ -59,7 +59,9 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     The result says which (``method``, ``optimal``); on a timeout (one deadline for bounds,
     encoding and solving) ``complete`` is False and the bounds are the best SOUND ones known
     (propagation at worst; never an unproven incumbent).
-    ``stats["attained"]`` holds the ``[min, max]`` values really taken by the network.
+    ``stats["attained"]`` holds the ``[min, max]`` values really taken by the network;
+    ``stats["fires_nowhere"]`` lists the SNN outputs proven silent on the whole box (their bounds
+    are ``None``: there is no value to bound).
 
     Examples
     --------
@@ -91,17 +93,20 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
         res.lower, res.upper = np.minimum(a, b).tolist(), np.maximum(a, b).tolist()
         res.method, res.engine, res.optimal, res.tolerance = "corners", "exact simulation", True, None
         res.stats["attained"] = [[l, u] for l, u in zip(res.lower, res.upper)]
+        res.stats["fires_nowhere"] = []     # a positive-weight neuron always fires: its potential grows without bound
         res.time = time.perf_counter() - t0
         return res
     res.method, res.engine, res.optimal = "optimal", engine, True
     res.tolerance = None if engine in EXACT_ENGINES else settings.tau
     attained, witness, gaps = [], [], []
+    nowhere: list[int] = []
     m = net.n_outputs
     complete = True
     for j in range(m):
         row: list[float | None] = []
         wit: list[list[float] | None] = []
         gap: list[float | None] = []
+        silent = 0              # sides whose search proved that output j fires nowhere on the box
         for sign in (-1.0, 1.0):
             if expired(deadline):
                 complete = False
@@ -113,6 +118,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
             val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings,
                                          share=1.0 / (2 * m - 2 * j - (sign > 0)))
             complete &= ok
+            silent += val is None and bound is None and ok
             row.append(None if val is None else sign * val)
             wit.append(None if val is None or x is None else [float(v) for v in x])
             gap.append(None if val is None or bound is None else max(0.0, float(bound) - val))
@@ -121,12 +127,17 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
                     res.upper[j] = min(res.upper[j], bound) if res.upper[j] is not None else bound
                 else:
                     res.lower[j] = max(res.lower[j], -bound) if res.lower[j] is not None else -bound
+        if silent == 2 and isinstance(net, SNN):      # no value to bound
+            res.lower[j] = res.upper[j] = None
+            res.may_not_fire[j] = True
+            nowhere.append(j)
         attained.append(row)
         witness.append(wit)
         gaps.append(gap)
     res.stats["attained"] = attained
     res.stats["witness"] = witness
     res.stats["gap"] = gaps
+    res.stats["fires_nowhere"] = nowhere
     res.complete = complete
     res.optimal = complete
     res.time = time.perf_counter() - t0
