@@ -23,10 +23,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_acasxu import SRMVERIFY, instances, run, srmverify  # noqa: E402  (one runner, one subset)
+from srmverify.formats.vnnlib import parse_vnnlib  # noqa: E402
+
+
+def hull(prop: Path) -> str:
+    """``--box`` for the conversion: the property file itself, or, when it has several input boxes
+    (prop 6), the JSON of their bounding box (the twin is exact on the hull, hence on each box)."""
+    boxes = parse_vnnlib(prop.read_text(), str(prop)).input_boxes
+    if len(boxes) == 1:
+        return str(prop)
+    lo, hi = np.min([b[:, 0] for b in boxes], axis=0), np.max([b[:, 1] for b in boxes], axis=0)
+    return json.dumps([[float(a), float(b)] for a, b in zip(lo, hi)])
 
 
 def convert(net: Path, prop: Path, out: Path, timeout: float) -> tuple[dict, float]:
-    stdout, t, err = run(SRMVERIFY + ["convert", str(net), "--box", str(prop), "-o", str(out), "--certify",
+    stdout, t, err = run(SRMVERIFY + ["convert", str(net), "--box", hull(prop), "-o", str(out), "--certify",
                                       "--json"], timeout)
     try:
         return json.loads(stdout), t
@@ -40,6 +51,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--subset", default="strat", choices=("strat", "all"))
     ap.add_argument("--csv", help="also write every row to this CSV file")
+    ap.add_argument("--match", default="", help="only instances whose name contains this (e.g. prop_6)")
     args = ap.parse_args()
     root = Path(args.dir)
     published = {(r["onnx"], r["vnnlib"]): r["verdict"] for r in csv.DictReader(open(root / "published_verdicts.csv"))}
@@ -48,9 +60,9 @@ def main() -> None:
           "|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for onnx, prop in instances(root, args.subset):
-            if not (root / onnx).exists() or not (root / prop).exists():
-                continue
             name = Path(onnx).stem.replace("ACASXU_run2a_", "").replace("_batch_2000", "") + " " + Path(prop).stem
+            if not (root / onnx).exists() or not (root / prop).exists() or args.match not in name:
+                continue
             snn_file = Path(tmp) / "twin.json"
             conv, tc = convert(root / onnx, root / prop, snn_file, args.timeout)
             accepted = conv.get("certificate", {}).get("verdict") == "accepted"

@@ -7,15 +7,28 @@ Every neuron must be one of:
   are the nonempty source sets that bounds cannot rule out: sources arriving surely after
   ``t_v`` are never causal, surely-before ones always are, the sets are closed under "surely
   earlier", and a piece whose lower bound exceeds ``t_v``'s upper bound is dropped;
-* **static** (any signs): the §3 condition proves the neuron fires after all inputs arrived,
-  so its time is one affine piece.
+* **static** (any signs): the §3 condition, checked exactly on sound bounds of the sources
+  (the SNN's interval bounds tightened by the lift's own bounds), proves the neuron fires after
+  all inputs arrived, so its time is one affine piece.
 
 Anything else (mixed weights without the static proof) is refused: with a *witness* of
 discontinuity (two close inputs whose exact outputs jump) when one is found, otherwise with the
-reason. ``min(a, b) = a − relu(a − b)`` turns each minimum into ReLU layers (a tournament, two
-units per pair); values still needed later are carried through a layer as ``relu(e − L) + L``
-with ``L`` a sound lower bound. The written ReLU weights are float64: the map is exact up to the
-rounding of the composed coefficients (the report gives a sampled deviation).
+reason.
+
+The lift is composed **exactly** (rationals as Python integers over a common denominator), layer
+by layer, and only the written weights are rounded to float64:
+
+* ``min(a, b) = a − relu(a − b)`` turns each minimum into ReLU layers (a tournament), where ``a``
+  is re-expressed over the carried sources: one unit per pair. A piece proven ``>=`` another on
+  the box (lower bound of their difference ``>= 0``) is dropped first, so a kink neuron of a
+  ReLU→SNN conversion lifts to exactly one unstable ReLU;
+* values still needed later are carried through a layer as ``relu(e − L) + L`` with the integer
+  ``L`` one plus the range of ``e`` below the lift's sound lower bound of ``e`` (stable, with room
+  for looser bounds); units that no later layer reads (exact cancellations, e.g. the value of a
+  kink's input) are removed: the lift of a converted network has the original's architecture;
+* the report's ``deviation_bound`` is a sound bound of ``|lift(x) − snn(x)|`` per output on the
+  box: the rounding of every written weight (``<= 2**-53`` relative) propagated through the
+  layers with the lift's bounds of the activations.
 """
 from __future__ import annotations
 
