@@ -566,6 +566,7 @@ def _round(todo: dict[int, list[Part]], expr: dict[int, Expr], lift: _Lift, cach
         cache.update({u: (float(lo[k]), float(hi[k])) for k, u in enumerate(missing)})
         xb = [(float(lo[len(missing) + k]), float(hi[len(missing) + k])) for k in range(len(xexprs))]
     level = {u: _carry_level(*cache[u]) for u in carry}
+    unit_of = {u: r for r, u in enumerate(carry)}
     xlevel = [_carry_level(*b) for b in xb]
     rows = [_shift(expr[u], level[u]) for u in carry] + [_shift(e, L) for e, L in zip(xexprs, xlevel)]
     pieces = [p for parts in todo.values() for p, _ in parts if p is not None]
@@ -584,7 +585,7 @@ def _round(todo: dict[int, list[Part]], expr: dict[int, Expr], lift: _Lift, cach
     new: dict[int, Expr] = {}
     for u, e in expr.items():
         if u in level:
-            new[u] = _unit(carry.index(u), m2, level[u])
+            new[u] = _unit(unit_of[u], m2, level[u])
         elif not _nonconstant(e) and last_use[u] >= g:
             new[u] = _constant(Fraction(int(e[0][-1]), e[1]), m2)
     expr.clear()

@@ -11,9 +11,10 @@ The property is then decided on the lift by the ReLU branch and bound
   lift satisfies the loosened atom wherever the SNN satisfies the original one: an ``unsat`` of
   the lift (a closed branch and bound, leaf MILPs at tolerance ``settings.tau``) is an ``unsat``
   of the SNN;
-* a ``sat`` point of the lift is accepted only after the SNN is simulated exactly there
-  (:func:`~srmverify.simulate.simulate_exact`) and the original DNF holds; a rejected point lets
-  the search continue.
+* a ``sat`` point of the lift (sampling, then the search's candidates) is accepted only after the
+  SNN is simulated exactly there (:func:`~srmverify.simulate.simulate_exact`) and the original DNF
+  holds; a rejected point lets the search continue. A candidate at which the lift, evaluated
+  exactly, misses the loosened atoms is rejected without simulating the SNN (it cannot hold there).
 
 An SNN that cannot be lifted (mixed weights without the proof, discontinuous, too many pieces)
 returns ``None``: the caller keeps its own SNN route.
@@ -27,13 +28,13 @@ import numpy as np
 
 from ..convert.snn_to_relu import convert_snn_to_relu
 from ..deadline import remaining
-from ..errors import UnsupportedNetwork
+from ..errors import DeadlineExpired, UnsupportedNetwork
 from ..network import SNN
 from ..results import Progress, QueryResult, Verdict, no_progress
 from ..settings import DEFAULT, Settings
-from ..simulate import simulate_exact
+from ..simulate import relu_exact, simulate_exact
 from .bab import decide_dnf
-from .pipeline import Conj, counterexample, dnf_holds_exact
+from .pipeline import Atom, Conj, counterexample, dnf_holds_exact, falsify_by_sampling
 
 
 def liftable_query(snn: SNN, dnf: Sequence[Conj], settings: Settings = DEFAULT) -> bool:
@@ -92,21 +93,37 @@ def check_lifted(snn: SNN, boxes: Sequence[np.ndarray], dnf: Sequence[Conj], *, 
         deviations.append(float(dev.max()))
         sizes.append(relu.widths)
 
+        loose = loosened(dnf, dev)
+        loose_atoms = [[Atom(c, d, strict) for c, d, strict in conj] for conj in loose]
+        confirmed: dict[tuple[float, ...], list] = {}
+
         def accept(x: np.ndarray) -> bool:
-            return dnf_holds_exact(dnf, simulate_exact(snn, x.tolist()))
+            """Exact SNN simulation, after a cheap exact screen on the lift: where the lift does
+            not meet the loosened atoms (exactly), the SNN cannot meet the original ones."""
+            if not dnf_holds_exact(loose_atoms, relu_exact(relu, x.tolist())):
+                return False
+            Y = simulate_exact(snn, x.tolist())
+            if dnf_holds_exact(dnf, Y):
+                confirmed[tuple(x.tolist())] = Y
+                return True
+            return False
 
         left = remaining(deadline)
         if left is not None and left <= 0:
             return _result(Verdict.TIMEOUT, t0, engine, settings, deviations, sizes, i, len(boxes),
                            message="time limit reached before the branch and bound on the lift")
+        try:       # sampling on the lift first (as for ReLU networks), every hit re-checked on the SNN
+            hit = falsify_by_sampling([relu], box, loose_atoms, deadline=deadline, settings=settings)
+        except DeadlineExpired:
+            hit = None
+        if hit is not None and accept(np.asarray(hit[0], dtype=float)):
+            return _sat(hit[0], confirmed, snn, t0, engine, settings, deviations, sizes, i, len(boxes), "sampling")
+        left = remaining(deadline)
         dr = decide_dnf([relu], box, loosened(dnf, dev), accept, engine=engine, timeout=left, progress=progress,
                         settings=settings)
         if dr.verdict == "sat" and dr.x is not None:
-            x = dr.x.tolist()
-            res = _result(Verdict.SAT, t0, engine, settings, deviations, sizes, i, len(boxes),
-                          message="counterexample of the ReLU lift, re-checked by exact SNN simulation")
-            res.counterexample = counterexample([snn], x, [simulate_exact(snn, x)])
-            return res
+            return _sat(dr.x.tolist(), confirmed, snn, t0, engine, settings, deviations, sizes, i, len(boxes),
+                        "branch and bound on the ReLU lift")
         if dr.verdict != "unsat":
             return _result(Verdict.TIMEOUT if left is not None and time.perf_counter() - t0 >= left
                            else Verdict.UNKNOWN, t0, engine, settings, deviations, sizes, i, len(boxes),
@@ -114,6 +131,15 @@ def check_lifted(snn: SNN, boxes: Sequence[np.ndarray], dnf: Sequence[Conj], *, 
     return _result(Verdict.UNSAT, t0, engine, settings, deviations, sizes, len(boxes), len(boxes),
                    message="proven on the exact ReLU lift by branch and bound; the lift's float deviation "
                            f"(<= {max(deviations):.3g}) is folded into the atoms")
+
+
+def _sat(x: list, confirmed: dict, snn: SNN, t0: float, engine: str, settings: Settings, deviations: list[float],
+         sizes: list[list[int]], done: int, n_boxes: int, found_by: str) -> QueryResult:
+    res = _result(Verdict.SAT, t0, engine, settings, deviations, sizes, done, n_boxes,
+                  message="counterexample of the ReLU lift, re-checked by exact SNN simulation")
+    res.counterexample = counterexample([snn], x, [confirmed[tuple(x)]])
+    res.stats["found_by"] = f"{found_by} (re-checked on the SNN)"
+    return res
 
 
 def _result(verdict: Verdict, t0: float, engine: str, settings: Settings, deviations: list[float],
