@@ -25,6 +25,7 @@ from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
 from .bab import close_everywhere, maximize_relu, objective_net
 from .bab_snn import maximize_snn
+from .lift import check_lifted, liftable_query
 from .refine import refine
 from ..formats.arrays import check_box
 from ..formats.json_net import network_to_dict
@@ -483,6 +484,10 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
     if not boxes:
         raise InputError("property", "input boxes", [], "no input region")
     deadline = deadline_after(timeout)
+    if isinstance(net, SNN) and engine not in EXACT_ENGINES and liftable_query(net, dnf, settings):
+        lifted = check_lifted(net, boxes, dnf, engine=engine, deadline=deadline, progress=progress, settings=settings)
+        if lifted is not None:       # a CPWL SNN: decided on its exact ReLU lift (verify/lift.py)
+            return lifted
     for i, box in enumerate(boxes):       # every box is sampled before any solver runs
         try:
             hit = falsify_by_sampling([net], box, dnf, deadline=deadline, settings=settings)
