@@ -86,8 +86,22 @@ class RegionsResult:
 
 
 def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[float] | None]:
-    """Rows ``[g_1, ..., g_k, h]`` of an output map (``None`` for an output that never fires)."""
-    return [list(map(float, g)) + [float(c)] if f else None for g, c, f in zip(G, h, fires)]
+    """Rows ``[g_1, ..., g_k, h]`` of an output map (``None`` for an output that never fires).
+
+    >>> output_map(np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([3.0, 0.0]), np.array([True, False]))
+    [[1.0, 2.0, 3.0], None]
+    """
+    return output_maps(G[None], h[None], fires[None])[0]
+
+
+def output_maps(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[list[float] | None]]:
+    """:func:`output_map` of a batch: ``G`` (N, n_out, k), ``h`` and ``fires`` (N, n_out)."""
+    rows = np.concatenate([G, h[:, :, None]], axis=2).tolist()
+    for r, f in zip(rows, fires.tolist()):
+        for j, on in enumerate(f):
+            if not on:
+                r[j] = None
+    return rows
 
 
 def stop_reason(found: int, max_regions: int | None, t0: float, timeout: float | None) -> str | None:
