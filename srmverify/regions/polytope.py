@@ -1,9 +1,9 @@
 """Batches of convex polytopes in a few dimensions, cut by half-spaces (the double description).
 
-A batch holds, for every polytope, its vertices ``V`` (N, K, d) (``n`` valid), its rows
-``R`` (N, C, d + 1) meaning ``R[..., :d] · y <= R[..., d]`` (unit normals; ``m`` valid; the box
-is among them), and the incidence ``Z`` (N, K, W) of vertices and rows as bit sets (row ``r`` is
-bit ``r % 64`` of word ``r // 64``). :func:`clip` cuts every polytope by its own half-space and
+A batch holds, for every polytope, its vertices ``V`` (N, K, d) (``n`` valid), its rows as
+indices ``rid`` (N, C) (``m`` valid; the box is among them) into a shared, append-only table
+:class:`Rows` (a row ``[a, c]`` means ``a · y <= c``, unit ``a``), and the incidence ``Z``
+(N, K, W) of vertices and rows as bit sets (row slot ``r`` is bit ``r % 64`` of word ``r // 64``). :func:`clip` cuts every polytope by its own half-space and
 returns both sides, vectorised over the batch, by the double-description step: vertices strictly
 on one side are kept, vertices within ``eps`` of the plane go to both sides, and a new vertex
 is made on every edge whose ends lie strictly on opposite sides. Two vertices span an edge
@@ -23,6 +23,28 @@ import numpy as np
 _WORD = 64
 
 
+class Rows:
+    """An append-only table of rows ``[a, c]`` shared by the polytopes of one refinement."""
+
+    def __init__(self, d: int) -> None:
+        self._t = np.zeros((64, d + 1))
+        self.size = 0
+
+    def add(self, rows: np.ndarray) -> np.ndarray:
+        """Append ``rows`` (P, d + 1); their indices."""
+        need = self.size + len(rows)
+        if need > len(self._t):
+            t = np.zeros((max(need, 2 * len(self._t)), self._t.shape[1]))
+            t[: self.size] = self._t[: self.size]
+            self._t = t
+        self._t[self.size: need] = rows
+        self.size = need
+        return np.arange(need - len(rows), need)
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        return self._t[idx]
+
+
 @dataclass
 class Polytopes:
     """A batch of convex polytopes (see the module docstring for the layout)."""
@@ -30,8 +52,9 @@ class Polytopes:
     V: np.ndarray
     n: np.ndarray
     Z: np.ndarray
-    R: np.ndarray
+    rid: np.ndarray
     m: np.ndarray
+    rows: Rows
 
     def __len__(self) -> int:
         return len(self.n)
@@ -40,17 +63,25 @@ class Polytopes:
     def dim(self) -> int:
         return self.V.shape[2]
 
+    @property
+    def R(self) -> np.ndarray:
+        """The rows (N, C, d + 1) (slots from ``m`` on are meaningless)."""
+        return self.rows[self.rid]
+
     def take(self, idx: np.ndarray) -> "Polytopes":
-        return Polytopes(self.V[idx], self.n[idx], self.Z[idx], self.R[idx], self.m[idx])
+        n, m = self.n[idx], self.m[idx]
+        K, C = max(int(n.max(initial=0)), 1), max(int(m.max(initial=0)), 1)     # trimmed to the largest
+        return Polytopes(self.V[idx, :K], n, self.Z[idx, :K], self.rid[idx, :C], m, self.rows)
 
     @staticmethod
     def cat(parts: list["Polytopes"]) -> "Polytopes":
         K = max(p.V.shape[1] for p in parts)
-        C = max(p.R.shape[1] for p in parts)
+        C = max(p.rid.shape[1] for p in parts)
         W = max(p.Z.shape[2] for p in parts)
         return Polytopes(np.concatenate([_pad(p.V, 1, K) for p in parts]), np.concatenate([p.n for p in parts]),
                          np.concatenate([_pad(_pad(p.Z, 1, K), 2, W) for p in parts]),
-                         np.concatenate([_pad(p.R, 1, C) for p in parts]), np.concatenate([p.m for p in parts]))
+                         np.concatenate([_pad(p.rid, 1, C) for p in parts]), np.concatenate([p.m for p in parts]),
+                         parts[0].rows)
 
 
 def _pad(a: np.ndarray, axis: int, size: int) -> np.ndarray:
@@ -75,10 +106,11 @@ def box(lo: np.ndarray, hi: np.ndarray) -> Polytopes:
     V = np.where(corners == 1, hi, lo)
     # rows: y_i <= hi_i (row i), -y_i <= -lo_i (row d + i)
     eye = np.eye(d)
-    R = np.concatenate([np.column_stack([eye, hi]), np.column_stack([-eye, -lo])])
+    rows = Rows(d)
+    rid = rows.add(np.concatenate([np.column_stack([eye, hi]), np.column_stack([-eye, -lo])]))
     tight = np.concatenate([corners == 1, corners == 0], axis=1)                    # (2^d, 2d)
     Z = _pack(tight)
-    return Polytopes(V[None], np.array([2 ** d]), Z[None], R[None], np.array([2 * d]))
+    return Polytopes(V[None], np.array([2 ** d]), Z[None], rid[None], np.array([2 * d]), rows)
 
 
 def _pack(bits: np.ndarray) -> np.ndarray:
@@ -116,6 +148,10 @@ def clip(P: Polytopes, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[Polyto
     >>> sorted(inside.V[0, :4].sum(axis=1).round(9).tolist())
     [0.0, 1.0, 1.0, 1.0]
     """
+    if int(P.m.max(initial=0)) >= P.Z.shape[2] * _WORD:           # no free bit left somewhere
+        P = compact(P)
+        if int(P.m.max(initial=0)) >= P.Z.shape[2] * _WORD:
+            P = Polytopes(P.V, P.n, _pad(P.Z, 2, P.Z.shape[2] + 1), P.rid, P.m, P.rows)
     N, K, d = P.V.shape
     valid = np.arange(K)[None, :] < P.n[:, None]
     s = np.einsum("nkd,nd->nk", P.V, a) - c[:, None]
@@ -138,10 +174,11 @@ def clip(P: Polytopes, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[Polyto
         pi, i, j, common = pi[ok], i[ok], j[ok], common[ok]
     si, sj = s[pi, i], s[pi, j]
     X = P.V[pi, i] + (si / (si - sj))[:, None] * (P.V[pi, j] - P.V[pi, i])
-    # the new row: grow the row and word arrays where some polytope has no free row left
-    C = P.R.shape[1]
-    R = P.R if int(P.m.max(initial=0)) < C else _pad(P.R, 1, 2 * C)
-    Z = P.Z if R.shape[1] <= P.Z.shape[2] * _WORD else _pad(P.Z, 2, -(-R.shape[1] // _WORD))
+    # the new row, in slot m of both sides
+    C = P.rid.shape[1]
+    rid = P.rid if int(P.m.max(initial=0)) < C else _pad(P.rid, 1, min(2 * C, P.Z.shape[2] * _WORD))
+    ids = P.rows.add(np.concatenate([np.column_stack([a, c]), -np.column_stack([a, c])]))
+    Z = P.Z
     word, bit = P.m // _WORD, np.left_shift(np.uint64(1), (P.m % _WORD).astype(np.uint64))
     Zin = Z.copy()
     zp, zk = np.nonzero(zero)
@@ -163,16 +200,16 @@ def clip(P: Polytopes, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[Polyto
         Vn[owner, slot] = verts
         Zn = np.zeros((N, Kn, Z.shape[2]), dtype=np.uint64)
         Zn[owner, slot] = inc
-        Rn = R.copy()
-        Rn[np.arange(N), P.m, :d] = sign * a
-        Rn[np.arange(N), P.m, d] = sign * c
+        rn = rid.copy()
+        rn[np.arange(N), P.m] = ids[:N] if sign > 0 else ids[N:]
         strict = neg.any(axis=1) if sign > 0 else pos.any(axis=1)
-        sides.append(Polytopes(Vn, np.where(strict, cnt, 0), Zn, Rn, P.m + 1))
+        sides.append(Polytopes(Vn, np.where(strict, cnt, 0), Zn, rn, P.m + 1, P.rows))
     return sides[0], sides[1]
 
 
 def compact(P: Polytopes) -> Polytopes:
-    """The same polytopes without their redundant rows (tight at fewer than ``d`` vertices).
+    """The same polytopes without their redundant rows (tight at fewer than ``d`` vertices),
+    the arrays trimmed to the largest vertex and row counts.
 
     >>> cube = box(np.zeros(2), np.ones(2))
     >>> inside, _ = clip(cube, np.array([[1.0, 0.0]]), np.array([2.0]), 1e-12)   # a row that cuts nothing
@@ -180,20 +217,20 @@ def compact(P: Polytopes) -> Polytopes:
     (5, 4)
     """
     N, K, d = P.V.shape
+    K = max(int(P.n.max(initial=0)), 1)
     valid = np.arange(K)[None, :] < P.n[:, None]
-    bits = _unpack(P.Z) & valid[:, :, None]
-    C = P.R.shape[1]
-    bits = bits[:, :, :C]
+    C = P.rid.shape[1]
+    bits = _unpack(P.Z[:, :K])[:, :, :C] & valid[:, :, None]
     keep = (bits.sum(axis=1) >= d) & (np.arange(C)[None, :] < P.m[:, None])
-    order = np.argsort(~keep, axis=1, kind="stable")
     m = keep.sum(axis=1)
     Cn = max(int(m.max(initial=0)), 1)
-    order = order[:, :Cn]
-    R = np.take_along_axis(P.R, order[:, :, None], axis=1)
-    kept = np.take_along_axis(keep, order, axis=1)
-    R = np.where(kept[:, :, None], R, 0.0)
-    nb = np.take_along_axis(bits, np.broadcast_to(order[:, None, :], (N, K, Cn)), axis=2) & kept[:, None, :]
-    return Polytopes(P.V, P.n, _pack(nb), R, m)
+    kp, kc = np.nonzero(keep)
+    new = np.arange(len(kp)) - np.concatenate([[0], np.cumsum(m)[:-1]])[kp]
+    rid = np.zeros((N, Cn), dtype=P.rid.dtype)
+    rid[kp, new] = P.rid[kp, kc]
+    nb = np.zeros((N, Cn, K), dtype=bool)
+    nb[kp, new] = bits[kp, :, kc]
+    return Polytopes(P.V[:, :K], P.n, _pack(nb.transpose(0, 2, 1)), rid, m, P.rows)
 
 
 def centroid(P: Polytopes) -> np.ndarray:
@@ -202,21 +239,30 @@ def centroid(P: Polytopes) -> np.ndarray:
     return np.where(valid[:, :, None], P.V, 0.0).sum(axis=1) / np.maximum(P.n, 1)[:, None]
 
 
-def thickness(P: Polytopes, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds ``(lo, hi)`` of every polytope's inradius: ``lo`` = the smallest slack of its rows
-    at ``y`` (a ball of that radius around ``y`` is inside), ``hi`` = half the smallest width
-    along a row normal (any inscribed ball fits in that slab).
+def thickness(P: Polytopes, y: np.ndarray) -> np.ndarray:
+    """A lower bound of every polytope's inradius: the smallest slack of its rows at ``y`` (a
+    ball of that radius around ``y`` is inside).
 
     >>> b = box(np.zeros(2), np.array([4.0, 1.0]))
-    >>> [float(v[0]) for v in thickness(b, np.array([[1.0, 0.5]]))]
-    [0.5, 0.5]
+    >>> thickness(b, np.array([[1.0, 0.5]])).tolist()
+    [0.5]
     """
-    C = P.R.shape[1]
-    rv = np.arange(C)[None, :] < P.m[:, None]
-    slack = P.R[:, :, -1] - np.einsum("ncd,nd->nc", P.R[:, :, :-1], y)
-    lo = np.where(rv, slack, np.inf).min(axis=1)
+    R = P.R
+    rv = np.arange(R.shape[1])[None, :] < P.m[:, None]
+    slack = R[:, :, -1] - np.einsum("ncd,nd->nc", R[:, :, :-1], y)
+    return np.where(rv, slack, np.inf).min(axis=1)
+
+
+def half_width(P: Polytopes) -> np.ndarray:
+    """An upper bound of every polytope's inradius: half its smallest width along a row normal
+    (any inscribed ball fits in that slab).
+
+    >>> half_width(box(np.zeros(2), np.array([4.0, 1.0]))).tolist()
+    [0.5]
+    """
+    R = P.R
+    rv = np.arange(R.shape[1])[None, :] < P.m[:, None]
     valid = (np.arange(P.V.shape[1])[None, :] < P.n[:, None])[:, :, None]
-    proj = np.einsum("nkd,ncd->nkc", P.V, P.R[:, :, :-1])
+    proj = np.einsum("nkd,ncd->nkc", P.V, R[:, :, :-1])
     width = np.where(valid, proj, -np.inf).max(axis=1) - np.where(valid, proj, np.inf).min(axis=1)
-    hi = 0.5 * np.where(rv, width, np.inf).min(axis=1)
-    return lo, hi
+    return 0.5 * np.where(rv, width, np.inf).min(axis=1)

@@ -32,14 +32,12 @@ from ..network import SNN
 from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
-from .polytope import Polytopes, _pad, _unpack, box, centroid, clip, compact, thickness
+from .polytope import Polytopes, _pad, _unpack, box, centroid, clip, half_width, thickness
 from .refine2d import MAX_ROUNDS, VERTEX_TOL, _finish_level, _neuron_rows
-from .result import Region, RegionsResult, output_map, stop_reason
+from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
 MAX_DIM = 4
-#: Rows per piece above which redundant rows are dropped before the next round.
-COMPACT_ROWS = 48
 
 
 @dataclass
@@ -84,12 +82,12 @@ class _Cells:
 
 def _replace(geo: Polytopes, idx: np.ndarray, new: Polytopes) -> Polytopes:
     """``geo`` (modified in place where no array grows) with the polytopes ``idx`` replaced by ``new``."""
-    K, C = max(geo.V.shape[1], new.V.shape[1]), max(geo.R.shape[1], new.R.shape[1])
+    K, C = max(geo.V.shape[1], new.V.shape[1]), max(geo.rid.shape[1], new.rid.shape[1])
     W = max(geo.Z.shape[2], new.Z.shape[2])
-    out = Polytopes(_pad(geo.V, 1, K), geo.n, _pad(_pad(geo.Z, 1, K), 2, W), _pad(geo.R, 1, C), geo.m)
+    out = Polytopes(_pad(geo.V, 1, K), geo.n, _pad(_pad(geo.Z, 1, K), 2, W), _pad(geo.rid, 1, C), geo.m, geo.rows)
     out.V[idx] = _pad(new.V, 1, K)
     out.Z[idx] = _pad(_pad(new.Z, 1, K), 2, W)
-    out.R[idx] = _pad(new.R, 1, C)
+    out.rid[idx] = _pad(new.rid, 1, C)
     out.n[idx], out.m[idx] = new.n, new.m
     return out
 
@@ -159,8 +157,6 @@ def _split_neuron(pc: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps:
             finished = True
             break
         stats["rounds"] += 1
-        if work.geo.R.shape[1] > COMPACT_ROWS:
-            work.geo = compact(work.geo)
         causal, fires, rp, ra, rc = _rows(work, lv, i, src_cols, centroid(work.geo), scale)
         work.mask[:, i], work.fires[:, i] = causal, fires
         geo, alive, outs = _cut(work.geo, rp, ra, rc, tol, eps, stats)
@@ -261,7 +257,7 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
     state: dict = {"complete": True, "stopped": None}
 
     def stop() -> bool:
-        why = state["stopped"] or stop_reason(0, max_regions, t0, timeout)
+        why = state["stopped"] or stop_reason(0, None, t0, timeout)
         if why:
             state["complete"], state["stopped"] = False, why
         return why is not None
@@ -278,129 +274,143 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             if not ok:
                 state["complete"], state["rounds_exceeded"] = False, True
             progress(i + 1, len(lv.neurons), f"level {li + 1}, neuron {i + 1}/{len(lv.neurons)}: {len(pc)} pieces")
-            if max_regions is not None and li == len(net.levels) - 1 and len(pc) >= max_regions:
-                state["complete"], state["stopped"] = False, "max-regions"
         if state["stopped"]:
             pc = pc.take(np.zeros(0, dtype=np.int64))     # an unfinished level has no patterns
             break
         pc = _finish(pc, lv, src_cols, d)
-    return _result(net, domain, pc, col_of, tol, eps, adjacency, stats, state, t0)
+    return _result(net, domain, pc, col_of, tol, eps, adjacency, max_regions, stats, state, t0)
 
 
 def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: float, eps: float, adjacency: bool,
-            stats: dict, state: dict, t0: float) -> RegionsResult:
+            max_regions: int | None, stats: dict, state: dict, t0: float) -> RegionsResult:
     d = domain.dim
     warnings: list[str] = []
     if state.get("rounds_exceeded"):
         warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
-    neuron_cols = col_of[net.first_neuron:]
-    if len(fin):
-        fin.geo = compact(fin.geo)
     y = centroid(fin.geo)
-    rho, rho_hi = thickness(fin.geo, y)
+    rho = thickness(fin.geo, y)
     # a piece neither provably thick nor provably thin: the Chebyshev LP on its rows decides
     keep = rho > tol
-    for k in np.flatnonzero(~keep & (rho_hi > tol)):
+    unsure = np.flatnonzero(~keep)
+    for k in unsure[half_width(fin.geo.take(unsure)) > tol]:
         R = fin.geo.R[k, : fin.geo.m[k]]
         c, r = ChebyshevLP(R[:, :d], R[:, d], domain.lo, domain.hi).centre()
         stats["lps"] += 1
         if c is not None and r > tol:
             keep[k], y[k], rho[k] = True, c, r
-    fin = fin.take(np.flatnonzero(keep))
-    y, rho = y[keep], rho[keep]
-    N = len(fin)
-    bits = np.concatenate(fin.bits + [fin.fire[:, neuron_cols]], axis=1) if N else np.zeros((0, 0), dtype=bool)
-    if N:
+    fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
+    bits = np.concatenate(fin.bits + [fin.fire[:, col_of[net.first_neuron:]]], axis=1)
+    if len(fin):
         bad = np.any(pattern_bits(net, domain, y) != bits, axis=1)
         if bad.any():
             warnings.append(f"{int(bad.sum())} pieces have another pattern at their witness point (rounding?): "
                             "counts may be off")
             state["complete"] = False
     packed = np.packbits(bits, axis=1)
-    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, max(packed.shape[1], 1)))).ravel() \
-        if N and packed.shape[1] else np.zeros(N, dtype="V1")
-    pid = np.unique(keys, return_inverse=True)[1].ravel() if N else np.zeros(0, dtype=np.int64)
+    pid = _ids(packed)
+    if max_regions is not None and int(pid.max(initial=-1)) >= max_regions:
+        sel = np.flatnonzero(pid < max_regions)
+        fin, y, rho, packed, pid = fin.take(sel), y[sel], rho[sel], packed[sel], pid[sel]
+        state["complete"], state["stopped"] = False, "max-regions"
+    N = len(fin)
     out_cols = col_of[net.outputs]
     oG, oh, of = fin.maps[:, out_cols, :d], fin.maps[:, out_cols, d], fin.fire[:, out_cols]
     if net.decoder is not None:
         oG = oG / net.decoder.scale[None, :, None]
         oh = (oh - net.decoder.offset) / net.decoder.scale
-    graph, linear = None, None
+    # linear regions: components of pieces joined across facets where the output map is the
+    # same; a piece whose map no other piece has is one by itself, so only the others are probed
+    maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
+    mid = _ids(np.round(maps, 7).reshape(N, -1))
+    shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
+    probe = np.arange(N) if adjacency else shared
+    u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
+    link = nx.Graph()
+    link.add_nodes_from(shared.tolist())
+    link.add_edges_from(zip(u[same].tolist(), v[same].tolist()))
+    linear = N - link.number_of_nodes() + nx.number_connected_components(link)
+    graph = None
     if adjacency:
-        graph = _adjacency(net, domain, fin, keys, pid, oG, oh, of, eps, stats, warnings)
-        same = nx.Graph()
-        same.add_nodes_from(graph.nodes)
-        same.add_edges_from((u, v) for u, v, s in graph.edges(data="same_map") if s)
-        linear = nx.number_connected_components(same)
+        graph = nx.Graph()
+        graph.add_nodes_from(range(N))
+        graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
+                             for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
     X = domain.point(y) if N else np.zeros((0, len(domain.c)))
-    regions = [Region(packed[k].tobytes().hex(), X[k].tolist(), float(rho[k]), output_map(oG[k], oh[k], of[k]))
-               for k in range(N)]
+    regions = [Region(key.tobytes().hex(), x, r, om)
+               for key, x, r, om in zip(packed, X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=int(pid.max(initial=-1)) + 1, cells=N,
         linear_regions=linear, complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol,
-        stopped=state["stopped"],
-        discontinuities=None if graph is None else sum(1 for _, _, c in graph.edges(data="continuous") if not c),
+        stopped=state["stopped"], discontinuities=int((~cont).sum()) if adjacency else None,
         regions=regions, graph=graph, stats=stats, warnings=warnings)
 
 
-def _adjacency(net: SNN, domain: Domain, fin: _Cells, keys: np.ndarray, pid: np.ndarray, oG: np.ndarray,
-               oh: np.ndarray, of: np.ndarray, eps: float, stats: dict, warnings: list[str]) -> nx.Graph:
-    """Pieces sharing a facet: probe just across the vertex average of every facet, locate the
-    piece there by its simulated pattern (and, where a pattern has several pieces, by its rows)."""
+def _ids(rows: np.ndarray) -> np.ndarray:
+    """An id per distinct row of ``rows`` (N, k): ``0..#distinct - 1``."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(rows, axis=0, return_inverse=True)[1].ravel()
+
+
+def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray, probe: np.ndarray,
+               oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
+               warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces sharing a facet with the pieces ``probe``: probe just across the vertex average of
+    each of their facets, locate the piece there by its simulated pattern (and, where a pattern
+    has several pieces, by their rows). Returns the edges ``u < v`` and whether the output is
+    continuous across each and has the same map on both sides."""
     d = domain.dim
-    N = len(fin)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(N))
-    if not N:
-        return graph
-    geo = fin.geo
-    K, C = geo.V.shape[1], geo.R.shape[1]
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(probe):
+        return empty, empty, empty.astype(bool), empty.astype(bool)
+    geo = fin.geo.take(probe)
+    K, C = geo.V.shape[1], geo.rid.shape[1]
     valid = np.arange(K)[None, :] < geo.n[:, None]
-    inc = _unpack(geo.Z)[:, :, :C] & valid[:, :, None]                       # (N, K, C)
+    inc = _unpack(geo.Z)[:, :, :C] & valid[:, :, None]                       # (P, K, C)
     cnt = inc.sum(axis=1)
-    facet = (cnt >= d) & (np.arange(C)[None, :] < geo.m[:, None])
-    pi, ri = np.nonzero(facet)
+    pi, ri = np.nonzero((cnt >= d) & (np.arange(C)[None, :] < geo.m[:, None]))
     fpt = np.einsum("pk,pkd->pd", inc[pi, :, ri].astype(float), geo.V[pi]) / cnt[pi, ri][:, None]
-    nrm = geo.R[pi, ri, :d]
-    q = fpt + 1e2 * eps * nrm
+    q = fpt + 1e2 * eps * fin.geo.rows[geo.rid[pi, ri]][:, :d]
     inb = np.all((q > domain.lo) & (q < domain.hi), axis=1)
-    pi, ri, q, fpt = pi[inb], ri[inb], q[inb], fpt[inb]
+    pi, q, fpt = probe[pi[inb]], q[inb], fpt[inb]
     found = np.full(len(q), -1)
     if len(q):
+        qid = np.full(len(q), -1)
         pb = np.packbits(pattern_bits(net, domain, q), axis=1)
-        qkeys = np.ascontiguousarray(pb).view(np.dtype((np.void, pb.shape[1]))).ravel() if pb.shape[1] \
-            else np.zeros(len(q), dtype="V1")
-        ukeys, first = np.unique(keys, return_index=True)
-        pos = np.clip(np.searchsorted(ukeys, qkeys), 0, len(ukeys) - 1)
-        hit = ukeys[pos] == qkeys
-        # pieces of each pattern id, grouped
+        both = _ids(np.concatenate([packed, pb]))
+        first = np.full(both.max() + 1, -1)
+        first[pid[::-1]] = np.arange(len(pid))[::-1]                 # a piece of every pattern id
+        qpat = both[len(packed):]
+        known = np.zeros(both.max() + 1, dtype=bool)
+        known[both[: len(packed)]] = True
+        remap = np.full(both.max() + 1, -1)
+        remap[both[: len(packed)]] = pid
+        qid[known[qpat]] = remap[qpat[known[qpat]]]
+        count = np.bincount(pid)
+        one = (qid >= 0) & (count[np.maximum(qid, 0)] == 1)
         by = np.argsort(pid, kind="stable")
-        start = np.searchsorted(pid[by], np.arange(len(ukeys)))
-        count = np.bincount(pid, minlength=len(ukeys))
-        qid = np.where(hit, pos, -1)
-        one = hit & (count[np.maximum(qid, 0)] == 1)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
         found[one] = by[start[qid[one]]]
-        many = np.flatnonzero(hit & ~one)
+        many = np.flatnonzero((qid >= 0) & ~one)
         if len(many):
             reps = count[qid[many]]
             qq = np.repeat(many, reps)
             cand = by[np.repeat(start[qid[many]], reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)]
-            Rc = geo.R[cand]
+            Rc = fin.geo.R[cand]
             viol = np.einsum("pcd,pd->pc", Rc[:, :, :d], q[qq]) - Rc[:, :, d]
-            inside = np.where(np.arange(C)[None, :] < geo.m[cand][:, None], viol, -np.inf).max(axis=1) <= 1e3 * eps
+            inside = np.where(np.arange(Rc.shape[1])[None, :] < fin.geo.m[cand][:, None], viol, -np.inf).max(axis=1) \
+                <= 1e3 * eps
             for p, c in zip(qq[inside][::-1], cand[inside][::-1]):     # the first containing candidate wins
                 found[p] = c
     miss = found < 0
-    stats["adjacency_misses"] = int(miss.sum())
+    stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
     if miss.any():
         warnings.append(f"{int(miss.sum())} facet probes found no piece (thin pieces below the tolerance?)")
     u, v, p = pi[~miss], found[~miss], fpt[~miss]
     sel = u != v
-    u, v, p = u[sel], v[sel], p[sel]
-    lo_, hi_ = np.minimum(u, v), np.maximum(u, v)
-    if len(lo_):
-        _, first = np.unique(lo_ * N + hi_, return_index=True)
-        u, v, p = lo_[first], hi_[first], p[first]
+    u, v, p = np.minimum(u, v)[sel], np.maximum(u, v)[sel], p[sel]
+    _, first = np.unique(u * len(fin) + v, return_index=True)
+    u, v, p = u[first], v[first], p[first]
     same_f = np.all(of[u] == of[v], axis=1)
     f = of[u] & of[v]
     ya = np.einsum("eod,ed->eo", oG[u], p) + oh[u]
@@ -408,8 +418,5 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, keys: np.ndarray, pid: np.
     cont = same_f & np.all(~f | (np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))), axis=1)
     Ma = np.concatenate([oG[u], oh[u][:, :, None]], axis=2)
     Mb = np.concatenate([oG[v], oh[v][:, :, None]], axis=2)
-    close = np.all(np.abs(Ma - Mb) <= 1e-9 * (1 + np.abs(Ma)), axis=2)
-    same = same_f & np.all(~f | close, axis=1)
-    graph.add_edges_from((int(a), int(b), {"continuous": bool(c), "same_map": bool(s)})
-                         for a, b, c, s in zip(u, v, cont, same))
-    return graph
+    same = same_f & np.all(~f | np.all(np.abs(Ma - Mb) <= 1e-9 * (1 + np.abs(Ma)), axis=2), axis=1)
+    return u, v, cont, same
