@@ -23,6 +23,7 @@ CMD = "<command line>"
 
 
 class RegionEngine(str, Enum):
+    auto = "auto"
     traverse = "traverse"
     refine = "refine"
     z3 = "z3"
@@ -48,7 +49,7 @@ def regions_cmd(
     box: Optional[str] = typer.Option(None, "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib."),
     slice_: Optional[Tuple[str, str, str]] = typer.Option(None, "--slice", help="2-D slice through three points x0 x1 x2 (comma-separated, or FILE@ROW): x0 + u (x1-x0) + v (x2-x0), u, v in [0, 1]."),
     line: Optional[Tuple[str, str]] = typer.Option(None, "--line", help="Segment x0 -> x1 (comma-separated, or FILE@ROW)."),
-    engine: RegionEngine = typer.Option(RegionEngine.traverse, "--engine", help="traverse (LP adjacency walk; exact 1-D walk on --line), refine (SNN on --line/--slice, any signs: polygon refinement, fastest), z3 (all-SAT, exact) or highs = milp (HiGHS MILP, no-good cuts)."),
+    engine: RegionEngine = typer.Option(RegionEngine.auto, "--engine", help="auto (default: refine for an SNN on a --slice or a box of 2 to 4 inputs, else traverse), traverse (LP adjacency walk; exact 1-D walk on --line), refine (SNN on --line/--slice/a box of at most 4 inputs, any signs: polygon/polytope refinement, fastest), z3 (all-SAT, exact) or highs = milp (HiGHS MILP, no-good cuts)."),
     compare_relu: Optional[Path] = typer.Option(None, "--compare-relu", help="Also count this ReLU network on the same domain."),
     samples: int = typer.Option(0, "--samples", help="With --line: also count what N equally spaced samples see (e.g. 20000)."),
     max_regions: Optional[int] = typer.Option(None, "--max-regions", help="Stop after this many regions (partial count)."),
@@ -96,7 +97,7 @@ def regions_cmd(
         raise InputError(CMD, "--plot", str(plot), "a plot needs a 2-D domain: a 2-input box or --slice")
     with progress_bar("regions") as progress:
         result = count_regions(network, domain, "milp" if engine is RegionEngine.highs else engine.value, max_regions=max_regions, timeout=timeout,
-                               compare_relu=relu, samples=samples, progress=progress)
+                               compare_relu=relu, samples=samples, graph=list_regions, progress=progress)
     if plot is not None:
         from srmverify.regions.plot import plot_partition
 

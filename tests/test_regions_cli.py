@@ -65,7 +65,8 @@ def test_slice_plot_and_region_list(capsys, tmp_path):
     code, d = run_json(capsys, ["regions", str(DATA / "shared_3x3.json"), "--slice", "0,0,5", "10,0,5", "0,10,5",
                                 "--plot", str(out), "--list"])
     assert code == 0 and out.stat().st_size > 1000
-    assert d["causal_regions"] == len(d["regions"]) and d["adjacency"]
+    assert d["engine"] == "refine"                     # auto: the refinement on a 2-D slice
+    assert d["causal_regions"] == len({r["pattern"] for r in d["regions"]}) and d["adjacency"]
 
 
 @pytest.mark.parametrize("argv", [

@@ -142,11 +142,14 @@ def clip(P: Polytopes, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[Polyto
     --------
     >>> cube = box(np.zeros(3), np.ones(3))
     >>> a = np.array([[1.0, 1.0, 1.0]]) / np.sqrt(3)
-    >>> inside, outside = clip(cube, a, np.array([1.0]) / np.sqrt(3), 1e-12)   # cut off the corner at 0
-    >>> int(inside.n[0]), int(outside.n[0])        # a tetrahedron and the rest (7 + 3 new - 1 vertices)
+    >>> inside, outside = clip(cube, a, np.array([1.0]) / np.sqrt(3), 1e-12)   # through 3 corners
+    >>> int(inside.n[0]), int(outside.n[0])        # a tetrahedron and the rest (the 3 corners on both)
+    (4, 7)
+    >>> inside, outside = clip(cube, a, np.array([0.5]) / np.sqrt(3), 1e-12)   # 3 new vertices
+    >>> int(inside.n[0]), int(outside.n[0])
     (4, 10)
     >>> sorted(inside.V[0, :4].sum(axis=1).round(9).tolist())
-    [0.0, 1.0, 1.0, 1.0]
+    [0.0, 0.5, 0.5, 0.5]
     """
     if int(P.m.max(initial=0)) >= P.Z.shape[2] * _WORD:           # no free bit left somewhere
         P = compact(P)
