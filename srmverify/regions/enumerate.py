@@ -11,6 +11,9 @@ directly on z3 / highspy from model.md §1-§3, independently of the traversal, 
 * **MILP** (positive-weight SNNs and ReLU networks): the same with strict inequalities written
   as ``>= tau`` / ``<= -tau`` (``tau`` = :attr:`~srmverify.settings.Settings.tau`, reported as the tolerance), big-M constants
   from exact monotone bounds (SNN: spike times at the box corners) or interval bounds (ReLU).
+  Every pattern found is polished: its binaries fixed, the rows solved again as an LP; a pattern
+  whose LP is infeasible (the MILP point kept the margins only within the integrality tolerance
+  times a big-M) is blocked and not counted (``stats["spurious"]``).
 
 Pattern bits are laid out as in :func:`.polyhedron.pattern_bits`, so the sets can be compared.
 
@@ -62,7 +65,7 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     t0 = time.perf_counter()
     regions: list[Region] = []
     patterns: set[bytes] = set()
-    stopped, mismatches = None, 0
+    stopped, mismatches, spurious = None, 0, 0
     while True:
         stopped = stop_reason(len(regions), max_regions, t0, timeout)
         if stopped:
@@ -73,6 +76,10 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
         if status in ("timeout", "error"):
             stopped = "timeout" if status == "timeout" else "solver error"
             break
+        if status == "spurious":          # MILP only: no point of the pattern keeps the margins
+            spurious += 1
+            enc.block(bits)
+            continue
         key = np.packbits(bits).tobytes()
         if key in patterns:
             raise SolverError(f"{engine} returned a blocked pattern again")
@@ -90,7 +97,8 @@ def enumerate_patterns(net: SNN | ReLUNet, domain: Domain, engine: str = "z3", *
     return RegionsResult(engine=engine, kind="relu" if isinstance(net, ReLUNet) else "snn", dim=domain.dim,
                          causal_regions=len(regions), linear_regions=None, complete=stopped is None,
                          time=time.perf_counter() - t0, tolerance=None if engine == "z3" else DEFAULT.tau,
-                         stopped=stopped, regions=regions, stats={"solver_calls": len(regions) + 1},
+                         stopped=stopped, regions=regions,
+                         stats={"solver_calls": len(regions) + spurious + 1, "spurious": spurious},
                          warnings=warnings)
 
 
@@ -304,6 +312,23 @@ class _Milp:
             return "error", None, None
         v = np.asarray(self.h.getSolution().col_value)
         bits = np.array([b if isinstance(b, bool) else v[b] > 0.5 for b in self.bits], dtype=bool)
+        # polish: the binaries fixed to their rounded values, the rest solved again as an LP. HiGHS'
+        # MIP feasibility tolerance (1e-6) is as large as tau, so the MILP point may violate the
+        # pattern's strict rows; if no point keeps every margin, the pattern is spurious.
+        cols = np.array([b for b in self.bits if not isinstance(b, bool)], dtype=np.int32)
+        if len(cols):
+            fixed = np.round(v[cols])
+            self.h.changeColsBounds(len(cols), cols, fixed, fixed)
+            highs.set_integrality(self.h, cols, False)       # an LP: its feasibility tolerance is << tau
+            status, has_point = highs.run(self.h, presolve=False)
+            if has_point:
+                v = np.asarray(self.h.getSolution().col_value)
+            highs.set_integrality(self.h, cols, True)
+            self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.ones(len(cols)))
+            if status == "infeasible":
+                return "spurious", bits, None
+            if not has_point:
+                return ("timeout" if status == "timeout" else "error"), None, None
         return "sat", bits, v[self.ys]
 
     def block(self, bits: np.ndarray) -> None:

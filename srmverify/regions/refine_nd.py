@@ -299,6 +299,9 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         if c is not None and r > tol:
             keep[k], y[k], rho[k] = True, c, r
     fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
+    if fin.fire.shape[1] < net.n_total:                     # stopped before the last level: nothing finished
+        none = fin.take(np.zeros(0, dtype=np.int64))
+        fin = _Cells(none.geo, np.zeros((0, net.n_total, d + 1)), np.zeros((0, net.n_total), dtype=bool), [])
     bits = np.concatenate(fin.bits + [fin.fire[:, col_of[net.first_neuron:]]], axis=1)
     if len(fin):
         bad = np.any(pattern_bits(net, domain, y) != bits, axis=1)
@@ -321,7 +324,7 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     # linear regions: components of pieces joined across facets where the output map is the
     # same; a piece whose map no other piece has is one by itself, so only the others are probed
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
-    mid = _ids(np.round(maps, 7).reshape(N, -1))
+    mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0))
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)

@@ -96,6 +96,12 @@ def load(h: "highspy.Highs", *, cost: np.ndarray, col_lo: np.ndarray, col_hi: np
     h.passModel(lp)
 
 
+def set_integrality(h: "highspy.Highs", cols: np.ndarray, integer: bool) -> None:
+    """Make the columns ``cols`` integer or continuous (a MILP's binaries fixed and relaxed: an LP)."""
+    kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+    h.changeColsIntegrality(len(cols), np.asarray(cols, dtype=np.int32), np.array([kind] * len(cols)))
+
+
 def set_time_limit(h: "highspy.Highs", timeout: float | None, min_slice: float) -> None:
     """Limit the next ``run`` to ``timeout`` seconds (at least ``min_slice``; ``None`` = none)."""
     h.setOptionValue("time_limit", highspy.kHighsInf if timeout is None else max(float(timeout), min_slice))
