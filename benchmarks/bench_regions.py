@@ -1,6 +1,7 @@
 """Region-counting benchmarks (issue 5), printed as side-by-side tables.
 
     python benchmarks/bench_regions.py neurons      # traversal regions/s, single neurons d = 2..12
+    python benchmarks/bench_regions.py layers       # refinement vs traversal, shared layers d = 3, 4 (both signs)
     python benchmarks/bench_regions.py engines      # traverse vs z3 vs MILP on the same small networks
     python benchmarks/bench_regions.py line         # exact 1-D walk vs 20,000-point sampling, 784-512-512
     python benchmarks/bench_regions.py peer --nets s1,s3,xordel [--traverse]
@@ -16,7 +17,8 @@ import time
 import numpy as np
 
 from srmverify.network import ReLUNet, SNN
-from srmverify.regions import Domain, enumerate_patterns, pattern_bits, refine, sample_line, traverse, walk_line
+from srmverify.regions import (Domain, count_regions, enumerate_patterns, pattern_bits, refine, sample_line, traverse,
+                               walk_line)
 
 #: the peer's networks and its 2-D slice (x, y) in [0,1]^2, inputs (x, y, 1-x, 1-y) mapped to [0.15, 2]
 PEER = "../shared/benchmarks/peer-nets"
@@ -54,17 +56,58 @@ def digit_images(n=2, size=28, seed=0):
 
 
 def bench_neurons(dmax: int) -> None:
-    print("| d | regions | 2^d - 1 | time (s) | regions/s | LPs |")
-    print("|---|---|---|---|---|---|")
+    print("| d | engine | regions | 2^d - 1 | time (s) | regions/s | LPs |")
+    print("|---|---|---|---|---|---|---|")
     for d in range(2, dmax + 1):
         net = SNN.layered([[np.linspace(1, 2, d).tolist()]], [[1.0]])
-        r = traverse(net, Domain.box(np.array([[0.0, 100.0]] * d)))
-        print(f"| {d} | {r.causal_regions} | {2 ** d - 1} | {r.time:.2f} | {r.rate:.0f} | {r.stats['lps']} |", flush=True)
+        dom = Domain.box(np.array([[0.0, 100.0]] * d))
+        for engine in ("traverse", "auto"):
+            r = count_regions(net, dom, engine)
+            if engine == "auto" and r.engine == "traverse":
+                continue
+            print(f"| {d} | {r.engine} | {r.causal_regions} | {2 ** d - 1} | {r.time:.4f} | {r.rate:.0f} | "
+                  f"{r.stats.get('lps', 0)} |", flush=True)
     for widths in ((2, 8, 8, 1), (3, 6, 6, 2), (2, 16, 16, 16, 1)):
         net = random_snn(widths, seed=1, spread=1.5, thresholds=(0.2, 1.0))
         r = traverse(net, Domain.box(np.array([[0.0, 1.0]] * widths[0])))
         print(f"| deep {'-'.join(map(str, widths))} | {r.causal_regions} (linear {r.linear_regions}) | - | "
               f"{r.time:.2f} | {r.rate:.0f} | {r.stats['lps']} |", flush=True)
+
+
+def shared_layer(m: int, d: int, seed: int, signs: str) -> SNN:
+    """``m`` neurons reading the same ``d`` inputs: random weights (``positive``: U(0.5, 2);
+    ``mixed``: N(0.5, 1), about 31 % negative), thresholds U(0.5, 3); ``shared``: one weight vector
+    linspace(1, 2, d), thresholds 1..m (the theorem's (m+1)^d - m^d)."""
+    rng = np.random.default_rng(seed)
+    if signs == "shared":
+        return SNN.layered([[np.linspace(1, 2, d).tolist()] * m], [np.arange(1, m + 1, dtype=float)])
+    W = rng.uniform(0.5, 2, (m, d)) if signs == "positive" else rng.normal(0.5, 1, (m, d))
+    return SNN.layered([W], [rng.uniform(0.5, 3, m)])
+
+
+def bench_layers(cases, traverse_timeout: float) -> None:
+    """Refinement (the default engine on these boxes) against the traversal, same networks, same run."""
+    print("| network | d | refine regions | linear | pieces | refine s (CPU s) | regions/s (per CPU s) | traverse regions | "
+          "traverse s | traverse regions/s | rate ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    count_regions(shared_layer(2, 3, 0, "positive"), Domain.box(np.array([[0.0, 1.0]] * 3)))     # warm the caches
+    for m, d, signs in cases:
+        net = shared_layer(m, d, m, signs)
+        side = 10.0 * m if signs == "shared" else 10.0
+        dom = Domain.box(np.array([[0.0, side]] * d))
+        c0 = time.process_time()
+        r = count_regions(net, dom)
+        cpu = time.process_time() - c0
+        theory = f" (theory {(m + 1) ** d - m ** d})" if signs == "shared" else ""
+        tr, tt, trate, ratio = "-", "-", "-", "-"
+        if traverse_timeout > 0:
+            t = traverse(net, dom, timeout=traverse_timeout)
+            tr = f"{t.causal_regions}{'' if t.complete else ' (stopped)'}"
+            tt, trate, ratio = f"{t.time:.1f}", f"{t.rate:.0f}", f"{r.rate / t.rate:.0f}x"
+        print(f"| {m} x {d} {signs} | {d} | {r.causal_regions}{theory}{'' if r.complete else ' (partial)'} | "
+              f"{r.linear_regions} | {r.cells} | {r.time:.3f} ({cpu:.3f}) | {r.rate:.0f} ({r.causal_regions / cpu:.0f}) | "
+              f"{tr} | {tt} | {trate} | {ratio} |",
+              flush=True)
 
 
 def bench_engines() -> None:
@@ -141,7 +184,11 @@ def bench_peer(names, grid: int, with_traverse: bool, peer_dir: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["neurons", "engines", "line", "peer"])
+    ap.add_argument("part", choices=["neurons", "layers", "engines", "line", "peer"])
+    ap.add_argument("--cases", default="1x4:positive,10x4:shared,10x4:positive,10x4:mixed,20x4:positive,20x4:mixed,"
+                                       "30x3:positive,30x3:mixed",
+                    help="layers: MxD:signs (signs: positive, mixed, shared)")
+    ap.add_argument("--traverse-timeout", type=float, default=60.0, help="layers: 0 = no traversal")
     ap.add_argument("--nets", default="s1,s3,xordel", help="peer: networks of --peer-dir")
     ap.add_argument("--peer-dir", default=PEER)
     ap.add_argument("--grid", type=int, default=400)
@@ -154,6 +201,9 @@ def main() -> None:
     a = ap.parse_args()
     if a.part == "neurons":
         bench_neurons(a.dmax)
+    elif a.part == "layers":
+        cases = [(int(c.split("x")[0]), int(c.split("x")[1].split(":")[0]), c.split(":")[1]) for c in a.cases.split(",")]
+        bench_layers(cases, a.traverse_timeout)
     elif a.part == "engines":
         bench_engines()
     elif a.part == "peer":

@@ -403,8 +403,9 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
             viol = np.einsum("pcd,pd->pc", Rc[:, :, :d], q[qq]) - Rc[:, :, d]
             inside = np.where(np.arange(Rc.shape[1])[None, :] < fin.geo.m[cand][:, None], viol, -np.inf).max(axis=1) \
                 <= 1e3 * eps
-            for p, c in zip(qq[inside][::-1], cand[inside][::-1]):     # the first containing candidate wins
-                found[p] = c
+            qi, ci = qq[inside], cand[inside]
+            first = np.unique(qi, return_index=True)[1]                 # the first containing candidate
+            found[qi[first]] = ci[first]
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
     if miss.any():
