@@ -182,33 +182,57 @@ def _split_neuron(pc: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps:
 
 def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps: float, scale: float,
            stats: dict) -> _Cells:
-    """Replace the pieces of ``out`` that share a parent piece of ``pc`` and neuron ``i``'s causal
-    set by one piece, the parent cut by that causal set's rows, where that cell is convex: when
-    no inhibitory source is relevant (its rows are then the causal-set rows alone).
+    """Replace the pieces of ``out`` that came from one parent piece of ``pc`` and lie in one cell
+    of neuron ``i`` by one piece: the parent cut by that cell's rows.
 
     The refinement cuts a cell into several pieces where the plane of another cell's row crosses
-    it; merged, the next neuron refines one piece instead of several."""
-    rel = np.where(out.fires[:, i][:, None], out.mask[:, i], out.fire[:, src_cols] & lv.present[i])
-    convex = ~np.any(rel & (lv.W[i] < 0), axis=1)
+    it; merged, the next neuron refines one piece instead of several. The cell is the one of a
+    representative piece, its rows written on the parent (so every arrival order the parent leaves
+    open is fixed); a piece with the same causal set joins it when all its vertices satisfy those
+    rows (with mixed signs one causal set can have several cells: the others stay as they are)."""
     key = np.concatenate([out.parent[:, None].view(np.uint8).reshape(len(out), -1),
-                          np.packbits(np.column_stack([out.mask[:, i], out.fires[:, i], ~convex]), axis=1)], axis=1)
+                          np.packbits(np.column_stack([out.mask[:, i], out.fires[:, i]]), axis=1)], axis=1)
     _, first, inv, cnt = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel(),
                                    return_index=True, return_inverse=True, return_counts=True)
     inv = inv.ravel()
-    group = convex & (cnt[inv] > 1)
-    if not group.any():
+    multi = np.flatnonzero(cnt > 1)
+    if not len(multi):
         return out
-    reps = first[(cnt > 1) & convex[first]]
+    reps = first[multi]
     base = pc.take(out.parent[reps])
     base.parent = out.parent[reps]
     base.mask[:, i], base.fires[:, i] = out.mask[reps, i], out.fires[reps, i]
-    # the rows of the representatives' pattern, written on their parent piece
+    # the rows of the representatives' cells, written on their parent piece
     _, _, rp, ra, rc = _rows(base, lv, i, src_cols, centroid(out.geo.take(reps)), scale)
+    norm = np.linalg.norm(ra, axis=1)
+    ok = norm > DEFAULT.zero_row
+    rp, ra, rc = rp[ok], ra[ok] / norm[ok, None], rc[ok] / norm[ok]
     geo, alive, _ = _cut(base.geo, rp, ra, rc, tol, eps, stats)
-    stats["merged"] = stats.get("merged", 0) + int(group.sum()) - len(reps)
+    # members: pieces of a group whose vertices all satisfy the group's rows
+    grp = np.full(len(cnt), -1)
+    grp[multi] = np.arange(len(multi))
+    frag = np.flatnonzero(grp[inv] >= 0)
+    g = grp[inv[frag]]
+    order = np.argsort(rp, kind="stable")
+    rp, ra, rc = rp[order], ra[order], rc[order]
+    nrow = np.bincount(rp, minlength=len(reps))
+    start = np.concatenate([[0], np.cumsum(nrow)[:-1]])
+    pf = np.repeat(np.arange(len(frag)), nrow[g])
+    row = np.repeat(start[g], nrow[g]) + np.arange(len(pf)) - np.repeat(np.cumsum(nrow[g]) - nrow[g], nrow[g])
+    V = out.geo.V[frag[pf]]
+    kv = np.arange(V.shape[1])[None, :] < out.geo.n[frag[pf]][:, None]
+    viol = np.where(kv, np.einsum("pkd,pd->pk", V, ra[row]) - rc[row][:, None], -np.inf).max(axis=1)
+    outside = np.zeros(len(frag), dtype=bool)
+    outside[pf[viol > 1e3 * eps]] = True
+    member = frag[~outside]
+    stats["merged"] = stats.get("merged", 0) + len(member) - int(np.unique(inv[member]).size)
+    used = np.zeros(len(reps), dtype=bool)
+    used[grp[inv[member]]] = True
+    rest = np.ones(len(out), dtype=bool)
+    rest[member] = False
     base.geo = geo
-    keep = np.flatnonzero(alive)
-    return _Cells.cat([out.take(np.flatnonzero(~group)), base.take(keep)]) if len(keep) else out.take(np.flatnonzero(~group))
+    keep = np.flatnonzero(alive & used)
+    return _Cells.cat([out.take(np.flatnonzero(rest)), base.take(keep)]) if len(keep) else out.take(np.flatnonzero(rest))
 
 
 def _finish(pc: _Cells, lv, src_cols: np.ndarray, d: int) -> _Cells:

@@ -1,6 +1,7 @@
 """The result of a region count, whatever engine produced it."""
 from __future__ import annotations
 
+import gc
 import time
 
 from dataclasses import dataclass, field
@@ -96,11 +97,17 @@ def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[flo
 
 def output_maps(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[list[float] | None]]:
     """:func:`output_map` of a batch: ``G`` (N, n_out, k), ``h`` and ``fires`` (N, n_out)."""
-    rows = np.concatenate([G, h[:, :, None]], axis=2).tolist()
-    for r, f in zip(rows, fires.tolist()):
-        for j, on in enumerate(f):
-            if not on:
-                r[j] = None
+    was = gc.isenabled()
+    gc.disable()             # millions of new lists: the collector's passes over them cost more than the lists
+    try:
+        rows = np.concatenate([G, h[:, :, None]], axis=2).tolist()
+        for r, f in zip(rows, fires.tolist()):
+            for j, on in enumerate(f):
+                if not on:
+                    r[j] = None
+    finally:
+        if was:
+            gc.enable()
     return rows
 
 
