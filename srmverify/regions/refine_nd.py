@@ -33,7 +33,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from .polytope import Polytopes, _pad, _unpack, box, centroid, clip, half_width, thickness
-from .refine2d import MAX_ROUNDS, VERTEX_TOL, _finish_level, _neuron_rows
+from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
@@ -158,6 +158,7 @@ def _split_neuron(pc: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps:
             break
         stats["rounds"] += 1
         causal, fires, rp, ra, rc = _rows(work, lv, i, src_cols, centroid(work.geo), scale)
+        assert work.mask is not None and work.fires is not None          # set for the level
         work.mask[:, i], work.fires[:, i] = causal, fires
         geo, alive, outs = _cut(work.geo, rp, ra, rc, tol, eps, stats)
         keep = np.flatnonzero(alive)
@@ -190,6 +191,7 @@ def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float
     representative piece, its rows written on the parent (so every arrival order the parent leaves
     open is fixed); a piece with the same causal set joins it when all its vertices satisfy those
     rows (with mixed signs one causal set can have several cells: the others stay as they are)."""
+    assert out.parent is not None and out.mask is not None and out.fires is not None
     key = np.concatenate([out.parent[:, None].view(np.uint8).reshape(len(out), -1),
                           np.packbits(np.column_stack([out.mask[:, i], out.fires[:, i]]), axis=1)], axis=1)
     _, first, inv, cnt = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel(),
@@ -201,6 +203,7 @@ def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float
     reps = first[multi]
     base = pc.take(out.parent[reps])
     base.parent = out.parent[reps]
+    assert base.mask is not None and base.fires is not None
     base.mask[:, i], base.fires[:, i] = out.mask[reps, i], out.fires[reps, i]
     # the rows of the representatives' cells, written on their parent piece
     _, _, rp, ra, rc = _rows(base, lv, i, src_cols, centroid(out.geo.take(reps)), scale)
@@ -237,7 +240,7 @@ def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float
 
 def _finish(pc: _Cells, lv, src_cols: np.ndarray, d: int) -> _Cells:
     """The level's affine maps and pattern bits (:func:`.refine2d._finish_level`), geometry kept."""
-    f = _finish_level(pc, lv, src_cols, d)
+    f = _finish_level(Pieces(pc.V, pc.n, pc.maps, pc.fire, pc.bits, pc.mask, pc.fires), lv, src_cols, d)
     return _Cells(pc.geo, f.maps, f.fire, f.bits)
 
 
