@@ -289,7 +289,7 @@ def test_refinement_in_2d_agrees_with_the_polygon_refinement(seed, positive):
     assert a.linear_regions == b.linear_regions
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(small, st.integers(min_value=2, max_value=4))
 def test_polytope_cuts_match_brute_force_vertex_enumeration(seed, d):
     """Vertices after random (and degenerate, through a vertex) cuts equal those of every

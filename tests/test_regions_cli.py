@@ -79,3 +79,21 @@ def test_slice_plot_and_region_list(capsys, tmp_path):
 def test_bad_input(argv, capsys):
     code = run(["regions", str(DATA / "shared_3x3.json")] + argv)
     assert code in (2, 3)
+
+
+def test_four_input_box_uses_the_refinement_and_lists_adjacency(capsys, tmp_path):
+    p = tmp_path / "layer.json"
+    save_network(SNN.layered([[[1.0, 1.5, 2.0, 2.5]] * 2], [[1.0, 2.0]]), p)     # shared weights: 3^4 - 2^4
+    code, d = run_json(capsys, ["regions", str(p), "--box", "0:100", "--list"])
+    assert code == 0 and d["engine"] == "refine" and d["complete"] is True
+    assert d["causal_regions"] == 65 == d["theory"]["value"] == d["linear_regions"]
+    assert len(d["regions"]) == 65 and d["adjacency"]
+    code, t = run_json(capsys, ["regions", str(p), "--box", "0:100", "--engine", "z3"])
+    assert code == 0 and t["causal_regions"] == 65
+
+
+def test_refinement_refuses_five_inputs(capsys, tmp_path):
+    p = tmp_path / "n5.json"
+    save_network(SNN.layered([[[1.0] * 5]], [[1.0]]), p)
+    assert run(["regions", str(p), "--box", "0:1", "--engine", "refine"]) == 3
+    assert "--engine" in capsys.readouterr().err
