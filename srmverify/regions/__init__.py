@@ -19,7 +19,7 @@ from .lines_slices import count_line, count_slice, sample_line, walk_line
 from .polyhedron import Cell, Domain, cell_at, pattern_bits
 from .pieces import count_causal_pieces, masked_patterns
 from .refine2d import refine
-from .refine_nd import MAX_DIM, refine_nd
+from .refine_poly import MAX_DIM, refine_nd
 from .result import Region, RegionsResult
 from .theory import theory_for
 from .traverse import traverse
@@ -29,7 +29,7 @@ ENGINES = ("auto", "traverse", "refine", "z3", "milp")
 
 def auto_engine(net: SNN | ReLUNet, domain: Domain) -> str:
     """The engine ``auto`` stands for: ``refine`` for an SNN on a domain of dimension 2 to
-    :data:`.refine_nd.MAX_DIM`, else ``traverse``.
+    :data:`.refine_poly.MAX_DIM`, else ``traverse``.
 
     >>> auto_engine(SNN.layered([[[1.0, 1.0, 1.0]]], [[1.0]]), Domain.box([[0, 1]] * 3))
     'refine'
