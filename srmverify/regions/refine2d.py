@@ -354,6 +354,25 @@ def _finish_level(pc: Pieces, lv, src_cols: np.ndarray, d: int) -> Pieces:
 
 
 # ----------------------------------------------------------------------------- driver
+def start_maps(net: SNN, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
+    """The affine maps ``(1, first_neuron, d + 1)`` of the input and constant spike times in
+    the domain coordinates, and every neuron's column in the maps of a refinement (``col_of``)."""
+    d = domain.dim
+    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
+    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
+    maps0 = np.zeros((1, net.first_neuron, d + 1))
+    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
+    maps0[0, : net.n_inputs, d] = off + sc * domain.c
+    maps0[0, net.n_inputs:, d] = net.constants
+    col_of = np.full(net.n_total, -1, dtype=np.int64)
+    col_of[: net.first_neuron] = np.arange(net.first_neuron)
+    nxt = net.first_neuron
+    for lv in net.levels:
+        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
+        nxt += len(lv.neurons)
+    return maps0, col_of
+
+
 def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
            max_regions: int | None = None, timeout: float | None = None,
            progress: Progress = no_progress) -> RegionsResult:
@@ -386,18 +405,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     else:
         V0 = np.array([[[lo[0]], [hi[0]]]])
         n0 = np.array([2])
-    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
-    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
-    maps0 = np.zeros((1, net.first_neuron, d + 1))
-    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
-    maps0[0, : net.n_inputs, d] = off + sc * domain.c
-    maps0[0, net.n_inputs:, d] = net.constants
-    col_of = np.full(net.n_total, -1, dtype=np.int64)
-    col_of[: net.first_neuron] = np.arange(net.first_neuron)
-    nxt = net.first_neuron
-    for lv in net.levels:
-        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
-        nxt += len(lv.neurons)
+    maps0, col_of = start_maps(net, domain)
     stats = {"rounds": 0, "cuts": 0, "dropped": 0}
     state = {"complete": True, "stopped": None, "levels": []}
 

@@ -33,7 +33,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from .polytope import Polytopes, _pad, _unpack, box, centroid, clip, half_width, thickness
-from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows
+from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
@@ -268,18 +268,7 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
     scale = domain.scale
     tol = DEFAULT.region_radius_tol * scale if tolerance is None else float(tolerance)
     eps = VERTEX_TOL * scale
-    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
-    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
-    maps0 = np.zeros((1, net.first_neuron, d + 1))
-    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
-    maps0[0, : net.n_inputs, d] = off + sc * domain.c
-    maps0[0, net.n_inputs:, d] = net.constants
-    col_of = np.full(net.n_total, -1, dtype=np.int64)
-    col_of[: net.first_neuron] = np.arange(net.first_neuron)
-    nxt = net.first_neuron
-    for lv in net.levels:
-        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
-        nxt += len(lv.neurons)
+    maps0, col_of = start_maps(net, domain)
     stats = {"rounds": 0, "cuts": 0, "dropped": 0, "lps": 0}
     state: dict = {"complete": True, "stopped": None}
 
