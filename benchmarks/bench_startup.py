@@ -1,0 +1,88 @@
+"""Start-up time of the ``srmverify`` command (issue 10 item 6): wall clock of whole processes.
+
+Each command line runs ``--reps`` times through the installed console script, alternating
+between this tree and, with ``--baseline DIR``, another source tree (a checkout of an older
+commit: ``git archive <commit> | tar -x -C DIR``), so both see the same load; the table gives the
+median and the minimum per tree and their ratio.
+
+    python benchmarks/bench_startup.py --reps 15 --baseline /tmp/base
+
+The baseline is put first on ``PYTHONPATH`` (``DIR/srmverify`` and ``DIR/cli`` as
+``srmverify_cli``, through a directory of symlinks), ahead of this tree's editable install.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "srmverify" / "data" / "examples"
+COMMANDS = [
+    ["--help"],
+    ["--version"],
+    ["info"],
+    ["info", str(EXAMPLES / "snn_2_3_2.json")],
+    ["info", str(EXAMPLES / "relu_2_8_3.json")],
+    ["simulate", str(EXAMPLES / "snn_2_3_2.json"), "--input", "0.5,0.5"],
+]
+
+
+def _script() -> str:
+    exe = shutil.which("srmverify", path=str(Path(sys.executable).parent)) or shutil.which("srmverify")
+    if exe is None:
+        raise SystemExit("the srmverify console script is not installed")
+    return exe
+
+
+def _env(baseline: Path | None, links: Path) -> dict[str, str]:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    if baseline is not None:
+        env["PYTHONPATH"] = str(links)
+    return env
+
+
+def _once(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--baseline", type=Path, default=None, help="source tree of the version to compare with")
+    a = ap.parse_args()
+    exe = _script()
+    with tempfile.TemporaryDirectory() as tmp:
+        links = Path(tmp)
+        if a.baseline is not None:
+            (links / "srmverify").symlink_to(a.baseline.resolve() / "srmverify")
+            (links / "srmverify_cli").symlink_to(a.baseline.resolve() / "cli")
+        trees = {"this": _env(None, links)}
+        if a.baseline is not None:
+            trees = {"baseline": _env(a.baseline, links), **trees}
+        print(f"load average {os.getloadavg()[0]:.2f} at start; {a.reps} runs per command and tree")
+        cols = " | ".join(f"{t} median s | {t} min s" for t in trees)
+        print(f"| command | {cols} |" + (" baseline / this (median) |" if len(trees) == 2 else ""))
+        print("|---|" + "---|" * (2 * len(trees) + (len(trees) == 2)))
+        for args in COMMANDS:
+            runs: dict[str, list[float]] = {t: [] for t in trees}
+            for _ in range(a.reps):
+                for t, env in trees.items():
+                    runs[t].append(_once([exe, *args], env))
+            med = {t: statistics.median(v) for t, v in runs.items()}
+            cells = " | ".join(f"{med[t]:.3f} | {min(runs[t]):.3f}" for t in trees)
+            ratio = f" {med['baseline'] / med['this']:.2f}× |" if len(trees) == 2 else ""
+            shown = " ".join(Path(x).name if x.endswith(".json") else x for x in args)
+            print(f"| `srmverify {shown}` | {cells} |{ratio}")
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()
