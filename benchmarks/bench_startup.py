@@ -3,7 +3,8 @@
 Each command line runs ``--reps`` times through the installed console script, alternating
 between this tree and, with ``--baseline DIR``, another source tree (a checkout of an older
 commit: ``git archive <commit> | tar -x -C DIR``), so both see the same load; the table gives the
-median and the minimum per tree and their ratio.
+median wall clock and the median CPU time (user + system: on a loaded machine, close to what the
+wall clock is on an idle one, as start-up is single-threaded) per tree and their ratios.
 
     python benchmarks/bench_startup.py --reps 15 --baseline /tmp/base
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,10 +49,14 @@ def _env(baseline: Path | None, links: Path) -> dict[str, str]:
     return env
 
 
-def _once(cmd: list[str], env: dict[str, str]) -> float:
+def _once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds (user + system) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -67,20 +73,24 @@ def main() -> None:
         trees = {"this": _env(None, links)}
         if a.baseline is not None:
             trees = {"baseline": _env(a.baseline, links), **trees}
-        print(f"load average {os.getloadavg()[0]:.2f} at start; {a.reps} runs per command and tree")
-        cols = " | ".join(f"{t} median s | {t} min s" for t in trees)
-        print(f"| command | {cols} |" + (" baseline / this (median) |" if len(trees) == 2 else ""))
-        print("|---|" + "---|" * (2 * len(trees) + (len(trees) == 2)))
+        print(f"load average {os.getloadavg()[0]:.2f} at start; {a.reps} runs per command and tree; "
+              "median wall clock and median CPU (user + system) seconds")
+        cols = " | ".join(f"{t} wall | {t} CPU" for t in trees)
+        two = len(trees) == 2
+        print(f"| command | {cols} |" + (" baseline / this (wall) | baseline / this (CPU) |" if two else ""))
+        print("|---|" + "---|" * (2 * len(trees) + 2 * two))
         for args in COMMANDS:
-            runs: dict[str, list[float]] = {t: [] for t in trees}
+            runs: dict[str, list[tuple[float, float]]] = {t: [] for t in trees}
             for _ in range(a.reps):
                 for t, env in trees.items():
                     runs[t].append(_once([exe, *args], env))
-            med = {t: statistics.median(v) for t, v in runs.items()}
-            cells = " | ".join(f"{med[t]:.3f} | {min(runs[t]):.3f}" for t in trees)
-            ratio = f" {med['baseline'] / med['this']:.2f}× |" if len(trees) == 2 else ""
+            wall = {t: statistics.median(w for w, _ in v) for t, v in runs.items()}
+            cpu = {t: statistics.median(c for _, c in v) for t, v in runs.items()}
+            cells = " | ".join(f"{wall[t]:.3f} | {cpu[t]:.3f}" for t in trees)
+            ratio = (f" {wall['baseline'] / wall['this']:.2f}× | {cpu['baseline'] / cpu['this']:.2f}× |"
+                     if two else "")
             shown = " ".join(Path(x).name if x.endswith(".json") else x for x in args)
-            print(f"| `srmverify {shown}` | {cells} |{ratio}")
+            print(f"| `srmverify {shown}` | {cells} |{ratio}", flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

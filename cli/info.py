@@ -8,7 +8,7 @@ import typer
 
 from srmverify.results import EXIT_OK
 
-from .render import JsonOpt, emit_json, out
+from .render import JsonOpt, emit_json
 
 
 def info_cmd(
@@ -25,10 +25,10 @@ def info_cmd(
         if as_json:
             emit_json(v)
         else:
-            out.print(f"{'srmverify':>20}: {v['srmverify']}")
-            out.print(f"{'python':>20}: {v['python']}")
+            typer.echo(f"{'srmverify':>20}: {v['srmverify']}")
+            typer.echo(f"{'python':>20}: {v['python']}")
             for name, version in v["libraries"].items():
-                out.print(f"{name:>20}: {version or 'not installed'}")
+                typer.echo(f"{name:>20}: {version or 'not installed'}")
         return EXIT_OK
     from srmverify.formats import load_network
     from srmverify.network.describe import describe
@@ -37,8 +37,8 @@ def info_cmd(
     if as_json:
         emit_json(d)
     else:
-        for k, val in d.items():
-            out.print(f"{k:>20}: {val}")
+        for k, val in d.items():      # plain lines (not rich: it is not needed here and costs start-up)
+            typer.echo(f"{k:>20}: {val}")
     return EXIT_OK
 
 
