@@ -35,6 +35,20 @@ COMMANDS = [
 ]
 
 
+def _timeout_rows(tmp: Path) -> list[list[str]]:
+    """``bounds --timeout 2`` on an 8-60-60-1 ReLU network that needs minutes without a limit:
+    the wall clock of the whole process, start-up included."""
+    import numpy as np
+
+    from srmverify import ReLUNet, save_network
+
+    rng = np.random.default_rng(0)
+    net = ReLUNet([(rng.normal(size=(60, 8)), rng.normal(size=60)), (rng.normal(size=(60, 60)), rng.normal(size=60)),
+                   (rng.normal(size=(1, 60)), rng.normal(size=1))])
+    save_network(net, tmp / "relu_8_60_60_1.json")
+    return [["bounds", str(tmp / "relu_8_60_60_1.json"), "--box", "-1:1", "--timeout", "2"]]
+
+
 def _script() -> str:
     exe = shutil.which("srmverify", path=str(Path(sys.executable).parent)) or shutil.which("srmverify")
     if exe is None:
@@ -59,11 +73,34 @@ def _once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+#: the libraries' own start-up (``--floor``): CPU seconds of ``python -c CODE`` minus a bare interpreter
+FLOOR = {
+    "typer": "import typer",
+    "pydantic TypeAdapter (typer's coercion of a parameter)": "from pydantic import TypeAdapter; TypeAdapter(str)",
+    "numpy": "import numpy",
+    "rich.console": "import rich.console",
+    "importlib.metadata": "from importlib import metadata",
+}
+
+
+def floor(reps: int) -> None:
+    env = _env(None, Path("."))
+    cpu = {name: statistics.median(_once([sys.executable, "-c", code], env)[1] for _ in range(reps))
+           for name, code in {"bare interpreter": "pass", **FLOOR}.items()}
+    print("| library | CPU s (minus a bare interpreter) |\n|---|---|")
+    for name, c in cpu.items():
+        print(f"| {name} | {c if name == 'bare interpreter' else c - cpu['bare interpreter']:.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--baseline", type=Path, default=None, help="source tree of the version to compare with")
+    ap.add_argument("--floor", action="store_true", help="only the start-up cost of the libraries themselves")
     a = ap.parse_args()
+    if a.floor:
+        floor(a.reps)
+        return
     exe = _script()
     with tempfile.TemporaryDirectory() as tmp:
         links = Path(tmp)
@@ -79,9 +116,12 @@ def main() -> None:
         two = len(trees) == 2
         print(f"| command | {cols} |" + (" baseline / this (wall) | baseline / this (CPU) |" if two else ""))
         print("|---|" + "---|" * (2 * len(trees) + 2 * two))
-        for args in COMMANDS:
+        nets = links / "nets"
+        nets.mkdir()
+        slow = _timeout_rows(nets)
+        for args in COMMANDS + slow:
             runs: dict[str, list[tuple[float, float]]] = {t: [] for t in trees}
-            for _ in range(a.reps):
+            for _ in range(a.reps if args not in slow else max(3, a.reps // 3)):
                 for t, env in trees.items():
                     runs[t].append(_once([exe, *args], env))
             wall = {t: statistics.median(w for w, _ in v) for t, v in runs.items()}
