@@ -86,13 +86,22 @@ def test_help_lists_each_command_as_the_command_describes_itself():
         cmd = group.get_command(None, name)
         assert cmd is not None and cmd.callback.__module__ == f"srmverify_cli.{module}"
         for width in (30, 60, 1000):
-            assert make_default_short_help(text, width) == cmd.get_short_help_str(width), name
-    # every command a module registers is in the table
-    for module in {m for m, _ in COMMANDS.values()}:
+            assert make_default_short_help(text, width) == cmd.get_short_help_str(width), \
+                f"{name}: copy the first paragraph of its help into COMMANDS in cli/main.py"
+    # every module of cli/ with a register(app), and every command it registers, is in the table
+    import pkgutil
+
+    import srmverify_cli
+
+    registering = {m.name for m in pkgutil.iter_modules(srmverify_cli.__path__)
+                   if hasattr(importlib.import_module(f"srmverify_cli.{m.name}"), "register")}
+    assert registering == {m for m, _ in COMMANDS.values()}
+    for module in registering:
         sub = cli_main.typer.Typer()
         importlib.import_module(f"srmverify_cli.{module}").register(sub)
         names = {c.name or c.callback.__name__ for c in sub.registered_commands}
-        assert names == {n for n, (m, _) in COMMANDS.items() if m == module}
+        assert names == {n for n, (m, _) in COMMANDS.items() if m == module}, \
+            f"srmverify_cli.{module} registers {sorted(names)}: list each in COMMANDS in cli/main.py"
 
 
 def test_info_without_a_network_prints_the_installed_versions(capsys):
