@@ -25,27 +25,29 @@ HEAVY = ("z3", "pulp", "onnx", "numba", "dask", "networkx", "highspy", "scipy", 
 LAZY_PACKAGES = ("srmverify", "srmverify.formats")
 
 
-def _modules_after(code: str) -> list[str]:
-    """Heavy (and a few light) modules loaded by ``code`` in a fresh interpreter."""
+def _modules_after(*steps: str) -> list[list[str]]:
+    """Heavy (and a few light) modules loaded after each of ``steps``, run one after the other
+    in one fresh interpreter."""
     watch = (*HEAVY, "numpy", "rich", "pydantic", "srmverify.network")
-    script = (f"import sys\n{code}\n"
-              f"sys.stdout = sys.__stdout__; print(repr(sorted(m for m in {watch!r} if m in sys.modules)))")
+    script = "import sys\nseen = []\n" + "".join(
+        f"{step}\nseen.append(sorted(m for m in {watch!r} if m in sys.modules))\n" for step in steps)
+    script += "sys.stdout = sys.__stdout__; print(repr(seen))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
 def test_import_and_help_load_neither_numpy_nor_the_solvers():
-    assert _modules_after("import srmverify") == []
-    assert _modules_after("from srmverify_cli.main import run; run(['--help'])") == []
-    assert _modules_after("from srmverify_cli.main import run; run(['--version'])") == []
+    assert _modules_after("import srmverify", "from srmverify_cli.main import run; run(['--help'])",
+                          "run(['--version'])") == [[], [], []]
 
 
 def test_info_loads_no_solver():
     ex = Path(srmverify.__file__).parent / "data" / "examples"
-    for argv in (["info"], ["info", str(ex / "snn_2_3_2.json")], ["info", str(ex / "relu_2_8_3.json")]):
-        loaded = _modules_after(f"from srmverify_cli.main import run; run({argv!r})")
-        assert not set(loaded) & set(HEAVY), (argv, loaded)
+    steps = ["from srmverify_cli.main import run; run(['info'])",
+             f"run(['info', {str(ex / 'snn_2_3_2.json')!r}])", f"run(['info', {str(ex / 'relu_2_8_3.json')!r}])"]
+    for loaded in _modules_after(*steps):
+        assert not set(loaded) & set(HEAVY), loaded
 
 
 def test_every_public_name_resolves_from_its_submodule():
