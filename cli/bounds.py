@@ -8,7 +8,7 @@ import typer
 
 from srmverify.formats import load_network, parse_box
 
-from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_bounds
+from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_bounds
 from .render import progress_bar
 
 
@@ -34,7 +34,7 @@ def bounds_cmd(
     timeout = check_timeout(timeout)
     with progress_bar("bounds") as progress:
         result = output_bounds(network, region, method=method.value, engine=engine.value,
-                               timeout=timeout, progress=progress)
+                               timeout=left_of(timeout), progress=progress)
     return render_bounds(result, as_json)
 
 

@@ -9,7 +9,7 @@ import typer
 from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box
 
-from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
+from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
 from .render import progress_bar
 
 
@@ -40,7 +40,7 @@ def equiv_cmd(
     timeout = check_timeout(timeout)
     with progress_bar("equiv") as progress:
         result = equivalence(net_a, net_b, region, eps=eps or 0.0, top1=top1, engine=engine.value,
-                             timeout=timeout, progress=progress, certificate=certificate)
+                             timeout=left_of(timeout), progress=progress, certificate=certificate)
     return render_query(result, as_json)
 
 

@@ -12,23 +12,96 @@
 """
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
+from typing import Any, Iterator, Mapping
 
 import typer
+from typer._click import Command, Context, HelpFormatter
+from typer._click.utils import make_default_short_help
+from typer.core import TyperGroup
 
 from srmverify import __version__
 from srmverify.errors import DeadlineExpired, Interrupted, SrmverifyError
 from srmverify.results import EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE
 from srmverify.stop import stop_signal
 
-from . import info, simulate, convert, certify, demo, bounds, robust, equiv, verify, regions, render
-from . import batch
+from . import render, start_now
 from .signals import stop_on_signals
+
+#: Every command, in ``--help`` order: name -> (module of ``cli/`` whose ``register(app)`` defines
+#: it, the first paragraph of its help). A command's module -- and with it the library, numpy and
+#: the solvers -- is imported only when that command is resolved (to run, or for its own
+#: ``--help``); ``srmverify --help`` lists the commands from this table.
+#: ``tests/test_startup.py`` checks the table against the commands themselves.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("simulate", "Simulate a network on inputs; `inf` (JSON `null`) marks an output neuron that never fires."),
+    "info": ("info", "Kind, sizes, weight signs and whether every neuron is guaranteed to fire; without a "
+                     "network, the versions of srmverify and of its solvers and format libraries."),
+    "convert": ("convert", "Convert ReLU → SNN exactly (model.md §4) or a CPWL SNN → ReLU; exit 1 if --certify rejects."),
+    "certify": ("certify", "Exact compositional proof that SNN computes RELU on the box: exit 0 accepted, 1 rejected."),
+    "demo": ("demo", "Bundled digits MLP -> exact SNN -> certificate -> identical accuracies -> robustness -> "
+                     "exact region count."),
+    "bounds": ("bounds", "Guaranteed lower/upper bound of every output over the box (JSON null = unbounded / "
+                         "may never fire)."),
+    "robust": ("robust", "Local robustness: unsat = no input in the ball changes the class (or leaves the range)."),
+    "equiv": ("equiv", "Equivalence on a box: unsat = max output difference <= eps (or same argmax) everywhere."),
+    "verify": ("verify", "Check a VNN-LIB property: prints sat (counterexample exists), unsat (holds), unknown, "
+                         "timeout or error."),
+    "regions": ("regions", "Count the full-dimensional causal regions (SNN) / activation regions (ReLU) and linear "
+                           "regions exactly, with the known theoretical count alongside. Exit 0 when complete, 4 "
+                           "when stopped early (counts are then lower bounds)."),
+    "prepare-instance": ("batch", "Check that an instance can be run (network and property load and fit): exit 0, "
+                                  "else 3."),
+    "batch": ("batch", "Run every instance of a VNN-COMP instances.csv; rows already in DIR/results.csv are skipped."),
+    "run-instance": ("batch", "One VNN-COMP instance: writes the result file (first line "
+                              "sat/unsat/unknown/timeout/error)."),
+}
+
+
+class _Commands(Mapping[str, Command]):
+    """The commands of :data:`COMMANDS`, each built by typer when first looked up."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Command] = {}
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        if name not in self._built:
+            sub = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
+            importlib.import_module(f".{COMMANDS[name][0]}", __package__).register(sub)
+            self._built.update(typer.main.get_group(sub).commands)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands resolved on demand (:class:`_Commands`), listed from :data:`COMMANDS`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _Commands()     # type: ignore[assignment]  # a read-only mapping: commands are not added
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, make_default_short_help(text, limit)) for name, (_, text) in COMMANDS.items()])
+
 
 app = typer.Typer(
     name="srmverify",
+    cls=LazyGroup,
     help="Verify, convert and count linear regions of spiking neural networks (linear SRM, time-to-first-spike).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -42,10 +115,6 @@ ALIASES = {
     "bounds": {"--method": "--bounds"},
 }
 
-for module in (simulate, info, convert, certify, demo, bounds, robust, equiv, verify, regions, batch):
-    module.register(app)
-
-
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"srmverify {__version__}\n")
@@ -58,12 +127,15 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Verify, convert and count linear regions of spiking neural networks (linear SRM, time-to-first-spike)."""
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (used by ``main`` and by the tests).
+def run(argv: list[str] | None = None, *, process_start: bool = False) -> int:
+    """Run the CLI and return its exit code (used by ``main`` and by the tests); ``--timeout``
+    counts from the start of the process (``process_start``, from ``main``) or from this call.
 
     With ``--json`` every exit path prints one JSON object on stdout: the command's own, or
     ``{"verdict": "error", "error": message, "exit_code": n}`` for errors (2, 3, 5) and
     interruptions (130 / 143, with ``"interrupted"``: the signal's name)."""
+    if not process_start:
+        start_now()
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
     render.reset_emitted()
@@ -136,4 +208,4 @@ def _say(line: str) -> None:
 
 
 def main() -> None:
-    sys.exit(run())
+    sys.exit(run(process_start=True))

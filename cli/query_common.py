@@ -1,6 +1,7 @@
 """Options and rendering shared by the verification-query commands (bounds, robust, equiv, verify)."""
 from __future__ import annotations
 
+import time
 from enum import Enum
 from typing import Annotated, Any, Optional
 
@@ -8,8 +9,10 @@ import typer
 
 from srmverify.errors import InputError
 from srmverify.results import BoundsResult, QueryResult, exit_code
+from srmverify.settings import DEFAULT
 from srmverify.solvers.registry import ENGINES
 
+from . import started
 from .render import JsonOpt, emit_json, fmt, out
 
 
@@ -26,6 +29,15 @@ def check_timeout(timeout: float | None) -> float | None:
     if timeout is not None and not (0 < timeout < float("inf")):
         raise InputError("<command line>", "--timeout", timeout, "must be a positive number of seconds")
     return timeout
+
+
+def left_of(timeout: float | None) -> float | None:
+    """What is left now of a ``--timeout`` that counts from the start of the command
+    (:func:`srmverify_cli.started`): pass this to the library, so the limit holds on the wall
+    clock. At least the minimum time slice (the query then stops at once, partial result)."""
+    if timeout is None:
+        return None
+    return max(timeout - (time.perf_counter() - started()), DEFAULT.min_time_slice)
 
 
 def _vector(v: list | None) -> str:

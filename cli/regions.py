@@ -14,6 +14,7 @@ from srmverify.formats import load_inputs, load_network, parse_box, parse_vector
 from srmverify.network import ReLUNet, SNN
 from srmverify.results import EXIT_INCONCLUSIVE, EXIT_OK
 
+from .query_common import left_of
 from .render import JsonOpt, emit_json, err, out, progress_bar
 
 if TYPE_CHECKING:
@@ -96,8 +97,9 @@ def regions_cmd(
     if plot is not None and domain.dim != 2:
         raise InputError(CMD, "--plot", str(plot), "a plot needs a 2-D domain: a 2-input box or --slice")
     with progress_bar("regions") as progress:
-        result = count_regions(network, domain, "milp" if engine is RegionEngine.highs else engine.value, max_regions=max_regions, timeout=timeout,
-                               compare_relu=relu, samples=samples, graph=list_regions, progress=progress)
+        result = count_regions(network, domain, "milp" if engine is RegionEngine.highs else engine.value, max_regions=max_regions,
+                               timeout=left_of(timeout), compare_relu=relu, samples=samples, graph=list_regions,
+                               progress=progress)
     if plot is not None:
         from srmverify.regions.plot import plot_partition
 

@@ -6,36 +6,58 @@ import math
 import signal
 import sys
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from rich.console import Console
 
 from srmverify.schemas import RESULT_FORMAT, stamp
 from srmverify.stop import stop_signal
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 #: The one ``--json`` option of every command.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
 
-#: Human-facing logs and progress go to stderr so ``--json`` stdout stays clean.
-err = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
+#: The consoles, created on first use (rich is not imported for ``srmverify --help``): ``out``
+#: for results on stdout, ``err`` for human-facing logs and progress on stderr, so that
+#: ``--json`` stdout stays clean.
+_CONSOLES = ("out", "err")
+if TYPE_CHECKING:
+    out: Console
+    err: Console
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _CONSOLES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _console(name)
+
+
+def _console(name: str) -> Console:
+    """The console ``out`` or ``err`` (created once)."""
+    if name not in globals():
+        from rich.console import Console
+
+        globals()[name] = Console(stderr=True) if name == "err" else Console(highlight=False, soft_wrap=True)
+    return globals()[name]
 
 
 def plain(obj: Any) -> Any:
     """Make a value JSON-safe: numpy -> Python, Fraction -> float, inf/nan/None -> null."""
+    np = sys.modules.get("numpy")       # no numpy value exists unless numpy was imported
+    nd, nb, ni, nf = ((np.ndarray,), (np.bool_,), (np.integer,), (np.floating,)) if np else ((), (), (), ())
     if isinstance(obj, dict):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, nd):
         return plain(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
+    if isinstance(obj, (bool, *nb)):
         return bool(obj)
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, ni):
         return int(obj)
-    if isinstance(obj, (float, np.floating, Fraction)):
+    if isinstance(obj, (float, Fraction, *nf)):
         f = float(obj)
         return f if math.isfinite(f) else None
     if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums
@@ -86,6 +108,7 @@ class progress_bar:
     def __init__(self, description: str, enabled: bool = True) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        err = _console("err")
         self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
                            TimeElapsedColumn(), console=err, transient=True, disable=not (enabled and err.is_terminal))
         self._desc = description

@@ -11,7 +11,7 @@ from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box, parse_vector
 
 from .batch import SchedulerOpt, WorkersOpt
-from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
+from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
 from .render import progress_bar
 from .robust_dataset import parse_eps, robust_dataset
 
@@ -78,7 +78,7 @@ def robust_cmd(
     timeout = check_timeout(timeout)
     with progress_bar("robust") as progress:
         result = robustness(network, centre, radii[0], norm=norm.value, mode=None if mode is None else mode.value, label=label, out_lo=lo,
-                            out_hi=hi, domain=dom, engine=engine.value, timeout=timeout, progress=progress)
+                            out_hi=hi, domain=dom, engine=engine.value, timeout=left_of(timeout), progress=progress)
     return render_query(result, as_json)
 
 

@@ -19,7 +19,7 @@ from srmverify.results import EXIT_INCONCLUSIVE, EXIT_OK
 from srmverify.schemas import RESULT_FORMAT, stamp
 from srmverify.simulate.stream import simulate_chunks
 
-from .query_common import check_timeout
+from .query_common import check_timeout, left_of
 from .render import JsonOpt, emit_json, err, fmt, progress_bar
 
 
@@ -57,7 +57,7 @@ def simulate_cmd(
     with progress_bar("simulate") as progress, opener as w:
         human = output is None and not as_json
         write = (lambda y, e: w.write(y, None if e is None else [[_exact(v) for v in r] for r in e])) if human else w.write
-        r = simulate_chunks(network, chunks, write, exact=exact, timeout=timeout, total=total, progress=progress)
+        r = simulate_chunks(network, chunks, write, exact=exact, timeout=left_of(timeout), total=total, progress=progress)
         w.complete = r.complete
     if output is not None:
         summary = {**meta, "output": str(output), "format": w.fmt, "rows": r.rows, "complete": r.complete,

@@ -14,7 +14,7 @@ from srmverify.formats.vnnlib import write_counterexample
 from srmverify.formats.vnnlib2 import read_query, write_counterexample2
 from srmverify.results import Verdict
 
-from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, render_query
+from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
 from .render import progress_bar
 
 
@@ -57,7 +57,7 @@ def verify_cmd(
     query = read_query(prop)
     nets = {k: load_network(v) for k, v in spec.items()} if isinstance(spec, dict) else [load_network(p) for p in spec]
     with progress_bar("verify") as progress:
-        result = check_query(nets, query, engine=engine.value, timeout=timeout, progress=progress)
+        result = check_query(nets, query, engine=engine.value, timeout=left_of(timeout), progress=progress)
     written = None
     if result.verdict == Verdict.SAT and cex_out is not None and result.counterexample is not None:
         ce = result.counterexample

@@ -1,37 +1,42 @@
 """srmverify: formal verification, conversion and exact region counting for spiking neural
-networks of the linear Spike Response Model (time-to-first-spike coding)."""
-from .errors import InputError, SolverError, SrmverifyError, UnsupportedNetwork
-from .formats import load_network, save_network
-from .network import SNN, Affine, ReLUNet
-from .results import Verdict
-from .simulate import simulate, simulate_exact, spike_times
+networks of the linear Spike Response Model (time-to-first-spike coding).
+
+Every public name is imported from its submodule on first use (:mod:`srmverify.lazy`), so that
+``import srmverify`` and the CLI start fast: numpy loads with the networks, the solvers (z3,
+HiGHS, PuLP) with the verification API, networkx with conversion and region counting.
+
+>>> import srmverify
+>>> srmverify.Verdict.SAT.value, "robustness" in srmverify.__all__
+('sat', True)
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = ["SNN", "ReLUNet", "Affine", "Verdict", "load_network", "save_network", "simulate", "simulate_exact",
-           "spike_times", "SrmverifyError", "InputError", "SolverError", "UnsupportedNetwork"]
+_EXPORTS = {
+    ".network": ("SNN", "ReLUNet", "Affine"),
+    ".results": ("Verdict",),
+    ".formats": ("load_network", "save_network"),
+    ".simulate": ("simulate", "simulate_exact", "spike_times"),
+    ".errors": ("SrmverifyError", "InputError", "SolverError", "UnsupportedNetwork"),
+    ".convert": ("convert_relu_to_snn", "convert_snn_to_relu", "certify", "check_certificate"),
+    ".regions": ("count_regions", "Domain"),
+    ".verify": ("output_bounds", "robustness", "equivalence", "check_property", "check_vnnlib"),
+    ".settings": ("Settings", "DEFAULT_SETTINGS=DEFAULT"),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
 
-#: Imported on first use (PEP 562), so that ``import srmverify`` and the CLI start fast: conversion
-#: and region counting pull in the solvers (z3, HiGHS, PuLP) and networkx.
-_LAZY = {"convert_relu_to_snn": "convert", "convert_snn_to_relu": "convert", "certify": "convert",
-         "check_certificate": "convert", "count_regions": "regions", "Domain": "regions"}
-__all__ += list(_LAZY)
-
-#: The verification API, imported on first use (it loads the solvers: z3, PuLP, HiGHS).
-_VERIFY_API = ("output_bounds", "robustness", "equivalence", "check_property", "check_vnnlib")
-__all__ += list(_VERIFY_API) + ["Settings", "DEFAULT_SETTINGS"]
-
-from .settings import DEFAULT as DEFAULT_SETTINGS, Settings  # noqa: E402
-
-
-def __getattr__(name: str):
-    if name in _VERIFY_API:
-        from . import verify
-        return getattr(verify, name)
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'srmverify' has no attribute {name!r}")
+if TYPE_CHECKING:
+    from .convert import certify, check_certificate, convert_relu_to_snn, convert_snn_to_relu
+    from .errors import InputError, SolverError, SrmverifyError, UnsupportedNetwork
+    from .formats import load_network, save_network
+    from .network import SNN, Affine, ReLUNet
+    from .regions import Domain, count_regions
+    from .results import Verdict
+    from .settings import DEFAULT as DEFAULT_SETTINGS, Settings
+    from .simulate import simulate, simulate_exact, spike_times
+    from .verify import check_property, check_vnnlib, equivalence, output_bounds, robustness

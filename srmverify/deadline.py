@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import time
+from typing import overload
 
 from .errors import DeadlineExpired
 from .stop import stop_requested
@@ -38,6 +39,12 @@ def check(deadline: float | None) -> None:
     """Raise :class:`DeadlineExpired` if ``deadline`` has passed (or a stop was requested)."""
     if expired(deadline):
         raise DeadlineExpired()
+
+
+@overload
+def remaining(deadline: float, min_slice: float = ...) -> float: ...
+@overload
+def remaining(deadline: float | None, min_slice: float = ...) -> float | None: ...
 
 
 def remaining(deadline: float | None, min_slice: float = DEFAULT.min_time_slice) -> float | None:

@@ -180,10 +180,10 @@ def _ids(snn: SNN, corr: Correspondence, relu: ReLUNet, run: _Run) -> tuple[list
         value.append(np.array(ids, dtype=np.int64))
         if l < len(widths) - 1:
             kid = []
-            for i, name in enumerate(corr.kink[l]):
-                if name is not None and (name not in index or index[name] < snn.first_neuron):
-                    fail("correspondence", f"kink[{l}][{i}]", f"{name!r} is not a computing neuron of the SNN")
-                kid.append(-1 if name is None else index[name])
+            for i, kname in enumerate(corr.kink[l]):
+                if kname is not None and (kname not in index or index[kname] < snn.first_neuron):
+                    fail("correspondence", f"kink[{l}][{i}]", f"{kname!r} is not a computing neuron of the SNN")
+                kid.append(-1 if kname is None else index[kname])
             kink.append(np.array(kid, dtype=np.int64))
     for arr in value + kink:
         for v in arr[arr >= 0].tolist():

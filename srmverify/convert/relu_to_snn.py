@@ -190,6 +190,8 @@ def convert_relu_to_snn(relu: ReLUNet, box: Any, *, bounds: str = "best",
     def candidates(l: int, lo: Dyadic, hi: Dyadic) -> np.ndarray:
         """The float method's stability claims as sign hints (+1 active, -1 dead)."""
         nonlocal claimed
+        if tight is None:      # no float method: no claims (and then this is never called)
+            return np.zeros(lo.shape, dtype=int)
         zero = Dyadic.zeros(lo.shape)
         unstable = (lo.cmp(zero) < 0) & (hi.cmp(zero) > 0)
         hint = np.where(tight[l][0] >= 0, 1, np.where(tight[l][1] <= 0, -1, 0))
@@ -322,7 +324,8 @@ def _assemble(relu: ReLUNet, layers_out: list, n_const: int, off: np.ndarray) ->
     prev_value = np.arange(n_in)
     prev_kink = np.zeros(0, dtype=np.int64)
     src, dst, wt, dl, th = [], [], [], [], []
-    value_names, kink_names = [], []
+    value_names: list[list[str]] = []
+    kink_names: list[list[str | None]] = []
     for l, (v, kinks) in enumerate(layers_out):
         n = v["W"].shape[0]
         ids = np.arange(nxt, nxt + n)
@@ -339,7 +342,7 @@ def _assemble(relu: ReLUNet, layers_out: list, n_const: int, off: np.ndarray) ->
             kid = np.arange(nxt, nxt + len(units))
             nxt += len(units)
             names += [f"k{l + 1}_{i}" for i in units]
-            row = [None] * n
+            row: list[str | None] = [None] * n
             for i in units:
                 row[i] = f"k{l + 1}_{i}"
             kink_names.append(row)

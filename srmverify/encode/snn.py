@@ -53,7 +53,7 @@ def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name:
         if lo >= 0:
             return e, True
         y, b = p.relu(e, lo, hi, name)
-        return Lin.var(y), b
+        return Lin.var(y), (lo >= 0 if b is None else b)     # no binary: the sign is fixed
     y = p.var(name, 0.0, max(0.0, hi))
     p.add(Lin.var(y), ">=", 0.0, name)        # a row too: z3 does not assert derived bounds
     if lo >= 0:   # active exactly when the source fires
@@ -190,7 +190,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             causal[k] = z
         vm.causal[v] = causal
         lits = _lits((fv, 1))
-        p.implies(lits, Lin.sum(terms), "==", theta, tag)
+        if lits is not None:            # always (fv is never False here); None: a vacuous row
+            p.implies(lits, Lin.sum(terms), "==", theta, tag)
         time[v] = t
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
@@ -224,7 +225,9 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 if w[j] > 0:       # convex side of "P(a_k) < theta": y >= F_j max(0, a_k - a_j) is exact
                     yj = p.var(f"{tag}.p{k}_{ks[j]}", 0.0, float(dhi[j]))
                     p.add(Lin.var(yj), ">=", 0.0)
-                    p.implies(_lits((fire[src[j]], 1)), arr[i] - arr[j] - Lin.var(yj), "<=", 0.0, f"{tag}.p{k}_{ks[j]}")
+                    lit = _lits((fire[src[j]], 1))
+                    if lit is not None:     # always (sources that never fire are not in ks)
+                        p.implies(lit, arr[i] - arr[j] - Lin.var(yj), "<=", 0.0, f"{tag}.p{k}_{ks[j]}")
                     pk.append(Lin.var(yj, w[j]))
                     continue
                 gated, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],

@@ -2,11 +2,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..network import ReLUNet, SNN
+from ..lazy import lazy_exports
 from .files import stem
-from .arrays import load_inputs, parse_box, parse_vector
-from .json_net import load_json, network_from_dict, network_to_dict, save_json
+
+#: imported on first use (:mod:`srmverify.lazy`): the readers load numpy, ONNX, NIR and networkx
+_EXPORTS = {
+    ".json_net": ("load_json", "save_json", "network_from_dict", "network_to_dict"),
+    ".arrays": ("load_inputs", "parse_box", "parse_vector"),
+}
+__getattr__, __dir__, _LAZY = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from ..network import ReLUNet, SNN
+    from .arrays import load_inputs, parse_box, parse_vector
+    from .json_net import load_json, network_from_dict, network_to_dict, save_json
 
 
 def load_network(path: str | Path) -> SNN | ReLUNet:
@@ -20,6 +31,8 @@ def load_network(path: str | Path) -> SNN | ReLUNet:
         from .onnx_net import load_onnx
 
         return load_onnx(path)
+    from .json_net import load_json
+
     return load_json(path)
 
 
@@ -34,8 +47,9 @@ def save_network(net: SNN | ReLUNet, path: str | Path) -> None:
 
         save_onnx(net, path)
     else:
+        from .json_net import save_json
+
         save_json(net, path)
 
 
-__all__ = ["load_network", "save_network", "load_json", "save_json", "network_from_dict", "network_to_dict",
-           "load_inputs", "parse_box", "parse_vector"]
+__all__ = ["load_network", "save_network", *_LAZY]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError, Interrupted
-from ..stop import stop_requested, stop_signal
+from ..stop import stop_signal
 
 #: Temporary output files being written right now (removed by an emergency exit).
 PENDING: set[str] = set()
@@ -169,8 +169,9 @@ def atomic_path(path: str | Path, field: str = "output") -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        if stop_requested():        # interrupted: publish nothing the command did not finish
-            raise Interrupted(stop_signal())
+        signum = stop_signal()
+        if signum is not None:      # interrupted: publish nothing the command did not finish
+            raise Interrupted(signum)
         mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, p)

@@ -80,8 +80,10 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
         layers = _field(d, "layers", src)
         if not isinstance(layers, list) or not layers:
             raise InputError(src, "layers", layers, "must be a non-empty list")
-        consts = _array(d.get("constants", []), src, "constants", 1)
-        W, T, D = [], [], []
+        const_times = _array(d.get("constants", []), src, "constants", 1)
+        W: list[np.ndarray] = []
+        T: list[np.ndarray] = []
+        D: list[np.ndarray | None] = []
         for l, layer in enumerate(layers):
             w = f"layers[{l}]"
             W.append(_array(_field(layer, "weights", src, w), src, f"{w}.weights", 2))
@@ -89,11 +91,13 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
             D.append(_array(layer["delays"], src, f"{w}.delays", 2) if layer.get("delays") is not None else None)
             for arr, name, problem in ((T[-1], "thresholds", "threshold must be > 0"),
                                        (D[-1], "delays", "delay must be >= 0")):
-                badi = np.argwhere(arr <= 0 if name == "thresholds" else arr < 0) if arr is not None else []
+                if arr is None:
+                    continue
+                badi = np.argwhere(arr <= 0 if name == "thresholds" else arr < 0)
                 if len(badi):
-                    idx = "".join(f"[{i}]" for i in badi[0])
-                    raise InputError(src, f"{w}.{name}{idx}", float(arr[tuple(badi[0])]), problem)
-        net = SNN.layered(W, T, D, consts, enc, dec, src)
+                    at = "".join(f"[{i}]" for i in badi[0])
+                    raise InputError(src, f"{w}.{name}{at}", float(arr[tuple(badi[0])]), problem)
+        net = SNN.layered(W, T, D, const_times, enc, dec, src)
         if "n_inputs" in d and d["n_inputs"] != net.n_inputs:
             raise InputError(src, "n_inputs", d["n_inputs"], f"the first layer implies {net.n_inputs} inputs")
         return net
@@ -108,11 +112,12 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
     if not isinstance(consts, dict):
         raise InputError(src, "constants", consts, "must map names to spike times")
     const_names = list(consts)
-    const_times = [_num(consts, k, src, "constants") for k in const_names]
+    const_list = [_num(consts, k, src, "constants") for k in const_names]
     neurons = _field(d, "neurons", src)
     if not isinstance(neurons, list):
         raise InputError(src, "neurons", neurons, "must be a list")
-    nnames, thr = [], {}
+    nnames: list[str] = []
+    thr: dict[str, float] = {}
     for i, n in enumerate(neurons):
         name = str(_field(n, "name", src, f"neurons[{i}]"))
         nnames.append(name)
@@ -126,7 +131,7 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
         raise InputError(src, "synapses", syn, "must be a list")
     known = set(names)
     edges: list[tuple[str, str]] = []
-    rows = []
+    rows: list[tuple[str, str, float, float]] = []
     for k, s in enumerate(syn):
         w = f"synapses[{k}]"
         a, b = _field(s, "from", src, w), _field(s, "to", src, w)
@@ -151,9 +156,10 @@ def snn_from_dict(d: dict, src: str = "<memory>") -> SNN:
         if not isinstance(o, str) or o not in idx:
             raise InputError(src, "outputs", o, "unknown neuron name")
     return SNN(
-        len(inputs), const_times, [thr[n] for n in order],
-        [idx[r[0]] for r in rows], [idx[r[1]] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-        [idx[o] for o in outs], tuple(final), enc, dec, src,
+        len(inputs), np.asarray(const_list, float), np.asarray([thr[n] for n in order], float),
+        np.asarray([idx[r[0]] for r in rows], np.int64), np.asarray([idx[r[1]] for r in rows], np.int64),
+        np.asarray([r[2] for r in rows], float), np.asarray([r[3] for r in rows], float),
+        np.asarray([idx[o] for o in outs], np.int64), tuple(final), enc, dec, src,
     )
 
 
@@ -187,7 +193,8 @@ def _cycle(left: set[str], edges: list[tuple[str, str]]) -> list[str]:
     """One cycle among the neurons :func:`_topological_order` left out (each has a predecessor
     there, so walking predecessors must repeat a neuron)."""
     pred = {b: a for a, b in edges if a in left and b in left}
-    path, seen = [], {}
+    path: list[str] = []
+    seen: dict[str, int] = {}
     n = min(left)
     while n not in seen:
         seen[n] = len(path)

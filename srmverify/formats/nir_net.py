@@ -37,7 +37,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import InputError
-from ..network import SNN, Affine
+from ..network import SNN, Affine, ReLUNet
 from .files import atomic_path
 
 #: Graph-metadata key holding srmverify's JSON description.
@@ -199,7 +199,7 @@ def _outputs(nir: Any, nodes: dict, net: SNN, groups: list[str], node_of: np.nda
     return edges
 
 
-def save_nir(net: SNN, path: str | Path, profile: str = "exact", dt: float = 1e-3) -> None:
+def save_nir(net: SNN | ReLUNet, path: str | Path, profile: str = "exact", dt: float = 1e-3) -> None:
     """Write ``net`` as a NIR file (HDF5), atomically."""
     if not isinstance(net, SNN):
         raise InputError(str(path), "network", type(net).__name__, "only spiking networks can be written as NIR")
@@ -335,7 +335,7 @@ def nir_to_snn(graph: Any, src: str = "<memory>") -> SNN:
     names = meta.get("names") or ()
     enc, dec = (Affine(**meta[k]) if meta.get(k) else None for k in ("encoder", "decoder"))
     order = sorted(thr)
-    return SNN(n_inputs, times, [thr[v] for v in order], syn[0].astype(np.int64), syn[1].astype(np.int64),
+    return SNN(n_inputs, np.asarray(times, float), np.asarray([thr[v] for v in order], float), syn[0].astype(np.int64), syn[1].astype(np.int64),
                syn[2], syn[3], outputs, tuple(names), enc, dec, src)
 
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, NoReturn
 
 import numpy as np
 
 from ..errors import InputError, UnsupportedNetwork
 from .files import atomic_write
-from ..network import ReLUNet
+from ..network import SNN, ReLUNet
 from .files import read_bytes
 
 #: Operators that only reshape a single sample (row-major order unchanged).
@@ -38,6 +39,8 @@ _SHAPE_OPS = {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout
 MAX_DENSE_ENTRIES = 20_000_000
 _SUPPORTED = ("Gemm, MatMul, Add, Sub, Mul, Div, BatchNormalization, Conv, AveragePool, GlobalAveragePool, "
               "Relu, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout, Constant")
+#: the refusal of the node being read: raises :class:`UnsupportedNetwork` naming it
+_Bad = Callable[[str], NoReturn]
 
 
 def _guard(rows: int, cols: int, what: str, src: str, where: str) -> None:
@@ -173,14 +176,15 @@ def _input_act(vi, src: str) -> _Act:
     # a leading symbolic or unit dimension is the batch of one sample
     if len(dims) > 1 and dims[0] in (None, 1):
         dims = [1] + dims[1:]
-    if any(d is None or d < 1 for d in dims):
+    known = [d for d in dims if d is not None and d >= 1]
+    if len(known) != len(dims):
         raise UnsupportedNetwork(src, where, [d if d is not None else "?" for d in dims],
                                  "only the leading (batch) dimension may be symbolic")
-    n = math.prod(dims)
+    n = math.prod(known)
     if n > MAX_DENSE_ENTRIES:
-        raise UnsupportedNetwork(src, where, dims, f"an input of {n} values is too large "
+        raise UnsupportedNetwork(src, where, known, f"an input of {n} values is too large "
                                  f"(at most {MAX_DENSE_ENTRIES}): only small models are supported")
-    return _Act(tuple(dims), 0, None, np.zeros(n))
+    return _Act(tuple(known), 0, None, np.zeros(n))
 
 
 def _attrs(node) -> dict:
@@ -193,7 +197,7 @@ def _step(node, where, consts, acts, layers, src, numpy_helper) -> None:
     op, at = node.op_type, _attrs(node)
     ins = list(node.input)
 
-    def bad(problem: str):
+    def bad(problem: str) -> NoReturn:
         raise UnsupportedNetwork(src, where, op, problem)
 
     if op == "Constant":
@@ -245,7 +249,7 @@ def _step(node, where, consts, acts, layers, src, numpy_helper) -> None:
         bad(f"unsupported operator (supported: {_SUPPORTED})")
 
 
-def _arith(op: str, a: _Act, pos: int, c: np.ndarray, bad) -> _Act:
+def _arith(op: str, a: _Act, pos: int, c: np.ndarray, bad: _Bad) -> _Act:
     """``v + c``, ``v - c``, ``c - v``, ``v * c``, ``c * v``, ``v / c`` with a constant ``c``."""
     try:
         shape = tuple(np.broadcast_shapes(a.shape, c.shape))
@@ -268,7 +272,7 @@ def _arith(op: str, a: _Act, pos: int, c: np.ndarray, bad) -> _Act:
     return a.scaled(1.0 / cv, zero, shape)
 
 
-def _batchnorm(a: _Act, at: dict, args: list, n_out: int, bad) -> _Act:
+def _batchnorm(a: _Act, at: dict, args: list, n_out: int, bad: _Bad) -> _Act:
     """Inference form: ``scale * (v - mean) / sqrt(var + epsilon) + B`` per channel (axis 1)."""
     if int(at.get("training_mode", 0)) or n_out > 1:
         bad("BatchNormalization in training mode is not supported (inference only)")
@@ -302,7 +306,7 @@ def _window_index(spatial: tuple, kernel: tuple, strides: tuple, pads: tuple, di
     return out, np.where(inside, flat, -1)
 
 
-def _pads(at: dict, spatial: tuple, kernel: tuple, strides: tuple, dil: tuple, bad) -> tuple[int, ...]:
+def _pads(at: dict, spatial: tuple, kernel: tuple, strides: tuple, dil: tuple, bad: _Bad) -> tuple[int, ...]:
     d = len(spatial)
     mode = at.get("auto_pad", b"NOTSET")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
@@ -322,7 +326,7 @@ def _pads(at: dict, spatial: tuple, kernel: tuple, strides: tuple, dil: tuple, b
     return tuple(begin) + tuple(t - b for t, b in zip(total, begin))
 
 
-def _window_op(op: str, a: _Act, at: dict, args: list, src: str, where: str, bad) -> _Act:
+def _window_op(op: str, a: _Act, at: dict, args: list, src: str, where: str, bad: _Bad) -> _Act:
     """``Conv`` / ``AveragePool`` / ``GlobalAveragePool`` on one sample ``(1, C, *spatial)`` as an
     exact dense matrix (refused beyond :data:`MAX_DENSE_ENTRIES` entries)."""
     if len(a.shape) < 3 or a.shape[0] != 1:
@@ -384,7 +388,7 @@ def _window_op(op: str, a: _Act, at: dict, args: list, src: str, where: str, bad
     return _Act((1, M) + out, a.layer, W, b + np.repeat(bias, n_out))
 
 
-def _gemm(a: _Act, pos: int, at: dict, args: list, bad) -> _Act:
+def _gemm(a: _Act, pos: int, at: dict, args: list, bad: _Bad) -> _Act:
     alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
     tA, tB = int(at.get("transA", 0)), int(at.get("transB", 0))
     if len(a.shape) != 2:
@@ -414,7 +418,7 @@ def _gemm(a: _Act, pos: int, at: dict, args: list, bad) -> _Act:
     return _Act(shape, a.layer, alpha * W, alpha * b + beta * c)
 
 
-def _matmul(a: _Act, pos: int, M: np.ndarray, bad) -> _Act:
+def _matmul(a: _Act, pos: int, M: np.ndarray, bad: _Bad) -> _Act:
     n = len(a.b)
     if M.ndim != 2:
         bad(f"weight of shape {M.shape}: only 2-D weights are supported")
@@ -437,7 +441,7 @@ def _axes(at: dict, ins: list, consts: dict) -> list[int] | None:
     return None
 
 
-def _reshaped(op: str, at: dict, shape: tuple, ins: list, consts: dict, bad) -> tuple[int, ...]:
+def _reshaped(op: str, at: dict, shape: tuple, ins: list, consts: dict, bad: _Bad) -> tuple[int, ...]:
     """Output shape of a shape-only operator (the values keep their row-major order)."""
     n = int(np.prod(shape))
     if op in ("Identity", "Dropout"):
@@ -473,7 +477,7 @@ def _reshaped(op: str, at: dict, shape: tuple, ins: list, consts: dict, bad) -> 
     return tuple(out)
 
 
-def _fold(op: str, at: dict, args: list, bad) -> np.ndarray:
+def _fold(op: str, at: dict, args: list, bad: _Bad) -> np.ndarray:
     """Evaluate a node whose inputs are all constants."""
     x = args[0]
     if op in ("Identity", "Dropout"):
@@ -496,7 +500,7 @@ def _fold(op: str, at: dict, args: list, bad) -> np.ndarray:
     bad("unsupported operator on constants")
 
 
-def save_onnx(net: ReLUNet, path: str | Path) -> None:
+def save_onnx(net: SNN | ReLUNet, path: str | Path) -> None:
     """Write a ReLU network as ONNX (opset 13): ``Gemm`` (transB=1) per layer, ``Relu`` between,
     DOUBLE tensors so that :func:`load_onnx` gives back every parameter exactly."""
     if not isinstance(net, ReLUNet):

@@ -132,7 +132,7 @@ class RowWriter:
             self._fh.seek(0)
             self._fh.write(_npy_header(self.rows, self.cols or 0))
         elif self.fmt == "json":
-            tail = {"rows": self.rows, "complete": self.complete}
+            tail: dict[str, object] = {"rows": self.rows, "complete": self.complete}
             if self._exact:
                 tail["outputs_exact"] = self._exact
             self._fh.write(("\n" if self.rows else "") + "], " + json.dumps(tail)[1:] + "\n")

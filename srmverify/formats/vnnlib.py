@@ -121,6 +121,12 @@ class _Lin:
         return {k[0] for k, v in self.coef.items() if v != 0.0}
 
 
+#: one atom of a formula in normal form: ``(lin, node, strict)`` meaning ``lin <= 0`` (``< 0`` if strict)
+_Row = tuple[_Lin, _Node, bool]
+#: a formula in disjunctive normal form: a list of conjunctions of atoms
+_DNF = list[list[_Row]]
+
+
 class _Parser:
     def __init__(self, src: str) -> None:
         self.src = src
@@ -181,7 +187,7 @@ class _Parser:
             return args[0].scale(1.0 / args[1].const)
         raise self.fail(node, f"unsupported term operator '{op}'")
 
-    def assertion(self, cmd: _List, disjuncts: list) -> list:
+    def assertion(self, cmd: _List, disjuncts: _DNF) -> _DNF:
         """``disjuncts`` (a DNF) AND the formula of ``(assert F)``, in disjunctive normal form."""
         if len(cmd.items) != 2:
             raise self.fail(cmd, "assert takes exactly one formula")
@@ -190,7 +196,7 @@ class _Parser:
             raise self.fail(cmd, f"more than {_MAX_DISJUNCTS} disjuncts in normal form")
         return [c + s for c in disjuncts for s in sub]
 
-    def formula(self, node: _Node) -> list[list[tuple[_Lin, _Node, bool]]]:
+    def formula(self, node: _Node) -> _DNF:
         """DNF of a boolean formula: a list of conjunctions of atoms ``(lin, node, strict)`` meaning
         ``lin <= 0`` (``lin < 0`` if strict)."""
         if isinstance(node, _Atom):
@@ -203,7 +209,7 @@ class _Parser:
             raise self.fail(node, "expected a constraint such as (<= X_0 1)")
         op, args = node.items[0].text, node.items[1:]
         if op == "and":
-            dnf: list = [[]]
+            dnf: _DNF = [[]]
             for a in args:
                 sub = self.formula(a)
                 if len(dnf) * len(sub) > _MAX_DISJUNCTS:
@@ -216,7 +222,7 @@ class _Parser:
             if len(args) < 2:
                 raise self.fail(node, f"'{op}' needs at least two arguments")
             terms = [self.term(a) for a in args]
-            rows = []
+            rows: list[_Row] = []
             strict = op in ("<", ">")
             for a, b in zip(terms, terms[1:]):
                 if op in ("<=", "<", "=", "=="):
@@ -284,11 +290,11 @@ def is_vnnlib2(text: str) -> bool:
     return re.match(r"\s*\(\s*vnnlib-version\b", body) is not None
 
 
-def parse_disjuncts(text: str, source: str = "<string>") -> tuple[_Parser, list]:
+def parse_disjuncts(text: str, source: str = "<string>") -> tuple[_Parser, _DNF]:
     """The VNN-LIB 1.0 parse: the parser (with the declared variables) and the assertions in
     disjunctive normal form (conjunctions of ``(lin, node, strict)``)."""
     p = _Parser(source)
-    disjuncts: list = [[]]
+    disjuncts: _DNF = [[]]
     for cmd in _sexprs(text, source):
         head = cmd.items[0].text if cmd.items and isinstance(cmd.items[0], _Atom) else None
         if head == "declare-const":
@@ -327,7 +333,7 @@ def _count(p: _Parser, kind: str, src: str) -> int:
     return n
 
 
-def _group(p: _Parser, disjuncts: list, n_in: int, n_out: int) -> list[tuple[list[np.ndarray], OutputDNF]]:
+def _group(p: _Parser, disjuncts: _DNF, n_in: int, n_out: int) -> list[tuple[list[np.ndarray], OutputDNF]]:
     """Split every conjunction into its input box and output rows; group boxes by output DNF."""
     by_box: dict[bytes, tuple[np.ndarray, list]] = {}
     for conj in disjuncts:
@@ -428,10 +434,10 @@ def read_counterexample(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if len(forms) != 1:
         raise InputError(str(path), "counterexample", f"{len(forms)} forms", "expected one ((X_0 v) ...) list")
     for pair in forms[0].items:
-        if not (isinstance(pair, _List) and len(pair.items) == 2 and all(isinstance(i, _Atom) for i in pair.items)
-                and _VAR.match(pair.items[0].text)):
+        well_formed = isinstance(pair, _List) and len(pair.items) == 2 and all(isinstance(i, _Atom) for i in pair.items)
+        m = _VAR.match(pair.items[0].text) if well_formed else None
+        if m is None:
             raise p.fail(pair, "expected (X_i value) or (Y_j value)")
-        m = _VAR.match(pair.items[0].text)
         values[m.group(1)][int(m.group(2))] = p.number(pair.items[1])
     nx = max(values["X"], default=-1) + 1
     ny = max(values["Y"], default=-1) + 1

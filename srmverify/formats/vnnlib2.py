@@ -49,7 +49,7 @@ import numpy as np
 
 from ..errors import InputError
 from .files import atomic_write, read_text
-from .vnnlib import (VnnlibProperty, _Atom, _count, _Lin, _List, _Parser, _sexprs, _show,
+from .vnnlib import (_DNF, VnnlibProperty, _Atom, _count, _Lin, _List, _Parser, _sexprs, _show,
                      is_vnnlib2, parse_disjuncts)
 
 #: An output row ``c . Y <= d`` (``<`` if strict) over the stacked outputs.
@@ -228,7 +228,7 @@ def parse_query(text: str, source: str = "<string>") -> LinearQuery:
         return LinearQuery([decl], _groups(p1, disjuncts, n_in, n_out, strict_outputs=False), source, "1.0")
     p = _Parser2(source)
     decls: list[NetworkDecl] = []
-    disjuncts: list = [[]]
+    disjuncts = [[]]
     cmds = _sexprs(text, source)
     version = _show(cmds[0].items[1]) if len(cmds[0].items) == 2 else ""
     if not re.fullmatch(r"<2\.\d+>", version):
@@ -254,7 +254,7 @@ def read_query(path: str | Path) -> LinearQuery:
     return parse_query(read_text(path), str(path))
 
 
-def _groups(p: _Parser, disjuncts: list, n_in: int, n_out: int, strict_outputs: bool) -> list[InputGroup]:
+def _groups(p: _Parser, disjuncts: _DNF, n_in: int, n_out: int, strict_outputs: bool) -> list[InputGroup]:
     """Split every conjunction into input box + input rows and output rows; group equal input
     sets (their output conjunctions form one DNF)."""
     by_input: dict[bytes, InputGroup] = {}

@@ -228,7 +228,7 @@ class SNN:
         weights: Sequence,
         thresholds: Sequence,
         delays: Sequence | None = None,
-        constants: Sequence[float] = (),
+        constants: Sequence[float] | np.ndarray = (),
         encoder: Affine | None = None,
         decoder: Affine | None = None,
         source: str = MEMORY,

@@ -28,6 +28,7 @@ every piece's edge and locating the piece there (by its simulated pattern).
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass
 
 import networkx as nx
@@ -303,6 +304,7 @@ def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps:
         unc = np.flatnonzero(~has)
         if len(unc):
             u = work.take(unc)
+            assert u.mask is not None and u.fires is not None     # set while a level is refined
             u.mask[:, i], u.fires[:, i] = causal[unc], fires[unc]
             done.append(u)
         cutp = np.flatnonzero(has)
@@ -332,6 +334,7 @@ def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps:
         if keep.any():
             f = work.take(np.flatnonzero(keep))
             f.V, f.n = V[keep], n[keep]
+            assert f.mask is not None and f.fires is not None     # set while a level is refined
             f.mask[:, i] = causal[keep]
             f.fires[:, i] = fires[keep]
             done.append(f)
@@ -342,6 +345,7 @@ def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps:
 
 def _finish_level(pc: Pieces, lv, src_cols: np.ndarray, d: int) -> Pieces:
     """Affine maps of a refined level's neurons, appended to ``pc.maps``; its pattern bits."""
+    assert pc.mask is not None and pc.fires is not None         # set while a level is refined
     G = pc.maps[:, src_cols, :d]
     H = pc.maps[:, src_cols, d][:, None, :] + lv.D[None]
     Wm = np.where(pc.mask, lv.W[None], 0.0)
@@ -407,7 +411,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
         n0 = np.array([2])
     maps0, col_of = start_maps(net, domain)
     stats = {"rounds": 0, "cuts": 0, "dropped": 0}
-    state = {"complete": True, "stopped": None, "levels": []}
+    state: dict[str, Any] = {"complete": True, "stopped": None, "levels": []}
 
     finished = [0]
 
@@ -492,8 +496,10 @@ def _result(net: SNN, domain: Domain, fin: Pieces, col_of, tol, eps, adjacency, 
         same.add_nodes_from(graph.nodes)
         same.add_edges_from((u, v) for u, v, s in graph.edges(data="same_map") if s)
         linear = nx.number_connected_components(same)
-    regions = [Region(packed[k].tobytes().hex(), domain.point(y[k]).tolist(), float(rho[k]),
-                      output_map(oG[k], oh[k], of[k])) for k in range(N)]
+    regions: list[Region] = []
+    if oG is not None and oh is not None and of is not None:         # N > 0
+        regions = [Region(packed[k].tobytes().hex(), domain.point(y[k]).tolist(), float(rho[k]),
+                          output_map(oG[k], oh[k], of[k])) for k in range(N)]
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=len(best), cells=N, linear_regions=linear,
         complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol, stopped=state["stopped"],

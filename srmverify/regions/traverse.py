@@ -98,6 +98,7 @@ def traverse(
         cur = queue.popleft()
         A, b = cur.cell.A, cur.cell.b
         lp, cur.lp = cur.lp, None
+        assert lp is not None           # every queued cell carries the LP it was admitted with
         facets = []
         quick_p, quick_r = _projected_facet_points(A, b, cur.centre, domain)
         # a row that the box alone satisfies cannot cut the box's interior: not a facet
@@ -202,21 +203,25 @@ def _cover_facet(net, domain: Domain, cur: _Found, i: int, p: np.ndarray, rf: fl
     """Cross facet ``i`` of ``cur`` as often as needed to meet every neighbour along it (in a
     mixed-sign network the far side of one facet can hold several cells)."""
     A, b = cur.cell.A, cur.cell.b
-    pieces = [(np.zeros((0, domain.dim)), np.zeros(0), p, rf)]
+    # (extra rows eA y <= eb of the piece, its facet point and radius when known)
+    pieces: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, float] | None]] = [
+        (np.zeros((0, domain.dim)), np.zeros(0), (p, rf))]
     while pieces:
-        eA, eb, p, rf = pieces.pop()
-        if p is None:
-            p, rf = ChebyshevLP(np.vstack([A, eA]), np.concatenate([b, eb]), domain.lo, domain.hi).facet(i)
+        eA, eb, known = pieces.pop()
+        if known is None:
+            q, rq = ChebyshevLP(np.vstack([A, eA]), np.concatenate([b, eb]), domain.lo, domain.hi).facet(i)
             stats["lps"] += 1
-            if p is None or rf <= tol:
+            if q is None or rq <= tol:
                 continue
+            known = (q, rq)
+        p, rf = known
         nb = _cross(net, domain, cur, A[i], p, rf, found, admit, ctol, stats)
         if nb is None:
             stats["failed_crossings"] += 1
             continue
         graph.add_edge(cur.id, nb.id, continuous=not _jumps(cur.cell, nb.cell, p),
                        same_map=_same_map(cur.cell, nb.cell))
-        pieces += [(xA, xb, None, None) for xA, xb in _uncovered(cur.cell, i, nb.cell, eA, eb, domain)]
+        pieces += [(xA, xb, None) for xA, xb in _uncovered(cur.cell, i, nb.cell, eA, eb, domain)]
 
 
 def _jumps(a: Cell, b: Cell, p: np.ndarray) -> bool:

@@ -112,7 +112,7 @@ def run_exact(net: SNN, t_inputs: Sequence) -> ExactRun:
     """
     if len(t_inputs) != net.n_inputs:
         raise InputError("inputs", "input times", len(t_inputs), f"expected {net.n_inputs}")
-    times: list[Time] = [to_fraction(t) for t in t_inputs] + [to_fraction(c) for c in net.constants]
+    times: list[Time] = [to_fraction(t) for t in (*t_inputs, *net.constants)]
     causal: dict[int, frozenset[int]] = {}
     for v in range(net.first_neuron, net.n_total):
         arr = _arrivals(net, v, times)
@@ -146,7 +146,7 @@ def simulate_exact(net: SNN | ReLUNet, x: Sequence) -> list[Time]:
     [Fraction(5, 9)]
     """
     if isinstance(net, ReLUNet):
-        return relu_exact(net, x)
+        return list(relu_exact(net, x))    # a list[Time] (lists are invariant)
     return decode_exact(net, run_exact(net, encode_exact(net, x)).outputs)
 
 

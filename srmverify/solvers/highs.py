@@ -24,7 +24,7 @@ from ..errors import SolverUnavailable
 try:
     import highspy
 except ImportError:  # pragma: no cover - declared dependency
-    highspy = None
+    highspy = None  # type: ignore[assignment]  # absent solver: callers check `highspy is None`
 
 #: Native HiGHS model status (by name) -> our status. A time / iteration / solution limit with a
 #: feasible point becomes ``feasible`` in :func:`status` (never a proof); without one, the values

@@ -19,7 +19,7 @@ class TriangleLP:
     def __init__(self, box: np.ndarray):
         self.h = highs.new_model()
         self.n = 0
-        self.prev: list[int | None] = self._cols(box[:, 0], box[:, 1])
+        self.prev: list[int | None] = list(self._cols(box[:, 0], box[:, 1]))
 
     def _cols(self, lo: np.ndarray, hi: np.ndarray) -> list[int]:
         k = len(lo)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SolverError
+
 PROOF_STATUSES = ("optimal", "infeasible")
 STATUSES = ("optimal", "infeasible", "feasible", "timeout", "unbounded", "unknown", "error")
 
@@ -52,3 +54,15 @@ class Solution:
     @property
     def has_point(self) -> bool:
         return self.values is not None
+
+    @property
+    def point(self) -> np.ndarray:
+        """``values`` of a solution that has a point (:class:`SolverError` otherwise: a status
+        that promised one, ``optimal`` or ``feasible``, without values).
+
+        >>> Solution("optimal", "highs", values=np.array([1.0])).point.tolist()
+        [1.0]
+        """
+        if self.values is None:
+            raise SolverError(f"{self.engine}: a '{self.status}' solution without a point")
+        return self.values

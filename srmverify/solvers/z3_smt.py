@@ -107,7 +107,7 @@ def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT
     deadline = deadline_after(timeout)
     low = _Lowered(p, deadline)
     s = z3.Optimize() if p.objective is not None else z3.Solver()
-    if timeout is not None:
+    if deadline is not None:        # set exactly when a timeout is given
         s.set("timeout", max(1, int(remaining(deadline, settings.min_time_slice) * 1000)))
 
     s.add(*low.cons)

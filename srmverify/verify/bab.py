@@ -328,7 +328,7 @@ class ReluObjective:
              settings: Settings) -> tuple[np.ndarray | None, float | None]:
         pre_b = [(lo[f], hi[f]) for lo, hi in bb.state]
         sol = solve_arrays(leaf_arrays(self.net, box, pre_b, cutoff, settings.tau), engine, limit, settings)
-        pts = np.clip(sol.values[:box.shape[0]], box[:, 0], box[:, 1])[None] if sol.has_point else None
+        pts = np.clip(sol.point[:box.shape[0]], box[:, 0], box[:, 1])[None] if sol.has_point else None
         return pts, cutoff if sol.status == "infeasible" else sol.bound if sol.status == "optimal" else None
 
 
@@ -416,7 +416,8 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         if bb.leaf[f] and not decided() and not expired(deadline):
             t1 = time.perf_counter()
             cutoff = best + tol(best) / 2 if threshold is None else max(best + tol(best) / 2, threshold)
-            limit = settings.bab_leaf_time if deadline is None else min(settings.bab_leaf_time, left())
+            slot = left()
+            limit = settings.bab_leaf_time if slot is None else min(settings.bab_leaf_time, slot)
             pts, bound = obj.leaf(f, bx, bb, cutoff, engine, limit, settings)
             stats["leaf_milps"] += 1
             stats["leaf_time"] += time.perf_counter() - t1
@@ -595,9 +596,10 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
         left = None if timeout is None else timeout - (time.perf_counter() - t0)
         if left is not None and left <= 0:
             break
-        limit = left if last else (FIRST_RULE_TIME if timeout is None else share * timeout)
-        r = _decide(nets, box, dnf, accept, split, engine, min(limit, left) if left is not None else limit, progress,
-                    settings)
+        limit = FIRST_RULE_TIME if timeout is None else share * timeout
+        if not last and left is not None:
+            limit = min(limit, left)
+        r = _decide(nets, box, dnf, accept, split, engine, left if last else limit, progress, settings)
         for k, v in r.stats.items():
             total[k] = total.get(k, 0) + v if isinstance(v, (int, float)) and k != "time" else v
         total["split"] = split
@@ -723,7 +725,7 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
                     if sol.status == "infeasible":
                         stats["leaf_closed"] += 1
                         mask[kc] = False
-                    elif sol.has_point and try_points(np.clip(sol.values[:n], bx[:, 0], bx[:, 1])[None]):
+                    elif sol.has_point and try_points(np.clip(sol.point[:n], bx[:, 0], bx[:, 1])[None]):
                         break
                 if found:
                     break

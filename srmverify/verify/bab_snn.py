@@ -68,9 +68,10 @@ class SnnObjective:
 
     def exact(self, x: np.ndarray) -> float:
         y = simulate_exact(self.net, x.tolist())
-        if any(y[j] is None for j in self.js):
+        fired = [v for v in (y[j] for j in self.js) if v is not None]
+        if len(fired) < len(self.js):
             return -np.inf
-        return float(sum((Fraction(float(cj)) * y[j] for cj, j in zip(self.c, self.js)), Fraction(0))) + self.const
+        return float(sum((Fraction(float(cj)) * yj for cj, yj in zip(self.c, fired)), Fraction(0))) + self.const
 
     def bound(self, boxes: np.ndarray) -> BoxBounds:
         net = self.net

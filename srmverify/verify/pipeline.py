@@ -68,6 +68,12 @@ class Atom:
     strict: bool = False
     silent: int | None = None
 
+    @property
+    def coef(self) -> np.ndarray:
+        """``c`` of a linear atom (a silence atom has none)."""
+        assert self.c is not None, "a silence atom has no coefficients"
+        return self.c
+
 
 Conj = list[Atom]
 
@@ -100,7 +106,7 @@ def _lin_value(c: np.ndarray, Y: Sequence) -> Fraction | float:
 def atom_holds_exact(a: Atom, Y: Sequence) -> bool:
     if a.silent is not None:
         return Y[a.silent] is None
-    v = _lin_value(a.c, Y)
+    v = _lin_value(a.coef, Y)
     if a.d == np.inf:
         return not (isinstance(v, float) and (v != v or v == np.inf))
     if isinstance(v, float):
@@ -125,9 +131,9 @@ def dnf_holds_float(dnf: Sequence[Conj], Y: np.ndarray, slack: float = DEFAULT.s
                 ok &= ~np.isfinite(Y[:, a.silent])
                 continue
             with np.errstate(invalid="ignore"):
-                v = np.where(a.c != 0, a.c * np.where(np.isfinite(Y), Y, 0.0), 0.0).sum(axis=1)
-                pinf = ((a.c > 0) & ~np.isfinite(Y)).any(axis=1)
-                ninf = ((a.c < 0) & ~np.isfinite(Y)).any(axis=1)
+                v = np.where(a.coef != 0, a.coef * np.where(np.isfinite(Y), Y, 0.0), 0.0).sum(axis=1)
+                pinf = ((a.coef > 0) & ~np.isfinite(Y)).any(axis=1)
+                ninf = ((a.coef < 0) & ~np.isfinite(Y)).any(axis=1)
             ok &= np.where(pinf & ninf, False, np.where(ninf, True, np.where(pinf, False, v <= a.d + slack * (1 + abs(a.d)))))
         out |= ok
     return out
@@ -175,8 +181,8 @@ def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj], margin: boo
             lits: list[tuple[Indicator, int]] = []
             coef: dict[int, Number] = {}
             trivially_true = False
-            for k in np.flatnonzero(a.c):
-                ck, f = float(a.c[k]), fires[k]
+            for k in np.flatnonzero(a.coef):
+                ck, f = float(a.coef[k]), fires[k]
                 if f is False:                      # never fires: +inf (atom false) or -inf (true)
                     if ck > 0:
                         ok = False
@@ -188,7 +194,9 @@ def add_dnf(p: Program, maps: Sequence[VarMap], dnf: Sequence[Conj], margin: boo
                         rows.append(([], Lin.var(f), ">=", 1.0))
                     else:
                         lits.append((f, 1))
-                coef[outs[k]] = coef.get(outs[k], 0.0) + ck
+                y = outs[k]
+                assert y is not None                # an output that may fire has its variable
+                coef[y] = coef.get(y, 0.0) + ck
             if not ok:
                 break
             if not trivially_true and np.isfinite(a.d):
@@ -287,7 +295,7 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
     ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
     upper bound of ``-c @ Y`` over the conjunctions tried (``bab_value``, ``bab_upper``)."""
     if any(len(conj) > 1 for conj in dnf):           # conjunctions: one search for the whole DNF
-        dr = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.c, a.d, a.strict) for a in conj] for conj in dnf],
+        dr = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.coef, a.d, a.strict) for a in conj] for conj in dnf],
                         lambda x: dnf_holds_exact(dnf, flatten(stacked_exact(nets, x.tolist()))), engine=engine,
                         timeout=remaining(deadline), progress=progress, settings=settings)
         stats["bab_boxes"] = stats.get("bab_boxes", 0) + dr.stats.get("boxes", 0)
@@ -297,7 +305,7 @@ def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Seq
     sizes = np.cumsum([0] + [n.n_outputs for n in nets])
     for conj in dnf:
         a = conj[0]
-        coefs = [-a.c[s:e] for s, e in zip(sizes[:-1], sizes[1:])]
+        coefs = [-a.coef[s:e] for s, e in zip(sizes[:-1], sizes[1:])]
         t = -float(a.d)
         if isinstance(nets[0], SNN):
             r = maximize(SnnObjective(nets[0], coefs[0], 0.0, settings), box, threshold=t, engine=engine,
@@ -389,7 +397,7 @@ class Search:
         if sol.exact is not None:
             pt = [sol.exact[i] for i in x]
         else:
-            xf = np.clip(sol.values[x], self.box[:, 0], self.box[:, 1])
+            xf = np.clip(sol.point[x], self.box[:, 0], self.box[:, 1])
             pt = (self.project(xf) if self.project is not None else xf).tolist()
         Ys = stacked_exact(self.nets, pt)
         return (pt, Ys) if dnf_holds_exact(self.dnf, flatten(Ys)) else None
@@ -505,7 +513,7 @@ def stage_slack(s: Search, r: Round) -> QueryResult | str | None:
     hit = s.recheck(slack, r.x) if slack.has_point else None
     if hit is not None:
         return s.sat(hit, f"{s.engine} (slack {s.settings.tau:g})")
-    if slack.has_point and s.refine(r.maps, slack.values):
+    if slack.has_point and s.refine(r.maps, slack.point):
         return REFINED
     return None
 
@@ -524,7 +532,7 @@ def stage_exact_pattern(s: Search, r: Round, sol: Solution) -> QueryResult | str
         if r.exact[0].names != r.with_dnf.names:
             raise SolverError("the exact and float programs differ in structure")
     exact_p, _, exact_maps = r.exact
-    pattern = _pattern(r.with_dnf, sol.values)
+    pattern = _pattern(r.with_dnf, sol.point)
     rep = solve(_fix(exact_p, pattern), "z3", s.left(), s.settings)
     s.result.stats["exact_pattern_checks"] = s.result.stats.get("exact_pattern_checks", 0) + 1
     if rep.exact is not None:
@@ -533,7 +541,7 @@ def stage_exact_pattern(s: Search, r: Round, sol: Solution) -> QueryResult | str
             return s.sat(hit, f"{s.engine} + exact pattern (z3)",
                          message=f"the {s.engine} point was within the tolerance {tau:g} of a tie; "
                                  "an exact point with the same pattern was found by z3")
-        if s.refine(exact_maps, rep.values):
+        if s.refine(exact_maps, rep.point):
             return REFINED
     elif rep.status == "infeasible":
         if len(s.cuts) < s.settings.max_cuts:
@@ -563,7 +571,7 @@ def run_round(s: Search) -> QueryResult | None:
         hit = s.recheck(sol, r.x)                 # exact re-check of the solver point
         if hit is not None:
             return s.sat(hit, s.engine)
-        if s.refine(r.maps, sol.values):
+        if s.refine(r.maps, sol.point):
             return None
         if s.exact_engine:
             return s.finish(Verdict.ERROR, message="an exact solver point does not reproduce (a bug: please report)")

@@ -90,7 +90,7 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
         for k in (0, 1):
             xs = [box[i, k] if (net.encoder is None or net.encoder.scale[i] > 0) else box[i, 1 - k] for i in range(net.n_inputs)]
             ends.append(simulate_exact(net, xs))
-        a, b = np.array([float(v) for v in ends[0]]), np.array([float(v) for v in ends[1]])
+        a, b = (np.array([np.inf if v is None else float(v) for v in e]) for e in ends)   # (all fire: positive)
         res.lower, res.upper = np.minimum(a, b).tolist(), np.maximum(a, b).tolist()
         res.method, res.engine, res.optimal, res.tolerance = "corners", "exact simulation", True, None
         res.stats["attained"] = [[l, u] for l, u in zip(res.lower, res.upper)]
@@ -184,11 +184,11 @@ def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadli
         sol = solve(p, engine, remaining(deadline), settings)
         if sol.status == "infeasible":
             return None, None, True, None
-        if sol.status != "optimal" or not refine([net], maps, sol.values, crossings, settings.tau / 2):
+        if sol.status != "optimal" or not refine([net], maps, sol.point, crossings, settings.tau / 2):
             break
     val = None
     if sol.has_point:
-        pt = sol.exact and [sol.exact[i] for i in x] or np.clip(sol.values[x], box[:, 0], box[:, 1]).tolist()
+        pt = sol.exact and [sol.exact[i] for i in x] or np.clip(sol.point[x], box[:, 0], box[:, 1]).tolist()
         out = simulate_exact(net, pt)[j]
         val = None if out is None else sign * float(out)
     proven = sol.status == "optimal"
@@ -436,6 +436,7 @@ def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Ato
             res.stats["found_by"] = "difference bounds"
             return res
         if ok is False:
+            assert x is not None                # a violation comes with its point
             Ys = stacked_exact(nets, x.tolist())
             if dnf_holds_exact(dnf, flatten(Ys)):
                 return sat(x.tolist(), Ys, "difference bounds")
@@ -507,6 +508,7 @@ def check_property(net: Net, input_boxes: Sequence, output_dnf: Sequence[Sequenc
         verdicts.append(last.verdict)
         if last.verdict in (Verdict.SAT, Verdict.ERROR):
             break
+    assert last is not None                     # boxes is not empty
     if last.verdict not in (Verdict.SAT, Verdict.ERROR):
         worst = next((v for v in (Verdict.TIMEOUT, Verdict.UNKNOWN) if v in verdicts), Verdict.UNSAT)
         last.verdict = worst

@@ -59,10 +59,12 @@ def violated_rows(net: SNN, vm: VarMap, values: np.ndarray, margin: float = DEFA
     out: dict[int, int] = {}
     for v in sorted(vm.relaxed):
         sl = net.incoming(v)
-        ks = [k for k in range(sl.start, sl.stop) if net.weight[k] != 0 and times.get(int(net.src[k])) is not None]
-        if not ks:
+        arrive = [(k, tk + float(net.delay[k])) for k in range(sl.start, sl.stop)
+                  if net.weight[k] != 0 and (tk := times.get(int(net.src[k]))) is not None]
+        if not arrive:
             continue
-        a = np.array([times[int(net.src[k])] + float(net.delay[k]) for k in ks])
+        ks = [k for k, _ in arrive]
+        a = np.array([ak for _, ak in arrive])
         w = net.weight[ks]
         P = (np.maximum(a[:, None] - a[None, :], 0.0) * w[None, :]).sum(axis=1)
         t = times[v]

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..deadline import deadline_after, remaining
 from ..encode.program import Lin, Program
-from ..errors import InputError, UnsupportedNetwork
+from ..errors import InputError, SolverError, UnsupportedNetwork
 from ..formats.vnnlib2 import InputGroup, LinearQuery
 from ..network import ReLUNet
 from ..results import Counterexample, Progress, QueryResult, Verdict, no_progress
@@ -266,6 +266,8 @@ def _recheck_original(res: QueryResult, nets: list[Net], query: LinearQuery, gro
                       engine: str) -> None:
     """Re-check a ``sat`` on the original query (exact rationals); downgrade to ``unknown`` if it fails."""
     ce = res.counterexample
+    if ce is None:
+        raise SolverError("a 'sat' without a counterexample: nothing to re-check")
     z = [Fraction(v) for v in ce.exact_input]
     cls = S.argmax(axis=1)
     x = [z[k] for k in cls]
