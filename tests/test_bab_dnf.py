@@ -4,10 +4,11 @@ computations: the full big-M MILP and z3 on the whole program, dense sampling, e
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from srmverify.bounds.relu import backsubstitute, forward_bounds_batch
 from srmverify.simulate import relu_exact
@@ -51,6 +52,7 @@ def _dnf(rng: np.random.Generator, net, box, m: int) -> list[list[Atom]]:
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 2**32 - 1))
+@example(8325)   # satisfied by an exact margin of -1.8e-17: the check must be exact, not float
 def test_conjunctions_branch_and_bound_agrees_with_milp_and_z3(seed):
     """A DNF with conjunctions on a ReLU net with few inputs goes through decide_dnf; the same
     query as one MILP of the whole network (a no-op input constraint disables the branch and
@@ -67,8 +69,8 @@ def test_conjunctions_branch_and_bound_agrees_with_milp_and_z3(seed):
     assert bab.verdict == milp.verdict == exact.verdict, (bab.message, milp.message, exact.message)
     if bab.counterexample is not None:
         y = relu_exact(net, bab.counterexample.exact_input)
-        assert any(all((sum(float(ci) * yi for ci, yi in zip(a.c, y)) < a.d) if a.strict else
-                       (sum(float(ci) * yi for ci, yi in zip(a.c, y)) <= a.d) for a in conj) for conj in dnf)
+        lhs = lambda a: sum(Fraction(float(ci)) * yi for ci, yi in zip(a.c, y))     # exact rationals
+        assert any(all(lhs(a) < Fraction(a.d) if a.strict else lhs(a) <= Fraction(a.d) for a in conj) for conj in dnf)
 
 
 @settings(max_examples=25, deadline=None)
