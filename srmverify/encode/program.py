@@ -1,7 +1,8 @@
 """A small backend-neutral optimisation program: the one thing every encoding writes.
 
 Variables are bounded reals or binaries; constraints are linear rows with sense ``<=``, ``<``
-or ``==`` and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
+or ``==``, dense *blocks* of float rows ``A x <= rhs`` (:meth:`Program.add_block`, for
+vectorised encodings) and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
 written with :meth:`Program.relu` as rows plus two implications on one binary (no binary when
 the bounds of ``e`` fix its sign). The lowering to a MILP (big-M from the variable bounds, strict
 rows as ``<= rhs - tau``) lives in :mod:`srmverify.solvers.bigm`; the lowering to z3 (exact
@@ -137,6 +138,17 @@ class Row:
 
 
 @dataclass
+class Block:
+    """Dense rows ``A @ x[cols] <= rhs`` (float coefficients, non-strict): a vectorised
+    encoding (a branch-and-bound leaf) writes its rows at once instead of one :class:`Lin` each."""
+
+    cols: np.ndarray
+    A: np.ndarray
+    rhs: np.ndarray
+    name: str = ""
+
+
+@dataclass
 class Implication:
     """``(all binary[v] == val for v, val in literals) => row``."""
 
@@ -155,6 +167,7 @@ class Program:
         self.hi: list[float] = []
         self.binary: list[bool] = []
         self.rows: list[Row] = []
+        self.blocks: list[Block] = []
         self.implications: list[Implication] = []
         self.objective: Lin | None = None
         self.maximizing = True
@@ -180,6 +193,21 @@ class Program:
     def add(self, lin: Lin, sense: str, rhs: float = 0.0, name: str = "") -> None:
         """Add the row ``lin <sense> rhs`` (sense ``<=``, ``<``, ``==`` or ``>=``/``>``)."""
         self.rows.append(_row(lin, sense, rhs, name))
+
+    def add_block(self, cols, A, rhs, name: str = "") -> None:
+        """Add the dense rows ``A @ x[cols] <= rhs`` (``A``: one row per entry of ``rhs``, one
+        column per variable index in ``cols``; binaries count as 0/1).
+
+        >>> p = Program(); x = p.var("x", 0, 1); y = p.var("y", 0, 1)
+        >>> p.add_block([x, y], [[1.0, 1.0], [-1.0, 0.0]], [1.5, -0.25])
+        >>> len(p.blocks), p.blocks[0].A.shape
+        (1, (2, 2))
+        """
+        A, rhs = np.atleast_2d(np.asarray(A, dtype=float)), np.asarray(rhs, dtype=float).reshape(-1)
+        cols = np.asarray(cols, dtype=np.int64).reshape(-1)
+        if A.shape != (len(rhs), len(cols)):
+            raise InputError("program", "block", f"{A.shape}", f"needs {len(rhs)} rows x {len(cols)} columns")
+        self.blocks.append(Block(cols, A, rhs, name))
 
     def implies(self, literals: Iterable[tuple[int, int]], lin: Lin, sense: str, rhs: float = 0.0,
                 name: str = "") -> None:
@@ -221,7 +249,7 @@ class Program:
         p = Program()
         p.exact = self.exact
         p.names, p.lo, p.hi, p.binary = list(self.names), list(self.lo), list(self.hi), list(self.binary)
-        p.rows, p.implications = list(self.rows), list(self.implications)
+        p.rows, p.blocks, p.implications = list(self.rows), list(self.blocks), list(self.implications)
         p.objective, p.maximizing = self.objective, self.maximizing
         return p
 

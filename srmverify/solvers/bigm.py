@@ -4,7 +4,9 @@
   (never a fixed large number; an unbounded M is an error, not a guess);
 * strict rows ``e < 0`` become ``e <= -tau`` (``tau`` = :attr:`Settings.tau
   <srmverify.settings.Settings.tau>`, reported with every verdict);
-* ``==`` rows are range rows ``0 <= e <= 0``.
+* ``==`` rows are range rows ``0 <= e <= 0``;
+* dense blocks (:meth:`Program.add_block <srmverify.encode.program.Program.add_block>`) are
+  appended as they are.
 
 The result is shared by the direct HiGHS backend and the PuLP backends.
 """
@@ -105,20 +107,22 @@ def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -
     n_on = np.bincount(lrow, weights=lon, minlength=len(parts))
     i_hi = rhs + big * n_on
     check(deadline)
-    # one CSR: plain rows, then the kept implication parts (duplicate entries summed, zeros dropped)
+    # one CSR: plain rows, the kept implication parts, then the dense blocks (duplicate entries
+    # summed, zeros dropped)
     kept = np.flatnonzero(keep)
     renum = np.full(len(parts), -1)
     renum[kept] = len(p.rows) + np.arange(len(kept))
-    er = np.concatenate([row, renum[prow], renum[lrow]])
-    ev = np.concatenate([idx, pidx, lvar])
-    ex = np.concatenate([val, pval, lval])
+    brow, bidx, bval, b_hi = _block_entries(p.blocks, len(p.rows) + len(kept))
+    er = np.concatenate([row, renum[prow], renum[lrow], brow])
+    ev = np.concatenate([idx, pidx, lvar, bidx])
+    ex = np.concatenate([val, pval, lval, bval])
     sel = er >= 0
     er, ev, ex = er[sel], ev[sel], ex[sel]
     key, inv = np.unique(er * max(p.n_vars, 1) + ev, return_inverse=True)
     coef = np.bincount(inv.reshape(-1), weights=ex, minlength=len(key))
     nz = coef != 0
     key, coef = key[nz], coef[nz]
-    n_rows = len(p.rows) + len(kept)
+    n_rows = len(p.rows) + len(kept) + len(b_hi)
     starts = np.concatenate([[0], np.cumsum(np.bincount(key // max(p.n_vars, 1), minlength=n_rows))])
     cost = np.zeros(p.n_vars)
     c0 = 0.0
@@ -127,8 +131,23 @@ def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -
             cost[k] += float(v)
         c0 = float(p.objective.const)
     return MilpArrays(cost, c0, p.maximizing, lo, hi, np.array(p.binary, dtype=bool),
-                      np.concatenate([r_lo, np.full(len(kept), -np.inf)]), np.concatenate([r_hi, i_hi[kept]]),
+                      np.concatenate([r_lo, np.full(len(kept) + len(b_hi), -np.inf)]),
+                      np.concatenate([r_hi, i_hi[kept], b_hi]),
                       starts.astype(np.int64), (key % max(p.n_vars, 1)).astype(np.int64), coef, tau)
+
+
+def _block_entries(blocks: list, first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, variable, coefficient, right-hand side)`` of the nonzero entries of dense blocks
+    numbered from ``first_row``."""
+    rows, idx, val, rhs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)], [np.zeros(0)]
+    for b in blocks:
+        r, c = np.nonzero(b.A)
+        rows.append(first_row + r)
+        idx.append(b.cols[c])
+        val.append(b.A[r, c])
+        rhs.append(b.rhs)
+        first_row += len(b.rhs)
+    return np.concatenate(rows), np.concatenate(idx), np.concatenate(val), np.concatenate(rhs)
 
 
 def _part_name(p: Program, part: int) -> str:

@@ -56,6 +56,12 @@ class _Lowered:
         for r in p.rows:
             check(deadline)
             self.cons.append(self.row(r))
+        for blk in p.blocks:
+            check(deadline)
+            terms = [self.term(int(v)) for v in blk.cols]
+            for a, r in zip(blk.A, blk.rhs):
+                nz = np.flatnonzero(a)
+                self.cons.append(z3.Sum([_q(a[k]) * terms[k] for k in nz] + [_q(0)]) <= _q(r))
         for imp in p.implications:
             check(deadline)
             lits = [self.vars[v] if val else z3.Not(self.vars[v]) for v, val in imp.literals]
@@ -132,5 +138,6 @@ def solve(p: Program, timeout: float | None = None, settings: Settings = DEFAULT
             sol.objective = float(Fraction(ov.numerator_as_long(), ov.denominator_as_long())) if z3.is_rational_value(ov) else None
             sol.bound = _optimum(handle, p.maximizing)
     sol.time = time.perf_counter() - t0
-    sol.stats = {"binaries": p.n_binaries, "rows": len(p.rows) + len(p.implications), "vars": p.n_vars}
+    sol.stats = {"binaries": p.n_binaries, "rows": len(p.rows) + len(p.implications) + sum(len(b.rhs) for b in p.blocks),
+                 "vars": p.n_vars}
     return sol
