@@ -159,6 +159,51 @@ def start_maps(net: SNN, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
     """The affine maps ``(1, first_neuron, d + 1)`` of the input and constant spike times in
     the domain coordinates, and every neuron's column in the maps of a refinement (``col_of``)."""
     d = domain.dim
+    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
+    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
+    maps0 = np.zeros((1, net.first_neuron, d + 1))
+    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
+    maps0[0, : net.n_inputs, d] = off + sc * domain.c
+    maps0[0, net.n_inputs:, d] = net.constants
+    col_of = np.full(net.n_total, -1, dtype=np.int64)
+    col_of[: net.first_neuron] = np.arange(net.first_neuron)
+    nxt = net.first_neuron
+    for lv in net.levels:
+        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
+        nxt += len(lv.neurons)
+    return maps0, col_of
+
+
+def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
+           max_regions: int | None = None, timeout: float | None = None,
+           progress: Progress = no_progress) -> RegionsResult:
+    """Every full-dimensional region of ``net`` on a 1-D or 2-D ``domain``, by refinement.
+
+    The same counts as :func:`srmverify.regions.traverse` (regions = distinct causal patterns;
+    ``cells`` = convex pieces, which may be more than the traversal's cells); with ``adjacency``
+    the graph of pieces sharing an edge and the linear regions. ``timeout`` (checked after every
+    neuron and chunk) and ``max_regions`` (checked against the finished pieces after every chunk)
+    stop early: the result is then incomplete and counts only finished pieces (lower bounds).
+
+    Examples
+    --------
+    >>> net = SNN.layered([[[1.0, -1.0], [1.0, 1.0]]], [[1.0, 0.5]])
+    >>> r = refine(net, Domain.box([[0, 3], [0, 3]]))     # the traversal and z3 find the same 4
+    >>> r.causal_regions, r.complete
+    (4, True)
+    """
+    t0 = time.perf_counter()
+    d = domain.dim
+    if d > 2:
+        raise ValueError("refinement handles segments and 2-D slices")
+    scale = domain.scale
+    tol = DEFAULT.region_radius_tol * scale if tolerance is None else float(tolerance)
+    eps = VERTEX_TOL * scale
+    lo, hi = domain.lo, domain.hi
+    if d == 2:
+        V0 = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]], dtype=float)
+    else:
+        V0 = np.array([[lo[0]], [hi[0]]], dtype=float)
     maps0, col_of = start_maps(net, domain)
     neuron_cols = col_of[net.first_neuron:]
     out_cols = col_of[net.outputs]
