@@ -4,7 +4,7 @@
     python benchmarks/bench_regions.py layers       # refinement vs traversal, shared layers d = 3, 4 (both signs)
     python benchmarks/bench_regions.py engines      # traverse vs z3 vs MILP on the same small networks
     python benchmarks/bench_regions.py line         # exact 1-D walk vs 20,000-point sampling, 784-512-512
-    python benchmarks/bench_regions.py peer --nets s1,s3,xordel [--traverse]
+    python benchmarks/bench_regions.py peer --nets s1,s3,xordel [--traverse] [--lines]
                                                     # refinement (and traversal) on the peer's 2-D slice
 
 Numbers are recorded in benchmarks/README.md (section "Regions").
@@ -157,16 +157,31 @@ def bench_line(widths, n_samples: int, pairs: int, random_points: bool) -> None:
               f"{w.widths.min():.2e} | {tw:.1f} | {ns} | {ts:.1f} | {w.causal_regions - ns} |", flush=True)
 
 
-def bench_peer(names, grid: int, with_traverse: bool, peer_dir: str) -> None:
-    """Exact refinement of the peer's slice vs the traversal and a ``grid``² pattern grid."""
-    from srmverify.formats import load_network
+def _peer_point(x: float, y: float) -> list[float]:
+    """The peer's input (x, y, 1 - x, 1 - y) mapped to [0.15, 2]."""
+    return [0.15 + 1.85 * x, 0.15 + 1.85 * y, 0.15 + 1.85 * (1 - x), 0.15 + 1.85 * (1 - y)]
 
-    print("| net | refine regions | linear | pieces | refine s | grid patterns | grid ⊆ exact | traverse regions | traverse s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+
+#: lines of the peer's slice (ends in (x, y) coordinates)
+PEER_LINES = {"diagonal": ((0, 0), (1, 1)), "anti-diagonal": ((1, 0), (0, 1)), "y = 0": ((0, 0), (1, 0)),
+              "x = 0": ((0, 0), (0, 1)), "y = 0.5": ((0, 0.5), (1, 0.5))}
+
+
+def bench_peer(names, grid: int, with_traverse: bool, peer_dir: str, lines: bool) -> None:
+    """Exact refinement of the peer's slice (as ``srmverify regions NET --slice ... --engine
+    refine``: ``count_regions``, adjacency and linear regions included) vs the traversal and a
+    ``grid``² pattern grid; with ``lines`` also the slice's lines vs 20,000 samples."""
+    from srmverify.formats import load_network
+    from srmverify.regions import count_regions
+
+    print("| net | refine regions | linear | pieces | refine s (wall) | CPU s | grid patterns | grid ⊆ exact | traverse regions | traverse s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         net = load_network(f"{peer_dir}/{name}.json")
         dom = Domain.plane(*PEER_SLICE)
-        r = refine(net, dom)
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = count_regions(net, dom, "refine")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         s = (np.arange(grid) + 0.5) / grid
         Y = np.stack(np.meshgrid(s, s), -1).reshape(-1, 2)
         seen = set()
@@ -179,7 +194,20 @@ def bench_peer(names, grid: int, with_traverse: bool, peer_dir: str) -> None:
             tv, tt = f"{tr.causal_regions}{'' if tr.complete else ' (stopped)'}", f"{time.perf_counter() - t0:.1f}"
         sub = seen <= {x.pattern for x in r.regions}
         print(f"| {name} | {r.causal_regions}{'' if r.complete else ' (partial)'} | {r.linear_regions} | {r.cells} "
-              f"| {r.time:.1f} | {len(seen)} | {sub} | {tv} | {tt} |", flush=True)
+              f"| {wall:.1f} | {cpu:.1f} | {len(seen)} | {sub} | {tv} | {tt} |", flush=True)
+        if not lines:
+            continue
+        print(f"\n{name}, lines of the slice:\n")
+        print("| line | regions | linear | pieces | wall s | CPU s | 20,000 samples see |")
+        print("|---|---|---|---|---|---|---|")
+        for label, (a, b) in PEER_LINES.items():
+            x0, x1 = np.array(_peer_point(*a)), np.array(_peer_point(*b))
+            t0, c0 = time.perf_counter(), time.process_time()
+            r = count_regions(net, Domain.segment(x0, x1), "refine")
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            n, _ = sample_line(net, x0, x1, 20000)
+            print(f"| {label} | {r.causal_regions}{'' if r.complete else ' (partial)'} | {r.linear_regions} | {r.cells} "
+                  f"| {wall:.2f} | {cpu:.2f} | {n} |", flush=True)
 
 
 def main() -> None:
@@ -193,6 +221,7 @@ def main() -> None:
     ap.add_argument("--peer-dir", default=PEER)
     ap.add_argument("--grid", type=int, default=400)
     ap.add_argument("--traverse", action="store_true", help="peer: also run the traversal (slow)")
+    ap.add_argument("--lines", action="store_true", help="peer: also count the slice's lines")
     ap.add_argument("--dmax", type=int, default=12)
     ap.add_argument("--widths", default="784,512,512")
     ap.add_argument("--samples", type=int, default=20000)
@@ -207,7 +236,7 @@ def main() -> None:
     elif a.part == "engines":
         bench_engines()
     elif a.part == "peer":
-        bench_peer(a.nets.split(","), a.grid, a.traverse, a.peer_dir)
+        bench_peer(a.nets.split(","), a.grid, a.traverse, a.peer_dir, a.lines)
     else:
         bench_line(tuple(int(w) for w in a.widths.split(",")), a.samples, a.pairs, a.random_points)
 

@@ -12,6 +12,7 @@ from srmverify.formats import load_network
 from srmverify.network import SNN
 from srmverify.regions import (Domain, count_regions, masked_patterns, pattern_bits, refine, theory_for, traverse,
                                walk_line)
+from srmverify.regions import refine_kernel
 from srmverify.regions.refine2d import clip, first_crossing, measure
 from srmverify.simulate import run_exact
 
@@ -54,12 +55,27 @@ def test_clip_and_measure_are_exact_on_simple_shapes():
     assert measure(V, n)[0] <= 0
 
 
+@pytest.mark.parametrize("scale", [1e-4, 1.0, 1e4])
+def test_a_cut_is_decided_by_the_distance_of_the_line_not_by_its_scale(scale):
+    # a line 1e-13 inside the right edge of the unit square does not cut it (eps = 1e-12), one
+    # 1e-6 inside does, however its coefficients are scaled (a row of norm 5e3 once cut slivers
+    # off a piece forever: the refinement of a yin-yang sub-network did not finish)
+    sq = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    y, ra, rc = np.array([0.5, 0.5]), np.zeros((1, 2)), np.zeros(1)
+    for gap, cuts in ((1e-13, 0), (1e-6, 1)):
+        row = np.array([scale, 0.0])                       # x <= 1 - gap
+        n = refine_kernel._keep_row(sq, 4, y, np.sqrt(0.5), row, scale * (1 - gap), 1e-12, ra, rc, 0)
+        assert n == cuts
+        if cuts:
+            assert np.linalg.norm(ra[0]) == pytest.approx(1.0) and rc[0] == pytest.approx(1 - gap)
+
+
 @given(st.lists(st.floats(-3, 3), min_size=3, max_size=3),
        st.lists(st.floats(-2, 2).filter(lambda v: v == 0 or abs(v) > 1e-6), min_size=3, max_size=3),
        st.floats(0.1, 2))
 @settings(max_examples=60, deadline=None)
 def test_first_crossing_is_the_exact_first_crossing(a, w, theta):
-    t, _ = first_crossing(np.array([a]), np.array(w), theta)
+    t = first_crossing(np.array([a]), np.array(w), theta)
     from fractions import Fraction
     from srmverify.simulate.exact import first_crossing as exact
     e = exact([(Fraction(x), Fraction(v)) for x, v in zip(a, w)], Fraction(theta))
@@ -115,6 +131,20 @@ def test_segment_refinement_equals_the_walk_and_the_traversal(seed, signs):
     assert r.complete and patterns(r) == patterns(traverse(net, Domain.segment(x0, x1)))
     if not signs:
         assert r.causal_regions == walk_line(net, x0, x1).causal_regions
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small)
+def test_pieces_of_a_plane_through_four_inputs_tile_it_and_hold_every_grid_pattern(seed):
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, True, True, sizes=(4, 6, 2))
+    dom = Domain.plane(*(rng.uniform(0, 2, 4) for _ in range(3)))
+    r = refine(net, dom)
+    assert r.complete and not r.warnings
+    assert grid_patterns(net, dom, 80) <= patterns(r)
+    area = sum(0.5 * abs((P[:, 0] * np.roll(P[:, 1], -1) - P[:, 1] * np.roll(P[:, 0], -1)).sum()) for P in r.polygons)
+    assert area == pytest.approx(1.0)
+    assert r.causal_regions <= r.cells
 
 
 def test_every_piece_is_real_by_exact_simulation():

@@ -15,7 +15,7 @@ fixed on a convex sub-piece cut out by lines (model.md §1-2):
 The refinement goes level by level and neuron by neuron, vectorised over all pieces: the pattern
 of every piece is read at its centroid, the piece is clipped by the lines of that pattern (the
 inside keeps the pattern), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``,
-convex and disjoint) are refined again. No LP is solved. Pieces whose inradius is below the
+convex and disjoint) are refined again. No LP is solved. FlatPieces whose inradius is below the
 tolerance (``2·area/perimeter``, within a factor 2 of the Chebyshev radius; on a segment the
 half-length) are dropped (``Settings.region_radius_tol``), as the traversal drops thinner regions. Every finished piece is
 re-checked by simulating the network at its centroid: a different pattern there is reported as a
@@ -28,7 +28,6 @@ every piece's edge and locating the piece there (by its simulated pattern).
 from __future__ import annotations
 
 import time
-from typing import Any
 from dataclasses import dataclass
 
 import networkx as nx
@@ -38,16 +37,397 @@ from ..network import SNN
 from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import Domain, pattern_bits
-from .result import Region, RegionsResult, output_map, stop_reason
+from . import refine_kernel as K
+from .result import Region, RegionsResult, stop_reason
 
 #: A vertex closer than ``VERTEX_TOL * domain.scale`` to a cutting line lies on it.
 VERTEX_TOL = 1e-12
-#: Pieces processed together after a level (bounds the memory of the affine maps).
-CHUNK = 1024
+#: FlatPieces processed together after a level (bounds the memory of the affine maps).
+CHUNK = 4096
+#: FlatPieces finished together after the last level (bounds the memory of the arrival maps).
+FINISH_CHUNK = 8192
+#: Points simulated together for the centre check and the adjacency probes.
+PROBE_CHUNK = 1 << 16
 #: Refinement rounds per neuron before giving up (the result is then incomplete).
 MAX_ROUNDS = 400
 
 
+@dataclass
+class FlatPieces:
+    """A batch of convex pieces, flat: the vertices of piece ``k`` are ``Vf[st[k] : st[k] + ct[k]]``
+    (counter-clockwise in 2-D; ``[lo, hi]`` in 1-D)."""
+
+    Vf: np.ndarray
+    st: np.ndarray
+    ct: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.st)
+
+    def take(self, idx: np.ndarray) -> "FlatPieces":
+        ct = self.ct[idx]
+        st = np.concatenate([[0], np.cumsum(ct)[:-1]]).astype(np.int64) if len(ct) else np.zeros(0, np.int64)
+        rows = np.repeat(self.st[idx] - st, ct) + np.arange(int(ct.sum()))
+        return FlatPieces(self.Vf[rows], st, ct)
+
+    @staticmethod
+    def cat(parts: list["FlatPieces"]) -> "FlatPieces":
+        off = np.cumsum([0] + [len(p.Vf) for p in parts[:-1]])
+        return FlatPieces(np.concatenate([p.Vf for p in parts]), np.concatenate([p.st + o for p, o in zip(parts, off)]),
+                      np.concatenate([p.ct for p in parts]))
+
+
+@dataclass
+class Known:
+    """What the pieces at the start of a level know of the levels above: the affine maps
+    ``maps`` (N, n_known, d + 1) and firing flags ``fire`` (N, n_known) of every neuron so far and
+    the pattern bits ``bits`` (N, n_bits) of the finished levels."""
+
+    maps: np.ndarray
+    fire: np.ndarray
+    bits: np.ndarray
+
+
+@dataclass
+class Finished:
+    """FlatPieces after the last level: geometry, packed pattern ``keys`` (N, n_bytes) and the output
+    maps ``omaps`` (N, n_outputs, d + 1) with firing flags ``ofire``."""
+
+    pieces: FlatPieces
+    keys: np.ndarray
+    omaps: np.ndarray
+    ofire: np.ndarray
+
+
+def clip(V: np.ndarray, n: np.ndarray, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clip convex pieces ``V`` (N, K, d) (``n`` valid vertices) by the half-planes ``a_i · y <= c_i``.
+
+    Vertices within ``eps`` of the line count as on it (kept, no new vertex).
+
+    Examples
+    --------
+    >>> V = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])
+    >>> W, m = clip(V, np.array([4]), np.array([[1.0, 1.0]]), np.array([1.0]), 1e-12)
+    >>> W[0, :m[0]].tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> clip(np.array([[[0.0], [1.0]]]), np.array([2]), np.array([[-2.0]]), np.array([-1.0]), 1e-12)[0].ravel().tolist()
+    [0.5, 1.0]
+    """
+    V = np.asarray(V, dtype=float)
+    out = np.zeros((len(V), V.shape[1] + 1 if V.shape[2] == 2 else 2, V.shape[2]))
+    m = np.array([K.clip_one(V[i], int(n[i]), np.asarray(a[i], dtype=float), float(c[i]), eps, out[i])
+                  for i in range(len(V))], dtype=np.int64)
+    return out[:, : max(int(m.max(initial=1)), 1)], m
+
+
+def measure(V: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Inradius proxy of every piece: ``2·area/perimeter`` (2-D), half the length (1-D).
+
+    >>> float(measure(np.array([[[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]]), np.array([4]))[0])
+    1.0
+    """
+    return np.array([K.measure_one(np.asarray(V[i], dtype=float), int(n[i])) for i in range(len(V))])
+
+
+def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
+    """First-crossing time (model.md §1.2) for arrivals ``a`` (N, m) (``inf``: the source does
+    not fire) and weights ``w`` (m,).
+
+    >>> first_crossing(np.array([[0.0, 1.0, np.inf]]), np.array([2.0, -1.0, 5.0]), 1.0).tolist()
+    [0.5]
+    """
+    return K.first_crossing_batch(np.ascontiguousarray(a, dtype=float), np.ascontiguousarray(w, dtype=float),
+                                  float(theta))
+
+
+def _split_neuron(pc: FlatPieces, par: np.ndarray, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int,
+                  tol: float, eps: float, stats: dict) -> tuple[FlatPieces, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece.
+    Returns the pieces, the piece of ``pc`` each comes from, its causal set and firing flag, and
+    whether every piece finished within ``MAX_ROUNDS``."""
+    Vf, st, ct, org, causal, fires, rounds, cuts, dropped, left = K.split_neuron(
+        pc.Vf, pc.st, pc.ct, par, G, H, F, np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
+        np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, eps, tol, MAX_ROUNDS)
+    stats["rounds"] += int(rounds)
+    stats["cuts"] += int(cuts)
+    stats["dropped"] += int(dropped)
+    return FlatPieces(Vf, st, ct), org, causal, fires, left == 0
+
+
+# ----------------------------------------------------------------------------- driver
+def start_maps(net: SNN, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
+    """The affine maps ``(1, first_neuron, d + 1)`` of the input and constant spike times in
+    the domain coordinates, and every neuron's column in the maps of a refinement (``col_of``)."""
+    d = domain.dim
+    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
+    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
+    maps0 = np.zeros((1, net.first_neuron, d + 1))
+    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
+    maps0[0, : net.n_inputs, d] = off + sc * domain.c
+    maps0[0, net.n_inputs:, d] = net.constants
+    col_of = np.full(net.n_total, -1, dtype=np.int64)
+    col_of[: net.first_neuron] = np.arange(net.first_neuron)
+    nxt = net.first_neuron
+    for lv in net.levels:
+        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
+        nxt += len(lv.neurons)
+    return maps0, col_of
+
+
+def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
+           max_regions: int | None = None, timeout: float | None = None,
+           progress: Progress = no_progress) -> RegionsResult:
+    """Every full-dimensional region of ``net`` on a 1-D or 2-D ``domain``, by refinement.
+
+    The same counts as :func:`srmverify.regions.traverse` (regions = distinct causal patterns;
+    ``cells`` = convex pieces, which may be more than the traversal's cells); with ``adjacency``
+    the graph of pieces sharing an edge and the linear regions. ``timeout`` (checked after every
+    neuron and chunk) and ``max_regions`` (checked against the finished pieces after every chunk)
+    stop early: the result is then incomplete and counts only finished pieces (lower bounds).
+
+    Examples
+    --------
+    >>> net = SNN.layered([[[1.0, -1.0], [1.0, 1.0]]], [[1.0, 0.5]])
+    >>> r = refine(net, Domain.box([[0, 3], [0, 3]]))     # the traversal and z3 find the same 4
+    >>> r.causal_regions, r.complete
+    (4, True)
+    """
+    t0 = time.perf_counter()
+    d = domain.dim
+    if d > 2:
+        raise ValueError("refinement handles segments and 2-D slices")
+    scale = domain.scale
+    tol = DEFAULT.region_radius_tol * scale if tolerance is None else float(tolerance)
+    eps = VERTEX_TOL * scale
+    lo, hi = domain.lo, domain.hi
+    if d == 2:
+        V0 = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]], dtype=float)
+    else:
+        V0 = np.array([[lo[0]], [hi[0]]], dtype=float)
+    maps0, col_of = start_maps(net, domain)
+    neuron_cols = col_of[net.first_neuron:]
+    out_cols = col_of[net.outputs]
+    stats = {"rounds": 0, "cuts": 0, "dropped": 0}
+    state: dict = {"complete": True, "stopped": None}
+    finished = [0]
+
+    def stop() -> bool:
+        why = state["stopped"] or stop_reason(finished[0], max_regions, t0, timeout)
+        if why:
+            state["complete"], state["stopped"] = False, why
+        return why is not None
+
+    def run(pc: FlatPieces, known: Known, li: int) -> list[Finished]:
+        if stop():
+            return []
+        lv = net.levels[li]
+        src_cols = col_of[lv.sources]
+        G = np.ascontiguousarray(known.maps[:, src_cols, :d])
+        H = np.ascontiguousarray(known.maps[:, src_cols, d])
+        F = np.ascontiguousarray(known.fire[:, src_cols])
+        par = np.arange(len(pc))
+        hist = []
+        for i in range(len(lv.neurons)):
+            if stop():
+                return []
+            pc, org, causal, fires, ok = _split_neuron(pc, par, G, H, F, lv, i, tol, eps, stats)
+            if not ok:
+                state["complete"], state["rounds_exceeded"] = False, True
+            par = par[org]
+            hist.append((org, causal, fires))
+            if li == 0:
+                progress(i + 1, len(lv.neurons), f"level 1, neuron {i + 1}/{len(lv.neurons)}: {len(pc)} pieces")
+        mask, fires = _masks(hist, len(pc), lv)
+        last = li == len(net.levels) - 1
+        step = FINISH_CHUNK if last else CHUNK
+        out: list[Finished] = []
+        for k in range(0, len(pc), step):
+            sl = np.arange(k, min(k + step, len(pc)))
+            p, m, f = par[sl], mask[sl], fires[sl]
+            new = K.level_maps(G, H, p, m, f, np.ascontiguousarray(lv.W, dtype=float), np.ascontiguousarray(lv.D, dtype=float),
+                               np.ascontiguousarray(lv.thresholds, dtype=float))
+            fire = np.concatenate([known.fire[p], f], axis=1)
+            bits = np.concatenate([known.bits[p], m[:, lv.present]], axis=1)
+            sub = pc.take(sl)
+            if last:
+                n_known = known.maps.shape[1]
+                old = out_cols < n_known
+                omaps = np.empty((len(sl), len(out_cols), d + 1))
+                omaps[:, old] = known.maps[:, out_cols[old]][p]
+                omaps[:, ~old] = new[:, out_cols[~old] - n_known]
+                keys = np.packbits(np.concatenate([bits, fire[:, neuron_cols]], axis=1), axis=1)
+                out.append(Finished(sub, keys, omaps, fire[:, out_cols]))
+                finished[0] += len(sub)
+            else:
+                out += run(sub, Known(np.concatenate([known.maps[p], new], axis=1), fire, bits), li + 1)
+            if li == 0:
+                progress(min(k + step, len(pc)), len(pc), f"deeper levels: {sum(len(o.pieces) for o in out)} pieces")
+            if stop():
+                break
+        return out
+
+    known0 = Known(maps0, np.ones((1, net.first_neuron), dtype=bool), np.zeros((1, 0), dtype=bool))
+    parts = [p for p in run(FlatPieces(V0, np.zeros(1, np.int64), np.array([len(V0)])), known0, 0) if len(p.pieces)]
+    if parts:
+        fin = Finished(FlatPieces.cat([p.pieces for p in parts]), np.concatenate([p.keys for p in parts]),
+                       np.concatenate([p.omaps for p in parts]), np.concatenate([p.ofire for p in parts]))
+    else:
+        nbytes = (sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons + 7) // 8
+        fin = Finished(FlatPieces(np.zeros((0, d)), np.zeros(0, np.int64), np.zeros(0, np.int64)),
+                       np.zeros((0, nbytes), np.uint8), np.zeros((0, len(out_cols), d + 1)),
+                       np.zeros((0, len(out_cols)), dtype=bool))
+    return _result(net, domain, fin, tol, eps, adjacency, stats, state, t0)
+
+
+def float_keys(net: SNN, domain: Domain, Y: np.ndarray) -> np.ndarray:
+    """Packed causal-pattern bits (the layout of :func:`.pattern_bits`) at the points ``Y`` of
+    ``domain`` by a float forward simulation (compiled, no error bound, no exact settling).
+
+    >>> net = SNN.layered([[[1.0, -1.0], [1.0, 1.0]]], [[1.0, 0.5]])
+    >>> dom = Domain.box([[0, 3], [0, 3]])
+    >>> Y = np.array([[0.5, 2.5], [2.5, 0.5]])
+    >>> bool((float_keys(net, dom, Y) == np.packbits(pattern_bits(net, dom, Y), axis=1)).all())
+    True
+    """
+    X = net.encode(domain.point(np.atleast_2d(Y)))
+    T = np.empty((len(X), net.n_total))
+    T[:, : net.n_inputs] = X
+    T[:, net.n_inputs: net.first_neuron] = net.constants
+    parts = []
+    for lv in net.levels:
+        t, c = K.level_float(np.ascontiguousarray(T[:, lv.sources]), np.ascontiguousarray(lv.W, dtype=float),
+                             np.ascontiguousarray(lv.D, dtype=float), np.ascontiguousarray(lv.thresholds, dtype=float),
+                             np.ascontiguousarray(lv.present))
+        T[:, lv.neurons] = t
+        parts.append(c[:, lv.present])
+    parts.append(np.isfinite(T[:, net.first_neuron:]))
+    return np.packbits(np.concatenate(parts, axis=1), axis=1)
+
+
+def _masks(hist: list, N: int, lv) -> tuple[np.ndarray, np.ndarray]:
+    """Causal masks (N, n_level, n_src) and firing flags (N, n_level) of a level's neurons on its
+    final pieces, from each neuron's ``(org, causal, fires)`` (``org``: the piece before it)."""
+    mask = np.zeros((N, *lv.W.shape), dtype=bool)
+    fires = np.zeros((N, len(lv.neurons)), dtype=bool)
+    idx = np.arange(N)
+    for i in reversed(range(len(hist))):
+        org, causal, f = hist[i]
+        mask[:, i], fires[:, i] = causal[idx], f[idx]
+        idx = org[idx]
+    return mask, fires
+
+
+def _result(net: SNN, domain: Domain, fin: Finished, tol, eps, adjacency, stats, state, t0) -> RegionsResult:
+    d = domain.dim
+    pc = fin.pieces
+    N = len(pc)
+    warnings: list[str] = []
+    if state.get("rounds_exceeded"):
+        warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
+    y = K.centre_all(pc.Vf, pc.st, pc.ct) if N else np.zeros((0, d))
+    bad = 0
+    for k in range(0, N, PROBE_CHUNK):
+        yk, keys = y[k: k + PROBE_CHUNK], fin.keys[k: k + PROBE_CHUNK]
+        off = np.flatnonzero(np.any(float_keys(net, domain, yk) != keys, axis=1))
+        if len(off):                     # settled by the simulator (near-ties in exact arithmetic)
+            bad += int(np.any(np.packbits(pattern_bits(net, domain, yk[off]), axis=1) != keys[off], axis=1).sum())
+    if bad:
+        warnings.append(f"{bad} pieces have another pattern at their centre (rounding?): counts may be off")
+        state["complete"] = False
+    kv = np.ascontiguousarray(fin.keys).view(f"S{fin.keys.shape[1]}").ravel() if N else np.zeros(0, "S1")
+    uniq, inv = np.unique(kv, return_inverse=True)
+    rho = K.measure_all(pc.Vf, pc.st, pc.ct) if N else np.zeros(0)
+    oG, oh, of = fin.omaps[:, :, :d], fin.omaps[:, :, d], fin.ofire
+    if net.decoder is not None:
+        oG = oG / net.decoder.scale[None, :, None]
+        oh = (oh - net.decoder.offset) / net.decoder.scale
+    graph = nx.Graph()
+    graph.add_nodes_from(range(N))
+    linear = None
+    if adjacency and N:
+        linear = _adjacency(net, domain, pc, y, uniq, inv.ravel(), oG, oh, of, graph, eps, stats, warnings)
+    maps = np.concatenate([oG, oh[:, :, None]], axis=2).tolist()
+    regions = [Region(key.tobytes().hex(), pt, r, [row if f else None for row, f in zip(mp, fr)])
+               for key, pt, r, mp, fr in zip(fin.keys, domain.point(y).tolist(), rho.tolist(), maps, of.tolist())]
+    return RegionsResult(
+        engine="refine", kind="snn", dim=d, causal_regions=len(uniq), cells=N, linear_regions=linear,
+        complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol, stopped=state["stopped"],
+        discontinuities=sum(1 for _, _, c in graph.edges(data="continuous") if not c) if adjacency else None,
+        regions=regions, graph=graph if adjacency else None, stats=stats, warnings=warnings,
+        polygons=np.split(pc.Vf, pc.st[1:]) if d == 2 and N else ([] if d == 2 else None))
+
+
+def _adjacency(net, domain, pc: FlatPieces, y, uniq, inv, oG, oh, of, graph, eps, stats, warnings) -> int:
+    """FlatPieces sharing an edge (2-D) or an end point (1-D): probe just across every edge and
+    locate the piece there (by its simulated pattern, then by containment). Adds the edges to
+    ``graph`` and returns the number of linear regions."""
+    N = len(pc)
+    if domain.dim == 1:
+        order = np.argsort(pc.Vf[pc.st, 0])
+        u, v = order[:-1], order[1:]
+        p = pc.Vf[pc.st[u] + 1]
+    else:
+        piece = np.repeat(np.arange(N), pc.ct)
+        idx = np.arange(len(pc.Vf))
+        nxt = np.where(idx + 1 < pc.st[piece] + pc.ct[piece], idx + 1, pc.st[piece])
+        e = pc.Vf[nxt] - pc.Vf
+        L = np.linalg.norm(e, axis=1)
+        ok = L > 1e3 * eps
+        mid = 0.5 * (pc.Vf + pc.Vf[nxt])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nrm = np.stack([e[:, 1], -e[:, 0]], axis=1) / L[:, None]         # outward (counter-clockwise)
+        inside_box = np.all((mid > domain.lo + 1e3 * eps) & (mid < domain.hi - 1e3 * eps), axis=1) | \
+            np.all(np.abs(nrm) < 1 - 1e-12, axis=1)
+        q = mid + 1e2 * eps * nrm
+        sel = ok & inside_box & np.all((q > domain.lo) & (q < domain.hi), axis=1)
+        u, q, p = piece[sel], q[sel], mid[sel]
+        order = np.argsort(inv, kind="stable")
+        gstart = np.searchsorted(inv[order], np.arange(len(uniq)))
+        gcount = np.bincount(inv, minlength=len(uniq))
+        cstart = np.zeros(len(q), dtype=np.int64)
+        ccount = np.zeros(len(q), dtype=np.int64)
+        for k in range(0, len(q), PROBE_CHUNK):
+            pb = float_keys(net, domain, q[k: k + PROBE_CHUNK])
+            qv = np.ascontiguousarray(pb).view(f"S{pb.shape[1]}").ravel()
+            pos = np.minimum(np.searchsorted(uniq, qv), len(uniq) - 1)
+            hit = uniq[pos] == qv
+            cstart[k: k + PROBE_CHUNK] = np.where(hit, gstart[pos], 0)
+            ccount[k: k + PROBE_CHUNK] = np.where(hit, gcount[pos], 0)
+        v = K.locate(q, cstart, ccount, order, pc.Vf, pc.st, pc.ct, 1e3 * eps)
+        miss = v < 0
+        stats["adjacency_misses"] = int(miss.sum())
+        if miss.any():
+            warnings.append(f"{int(miss.sum())} edge probes found no piece (thin pieces below the tolerance?)")
+        u, v, p = u[~miss], v[~miss], p[~miss]
+        keep = u != v
+        u, v, p = u[keep], v[keep], p[keep]
+        _, first = np.unique(np.minimum(u, v) * N + np.maximum(u, v), return_index=True)
+        first = np.sort(first)
+        u, v, p = u[first], v[first], p[first]
+    cont, same = _edge_kinds(u, v, p, oG, oh, of)
+    graph.add_edges_from((int(a), int(b), {"continuous": c, "same_map": s})
+                         for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
+    return int(K.components(N, u[same], v[same]))
+
+
+def _edge_kinds(u, v, p, oG, oh, of) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the output map is continuous across each edge ``(u[k], v[k])`` at its point
+    ``p[k]``, and whether both sides have the same affine output map."""
+    same_f = np.all(of[u] == of[v], axis=1)
+    f = of[u] & of[v]
+    ya = np.einsum("eod,ed->eo", oG[u], p) + oh[u]
+    yb = np.einsum("eod,ed->eo", oG[v], p) + oh[v]
+    with np.errstate(invalid="ignore"):
+        cont = same_f & np.all(~f | (np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))), axis=1)
+        mu = np.concatenate([oG[u], oh[u][:, :, None]], axis=2)
+        mv = np.concatenate([oG[v], oh[v][:, :, None]], axis=2)
+        same = same_f & np.all(~f[:, :, None] | (np.abs(mu - mv) <= 1e-9 * (1 + np.abs(mu))), axis=(1, 2))
+    return cont, same
+
+
+# ----------------------------------------------------------------------------- numpy rows (refine_poly)
+# The d-dimensional refinement (:mod:`.refine_poly`) builds its rows and level maps with these
+# vectorised numpy versions; the 2-D/1-D kernel (:mod:`.refine_kernel`) computes the same rows.
 @dataclass
 class Pieces:
     """A batch of convex pieces: vertices ``V`` (N, K, d) (``n`` valid, counter-clockwise in
@@ -87,106 +467,6 @@ def _pad(V: np.ndarray, K: int) -> np.ndarray:
     return np.concatenate([V, np.repeat(V[:, :1], K - V.shape[1], axis=1)], axis=1)
 
 
-# ----------------------------------------------------------------------------- geometry
-def clip(V: np.ndarray, n: np.ndarray, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Clip convex pieces by the half-planes ``a_i · y <= c_i`` (one per piece, vectorised).
-
-    Vertices within ``eps`` of the line count as on it (kept, no new vertex).
-
-    Examples
-    --------
-    >>> V = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])
-    >>> W, m = clip(V, np.array([4]), np.array([[1.0, 1.0]]), np.array([1.0]), 1e-12)
-    >>> W[0, :m[0]].tolist()
-    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
-    >>> clip(np.array([[[0.0], [1.0]]]), np.array([2]), np.array([[-2.0]]), np.array([-1.0]), 1e-12)[0].ravel().tolist()
-    [0.5, 1.0]
-    """
-    if V.shape[2] == 1:
-        lo, hi = V[:, 0, 0].copy(), V[:, 1, 0].copy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = c / a[:, 0]
-        pos, neg = a[:, 0] > 0, a[:, 0] < 0
-        hi[pos] = np.minimum(hi[pos], x[pos])
-        lo[neg] = np.maximum(lo[neg], x[neg])
-        empty = (a[:, 0] == 0) & (c < 0)
-        hi[empty] = lo[empty]
-        return np.stack([lo, np.maximum(hi, lo)], axis=1)[:, :, None], n.copy()
-    N, K, _ = V.shape
-    k = np.arange(K)
-    valid = k[None, :] < n[:, None]
-    s = np.einsum("nkd,nd->nk", V, a) - c[:, None]
-    s[np.abs(s) <= eps] = 0.0
-    nxt = np.where(k[None, :] + 1 < n[:, None], k[None, :] + 1, 0)
-    Vn = np.take_along_axis(V, nxt[:, :, None], axis=1)
-    sn = np.take_along_axis(s, nxt, axis=1)
-    keep = valid & (s <= 0)
-    cross = valid & (((s < 0) & (sn > 0)) | ((s > 0) & (sn < 0)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(cross, s / (s - sn), 0.0)
-    X = V + f[:, :, None] * (Vn - V)
-    P = np.stack([V, X], axis=2).reshape(N, 2 * K, 2)
-    M = np.stack([keep, cross], axis=2).reshape(N, 2 * K)
-    m = M.sum(axis=1)
-    order = np.argsort(~M, axis=1, kind="stable")[:, : max(int(m.max(initial=1)), 1)]
-    return np.take_along_axis(P, order[:, :, None], axis=1), m
-
-
-def measure(V: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Inradius proxy of every piece: ``2·area/perimeter`` (2-D), half the length (1-D)."""
-    if V.shape[2] == 1:
-        return 0.5 * (V[:, 1, 0] - V[:, 0, 0])
-    K = V.shape[1]
-    k = np.arange(K)
-    nxt = np.where(k[None, :] + 1 < n[:, None], k[None, :] + 1, 0)
-    Vn = np.take_along_axis(V, nxt[:, :, None], axis=1)
-    valid = k[None, :] < n[:, None]
-    cross = np.where(valid, V[:, :, 0] * Vn[:, :, 1] - V[:, :, 1] * Vn[:, :, 0], 0.0)
-    per = np.where(valid, np.linalg.norm(Vn - V, axis=2), 0.0).sum(axis=1)
-    area = 0.5 * cross.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((n >= 3) & (per > 0), 2 * area / per, 0.0)
-
-
-def centroid(V: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vertex average of every piece (interior for a convex piece) and the largest distance
-    from it to a vertex (the piece lies in that disk)."""
-    valid = np.arange(V.shape[1])[None, :] < n[:, None]
-    c = np.where(valid[:, :, None], V, 0.0).sum(axis=1) / n[:, None]
-    R = np.where(valid, np.linalg.norm(V - c[:, None, :], axis=2), 0.0).max(axis=1)
-    return c, R
-
-
-# ----------------------------------------------------------------------------- one neuron
-def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """First-crossing time (model.md §1.2) for arrivals ``a`` (N, m) (``inf``: the source does
-    not fire) and weights ``w`` (m,); also ``P(a_u)`` at every arrival (N, m).
-
-    >>> t, P = first_crossing(np.array([[0.0, 1.0, np.inf]]), np.array([2.0, -1.0, 5.0]), 1.0)
-    >>> float(t[0]), P[0].tolist()
-    (0.5, [0.0, 2.0, inf])
-    """
-    N, m = a.shape
-    order = np.argsort(a, axis=1, kind="stable")
-    As = np.take_along_axis(a, order, axis=1)
-    fin = np.isfinite(As)
-    Ws = np.where(fin, w[order], 0.0)
-    Af = np.where(fin, As, 0.0)
-    Wk = np.cumsum(Ws, axis=1)
-    Bk = np.cumsum(Ws * Af, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        tk = (theta + Bk) / Wk
-    nxt = np.concatenate([As[:, 1:], np.full((N, 1), np.inf)], axis=1)
-    valid = (Wk > 0) & fin & (tk >= As) & (tk <= nxt)
-    has = valid.any(axis=1)
-    t = np.where(has, tk[np.arange(N), np.argmax(valid, axis=1)], np.inf)
-    Pk = np.where(fin, np.concatenate([np.zeros((N, 1)), Wk[:, :-1]], axis=1) * Af
-                  - np.concatenate([np.zeros((N, 1)), Bk[:, :-1]], axis=1), np.inf)
-    P = np.empty_like(Pk)
-    np.put_along_axis(P, order, Pk, axis=1)
-    return t, P
-
-
 def ramp_sum(knots: np.ndarray, weights: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """``sum_j weights[r, j] * max(0, queries[r, q] - knots[r, j])`` for every row ``r`` and query
     ``q`` in ``O((m + Q) log(m + Q))`` per row (one merged sort and prefix sums).
@@ -215,7 +495,7 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     N, m, d = G.shape
     a = np.einsum("nmd,nd->nm", G, y) + H
     a = np.where(live, a, np.inf)
-    t, P = first_crossing(a, w, theta)
+    t = first_crossing(a, w, theta)
     fires = np.isfinite(t)
     causal = live & (a < t[:, None])
     Wm = np.where(causal, w, 0.0)
@@ -270,79 +550,6 @@ def _neuron_rows(G, H, live, w, theta, y, R, V, n, scale):
     return causal, fires, np.concatenate(rows_p), np.concatenate(rows_a), np.concatenate(rows_c)
 
 
-def _split_neuron(pc: Pieces, lv, i: int, src_cols: np.ndarray, tol: float, eps: float, scale: float,
-                  stats: dict) -> tuple[Pieces, bool]:
-    """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece."""
-    d = pc.V.shape[2]
-    w, theta = lv.W[i], float(lv.thresholds[i])
-    present = lv.present[i]
-    Dl = lv.D[i]
-    done: list[Pieces] = []
-    work = pc
-    for _ in range(MAX_ROUNDS):
-        if not len(work):
-            return (Pieces.cat(done) if done else pc.take(np.zeros(0, dtype=np.int64))), True
-        stats["rounds"] += 1
-        y, R = centroid(work.V, work.n)
-        G = work.maps[:, src_cols, :d]
-        H = work.maps[:, src_cols, d] + Dl
-        live = work.fire[:, src_cols] & present
-        causal, fires, rp, ra, rc = _neuron_rows(G, H, live, w, theta, y, R, work.V, work.n, scale)
-        # keep only rows that can cut their piece (disk test, then the vertices)
-        norm = np.linalg.norm(ra, axis=1)
-        val = np.einsum("rd,rd->r", ra, y[rp]) - rc
-        cand = (norm > 0) & (val + norm * R[rp] > eps)
-        rp, ra, rc = rp[cand], ra[cand], rc[cand]
-        s = np.einsum("rkd,rd->rk", work.V[rp], ra) - rc[:, None]
-        kvalid = np.arange(work.V.shape[1])[None, :] < work.n[rp][:, None]
-        cut = np.where(kvalid, s, -np.inf).max(axis=1) > eps
-        rp, ra, rc = rp[cut], ra[cut], rc[cut]
-        stats["cuts"] += len(rp)
-        # pieces no row cuts keep the pattern of their centre as they are
-        has = np.zeros(len(work), dtype=bool)
-        has[rp] = True
-        unc = np.flatnonzero(~has)
-        if len(unc):
-            u = work.take(unc)
-            assert u.mask is not None and u.fires is not None     # set while a level is refined
-            u.mask[:, i], u.fires[:, i] = causal[unc], fires[unc]
-            done.append(u)
-        cutp = np.flatnonzero(has)
-        remap = np.cumsum(has) - 1
-        work, causal, fires, rp = work.take(cutp), causal[cutp], fires[cutp], remap[rp]
-        order = np.argsort(rp, kind="stable")
-        rp, ra, rc = rp[order], ra[order], rc[order]
-        first = np.searchsorted(rp, rp, side="left")
-        rank = np.arange(len(rp)) - first
-        V, n = work.V.copy(), work.n.copy()
-        outs = []
-        for j in range(int(rank.max(initial=-1)) + 1):
-            sel = rank == j
-            p = rp[sel]
-            Vo, no = clip(V[p], n[p], -ra[sel], -rc[sel], eps)
-            Vi, ni = clip(V[p], n[p], ra[sel], rc[sel], eps)
-            ok = measure(Vo, no) > tol
-            if ok.any():
-                o = work.take(p[ok])
-                o.V, o.n = Vo[ok], no[ok]
-                outs.append(o)
-            V = _pad(V, Vi.shape[1])
-            V[p, : Vi.shape[1]] = Vi
-            n[p] = ni
-        keep = measure(V, n) > tol
-        stats["dropped"] += int((~keep).sum())
-        if keep.any():
-            f = work.take(np.flatnonzero(keep))
-            f.V, f.n = V[keep], n[keep]
-            assert f.mask is not None and f.fires is not None     # set while a level is refined
-            f.mask[:, i] = causal[keep]
-            f.fires[:, i] = fires[keep]
-            done.append(f)
-        work = Pieces.cat(outs) if outs else work.take(np.zeros(0, dtype=np.int64))
-    done.append(work)
-    return Pieces.cat(done), False
-
-
 def _finish_level(pc: Pieces, lv, src_cols: np.ndarray, d: int) -> Pieces:
     """Affine maps of a refined level's neurons, appended to ``pc.maps``; its pattern bits."""
     assert pc.mask is not None and pc.fires is not None         # set while a level is refined
@@ -355,220 +562,3 @@ def _finish_level(pc: Pieces, lv, src_cols: np.ndarray, d: int) -> Pieces:
     new = np.where(pc.fires[:, :, None], np.concatenate([Gv, Hv[:, :, None]], axis=2), 0.0)
     return Pieces(pc.V, pc.n, np.concatenate([pc.maps, new], axis=1), np.concatenate([pc.fire, pc.fires], axis=1),
                   pc.bits + [pc.mask[:, lv.present]])
-
-
-# ----------------------------------------------------------------------------- driver
-def start_maps(net: SNN, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
-    """The affine maps ``(1, first_neuron, d + 1)`` of the input and constant spike times in
-    the domain coordinates, and every neuron's column in the maps of a refinement (``col_of``)."""
-    d = domain.dim
-    sc = np.ones(net.n_inputs) if net.encoder is None else net.encoder.scale
-    off = np.zeros(net.n_inputs) if net.encoder is None else net.encoder.offset
-    maps0 = np.zeros((1, net.first_neuron, d + 1))
-    maps0[0, : net.n_inputs, :d] = sc[:, None] * domain.M
-    maps0[0, : net.n_inputs, d] = off + sc * domain.c
-    maps0[0, net.n_inputs:, d] = net.constants
-    col_of = np.full(net.n_total, -1, dtype=np.int64)
-    col_of[: net.first_neuron] = np.arange(net.first_neuron)
-    nxt = net.first_neuron
-    for lv in net.levels:
-        col_of[lv.neurons] = nxt + np.arange(len(lv.neurons))
-        nxt += len(lv.neurons)
-    return maps0, col_of
-
-
-def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
-           max_regions: int | None = None, timeout: float | None = None,
-           progress: Progress = no_progress) -> RegionsResult:
-    """Every full-dimensional region of ``net`` on a 1-D or 2-D ``domain``, by refinement.
-
-    The same counts as :func:`srmverify.regions.traverse` (regions = distinct causal patterns;
-    ``cells`` = convex pieces, which may be more than the traversal's cells); with ``adjacency``
-    the graph of pieces sharing an edge and the linear regions. ``timeout`` (checked after every
-    neuron and chunk) and ``max_regions`` (checked against the finished pieces after every chunk)
-    stop early: the result is then incomplete and counts only finished pieces (lower bounds).
-
-    Examples
-    --------
-    >>> net = SNN.layered([[[1.0, -1.0], [1.0, 1.0]]], [[1.0, 0.5]])
-    >>> r = refine(net, Domain.box([[0, 3], [0, 3]]))     # the traversal and z3 find the same 4
-    >>> r.causal_regions, r.complete
-    (4, True)
-    """
-    t0 = time.perf_counter()
-    d = domain.dim
-    if d > 2:
-        raise ValueError("refinement handles segments and 2-D slices")
-    scale = domain.scale
-    tol = DEFAULT.region_radius_tol * scale if tolerance is None else float(tolerance)
-    eps = VERTEX_TOL * scale
-    lo, hi = domain.lo, domain.hi
-    if d == 2:
-        V0 = np.array([[[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]])
-        n0 = np.array([4])
-    else:
-        V0 = np.array([[[lo[0]], [hi[0]]]])
-        n0 = np.array([2])
-    maps0, col_of = start_maps(net, domain)
-    stats = {"rounds": 0, "cuts": 0, "dropped": 0}
-    state: dict[str, Any] = {"complete": True, "stopped": None, "levels": []}
-
-    finished = [0]
-
-    def stop() -> bool:
-        why = state["stopped"] or stop_reason(finished[0], max_regions, t0, timeout)
-        if why:
-            state["complete"], state["stopped"] = False, why
-        return why is not None
-
-    def run(pc: Pieces, li: int) -> list[Pieces]:
-        if li == len(net.levels):
-            finished[0] += len(pc)
-            return [pc]
-        if stop():
-            return []
-        lv = net.levels[li]
-        src_cols = col_of[lv.sources]
-        pc.mask = np.zeros((len(pc), *lv.W.shape), dtype=bool)
-        pc.fires = np.zeros((len(pc), len(lv.neurons)), dtype=bool)
-        for i in range(len(lv.neurons)):
-            if stop():
-                return []
-            pc, ok = _split_neuron(pc, lv, i, src_cols, tol, eps, scale, stats)
-            if not ok:
-                state["complete"], state["rounds_exceeded"] = False, True
-            if li == 0:
-                progress(i + 1, len(lv.neurons), f"level 1, neuron {i + 1}/{len(lv.neurons)}: {len(pc)} pieces")
-        out = []
-        for k in range(0, len(pc), CHUNK):
-            part = _finish_level(pc.take(np.arange(k, min(k + CHUNK, len(pc)))), lv, src_cols, d)
-            out += run(part, li + 1)
-            if li == 0:
-                progress(min(k + CHUNK, len(pc)), len(pc), f"deeper levels: {sum(len(p) for p in out)} pieces")
-        return out
-
-    empty = np.zeros((1, 0), dtype=bool)
-    parts = run(Pieces(V0, n0, maps0, np.ones((1, net.first_neuron), dtype=bool), []), 0)
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        fin = Pieces(V0[:0], n0[:0], maps0[:0], empty[:0], [])
-    else:
-        fin = Pieces.cat(parts)
-    return _result(net, domain, fin, col_of, tol, eps, adjacency, stats, state, t0)
-
-
-def _result(net: SNN, domain: Domain, fin: Pieces, col_of, tol, eps, adjacency, stats, state, t0) -> RegionsResult:
-    d = domain.dim
-    N = len(fin)
-    warnings: list[str] = []
-    if state.get("rounds_exceeded"):
-        warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
-    neuron_cols = col_of[net.first_neuron:]
-    if N:
-        bits = np.concatenate(fin.bits + [fin.fire[:, neuron_cols]], axis=1)
-    else:
-        bits = np.zeros((0, 0), dtype=bool)
-    y, _ = centroid(fin.V, fin.n) if N else (np.zeros((0, d)), None)
-    if N:
-        check = pattern_bits(net, domain, y)
-        bad = np.any(check != bits, axis=1)
-        if bad.any():
-            warnings.append(f"{int(bad.sum())} pieces have another pattern at their centre (rounding?): counts may be off")
-            state["complete"] = False
-    packed = np.packbits(bits, axis=1) if N else np.zeros((0, 0), dtype=np.uint8)
-    keys = [r.tobytes() for r in packed]
-    rho = measure(fin.V, fin.n) if N else np.zeros(0)
-    best: dict[bytes, int] = {}
-    for k, key in enumerate(keys):
-        if key not in best or rho[k] > rho[best[key]]:
-            best[key] = k
-    out_cols = col_of[net.outputs]
-    oG, oh, of = (fin.maps[:, out_cols, :d], fin.maps[:, out_cols, d], fin.fire[:, out_cols]) if N else (None,) * 3
-    if N and net.decoder is not None:
-        oG = oG / net.decoder.scale[None, :, None]
-        oh = (oh - net.decoder.offset) / net.decoder.scale
-    graph = nx.Graph()
-    graph.add_nodes_from(range(N))
-    linear = None
-    if adjacency and N:
-        _adjacency(net, domain, fin, y, keys, oG, oh, of, graph, eps, stats, warnings)
-        same = nx.Graph()
-        same.add_nodes_from(graph.nodes)
-        same.add_edges_from((u, v) for u, v, s in graph.edges(data="same_map") if s)
-        linear = nx.number_connected_components(same)
-    regions: list[Region] = []
-    if oG is not None and oh is not None and of is not None:         # N > 0
-        regions = [Region(packed[k].tobytes().hex(), domain.point(y[k]).tolist(), float(rho[k]),
-                          output_map(oG[k], oh[k], of[k])) for k in range(N)]
-    return RegionsResult(
-        engine="refine", kind="snn", dim=d, causal_regions=len(best), cells=N, linear_regions=linear,
-        complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol, stopped=state["stopped"],
-        discontinuities=sum(1 for _, _, c in graph.edges(data="continuous") if not c) if adjacency else None,
-        regions=regions, graph=graph if adjacency else None, stats=stats, warnings=warnings,
-        polygons=[fin.V[k, : fin.n[k]] for k in range(N)] if d == 2 else None)
-
-
-def _adjacency(net, domain, fin: Pieces, y, keys, oG, oh, of, graph, eps, stats, warnings) -> None:
-    """Pieces sharing an edge (2-D) or an end point (1-D): probe just across every edge."""
-    d = domain.dim
-    N = len(fin)
-    if d == 1:
-        order = np.argsort(fin.V[:, 0, 0])
-        for u, v in zip(order[:-1], order[1:]):
-            p = fin.V[u, 1]
-            _add_edge(graph, int(u), int(v), p, oG, oh, of)
-        return
-    K = fin.V.shape[1]
-    k = np.arange(K)
-    valid = k[None, :] < fin.n[:, None]
-    nx_ = np.where(k[None, :] + 1 < fin.n[:, None], k[None, :] + 1, 0)
-    Vn = np.take_along_axis(fin.V, nx_[:, :, None], axis=1)
-    e = Vn - fin.V
-    L = np.linalg.norm(e, axis=2)
-    ok = valid & (L > 1e3 * eps)
-    pi, ki = np.nonzero(ok)
-    mid = 0.5 * (fin.V[pi, ki] + Vn[pi, ki])
-    nrm = np.stack([e[pi, ki, 1], -e[pi, ki, 0]], axis=1) / L[pi, ki][:, None]   # outward (counter-clockwise)
-    inside_box = np.all((mid > domain.lo + 1e3 * eps) & (mid < domain.hi - 1e3 * eps), axis=1) | \
-        np.all(np.abs(nrm) < 1 - 1e-12, axis=1)
-    q = mid + 1e2 * eps * nrm
-    inb = inside_box & np.all((q > domain.lo) & (q < domain.hi), axis=1)
-    pi, q, mid = pi[inb], q[inb], mid[inb]
-    by_key: dict[bytes, list[int]] = {}
-    for j, key in enumerate(keys):
-        by_key.setdefault(key, []).append(j)
-    found = np.full(len(pi), -1)
-    for lo in range(0, len(q), 1 << 16):
-        pb = np.packbits(pattern_bits(net, domain, q[lo: lo + (1 << 16)]), axis=1)
-        for j, row in enumerate(pb):
-            cands = by_key.get(row.tobytes(), ())
-            if len(cands) == 1:
-                found[lo + j] = cands[0]
-            else:
-                for c in cands:
-                    if _contains(fin.V[c, : fin.n[c]], q[lo + j], 1e3 * eps):
-                        found[lo + j] = c
-                        break
-    miss = found < 0
-    stats["adjacency_misses"] = int(miss.sum())
-    if miss.any():
-        warnings.append(f"{int(miss.sum())} edge probes found no piece (thin pieces below the tolerance?)")
-    for u, v, p in zip(pi[~miss], found[~miss], mid[~miss]):
-        if u != v and not graph.has_edge(int(u), int(v)):
-            _add_edge(graph, int(u), int(v), p, oG, oh, of)
-
-
-def _contains(P: np.ndarray, q: np.ndarray, tol: float) -> bool:
-    e = np.roll(P, -1, axis=0) - P
-    cr = e[:, 0] * (q[1] - P[:, 1]) - e[:, 1] * (q[0] - P[:, 0])
-    return bool(np.all(cr >= -tol * np.linalg.norm(e, axis=1)))
-
-
-def _add_edge(graph, u, v, p, oG, oh, of) -> None:
-    same_f = bool(np.array_equal(of[u], of[v]))
-    f = of[u] & of[v]
-    ya, yb = oG[u][f] @ p + oh[u][f], oG[v][f] @ p + oh[v][f]
-    cont = same_f and bool(np.all(np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))))
-    dm = np.abs(np.column_stack([oG[u] - oG[v], oh[u] - oh[v]]))[f]
-    same = same_f and bool(np.all(dm <= 1e-9 * (1 + np.abs(np.column_stack([oG[u], oh[u]])[f]))))
-    graph.add_edge(u, v, continuous=cont, same_map=same)
