@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..deadline import expired
-from ..bounds.relu import backsubstitute, conjunction_lower_bound, difference_bounds, forward_bounds_batch, optimised_upper_bound, \
-    symbolic_bounds_batch
+from ..bounds.relu import backsubstitute, conjunction_lower_bound, difference_bounds, forward_bounds_batch, \
+    optimised_upper_bound, symbolic_bounds_batch
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
@@ -578,7 +578,8 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     box is done when all its conjunctions are closed; a box with at most
     :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open
     conjunctions by exact leaf MILPs (:func:`conjunction_arrays`). Open boxes are split, least
-    proven first, on the coordinate chosen by the current rule of :data:`SPLIT_RULES`.
+    proven first, on the coordinate chosen by the split rule (:data:`SPLIT_RULES`: a search
+    that does not finish in its share of the time limit is restarted with the next rule).
     Falsification runs throughout: the minimisers of the linear bounds and the box centres are
     evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
     (:mod:`~srmverify.verify.attack`) starts from the least proven boxes. A float point that
