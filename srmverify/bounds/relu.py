@@ -97,13 +97,15 @@ def backsubstitute(net: ReLUNet, layer: int, C: np.ndarray | None, pre: list, bo
         top -= 1
     for j in range(top, -1, -1):
         s_up, t_up, s_low = relaxation(*pre[j])
-        Ap, An = np.maximum(A, 0), np.minimum(A, 0)
+        # upper: A+ s_up + A- s_low = A s_low + A+ (s_up - s_low); lower: A s_up - A+ (s_up - s_low)
+        Ap = np.maximum(A, 0)
+        const = const + (Ap @ t_up[:, :, None])[:, :, 0] if upper else const + ((A - Ap) @ t_up[:, :, None])[:, :, 0]
+        slope = A * (s_low if upper else s_up)[:, None, :]
+        Ap *= (s_up - s_low)[:, None, :]
         if upper:
-            slope = Ap * s_up[:, None, :] + An * s_low[:, None, :]
-            const = const + np.einsum("bkm,bm->bk", Ap, t_up)
+            slope += Ap
         else:
-            slope = Ap * s_low[:, None, :] + An * s_up[:, None, :]
-            const = const + np.einsum("bkm,bm->bk", An, t_up)
+            slope -= Ap
         Wj, bj = net.layers[j]
         A = slope @ Wj
         const = const + slope @ bj
@@ -178,11 +180,11 @@ def forward_bounds_batch(net: ReLUNet, boxes: np.ndarray, layers: int | None = N
         ilo, ihi = _interval_affine(W, iv_lo, iv_hi)
         lo, hi = _widen(np.maximum(lo, ilo + b), np.minimum(hi, ihi + b))
         rows = np.flatnonzero(np.any((lo < 0) & (hi > 0), axis=0)) if refine and l else np.zeros(0, int)
-        if len(rows):
-            sel = np.broadcast_to(np.eye(len(b))[rows], (B, len(rows), len(b)))
-            blo, _, _ = backsubstitute(net, l, sel, pre, boxes, upper=False)
-            bhi, _, _ = backsubstitute(net, l, sel, pre, boxes, upper=True)
-            blo, bhi = _widen(blo, bhi)
+        if len(rows):       # upper bounds of z and of -z in one pass
+            e = np.eye(len(b))[rows]
+            val, _, _ = backsubstitute(net, l, np.broadcast_to(np.vstack([e, -e]), (B, 2 * len(rows), len(b))), pre,
+                                       boxes, upper=True)
+            blo, bhi = _widen(-val[:, len(rows):], val[:, :len(rows)])
             lo, hi = lo.copy(), hi.copy()
             lo[:, rows], hi[:, rows] = np.maximum(lo[:, rows], blo), np.minimum(hi[:, rows], bhi)
         pre.append((lo, hi))
@@ -327,3 +329,57 @@ def lp_bounds(net: ReLUNet, box: np.ndarray) -> list[tuple[np.ndarray, np.ndarra
 
 
 METHODS = {"interval": interval_bounds, "symbolic": symbolic_bounds, "lp": lp_bounds}
+
+
+def conjunction_lower_bound(A: np.ndarray, c: np.ndarray, boxes: np.ndarray, steps: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bound of ``min_x max_i (A[b, i] @ x + c[b, i])`` over each box ``b`` of a batch.
+
+    ``A``: ``(B, k, n)``, ``c``: ``(B, k)``: linear lower bounds of ``k`` functions ``f_i`` on
+    ``boxes`` ``(B, n, 2)``. Some ``f_i`` is positive wherever the bound is positive, so a
+    conjunction "every ``f_i <= 0``" is infeasible on a box where it is ``> 0`` even when no
+    single ``f_i`` is proven positive (their minimisers lie in different corners). By weak
+    duality every weight vector ``lam`` of the simplex gives the sound bound
+    ``phi(lam) = min_x lam @ (A x + c)`` (concave, piecewise linear); ``steps`` projected
+    supergradient steps from the best single function improve ``lam``, and the best
+    ``phi`` seen is returned with its weights ``(B, k)`` (``steps=0``: the best single bound).
+
+    >>> A = np.array([[[1.0], [-1.0]]]); c = np.zeros((1, 2))       # max(x, -x) = |x| on [-1, 1]
+    >>> box = np.array([[[-1.0, 1.0]]])
+    >>> phi, lam = conjunction_lower_bound(A, c, box)
+    >>> round(float(phi[0]), 6) + 0.0, np.round(lam[0], 3).tolist()      # single bounds: -1 each
+    (0.0, [0.5, 0.5])
+    """
+    B, k, n = A.shape
+    lo, hi = boxes[:, None, :, 0], boxes[:, None, :, 1]
+
+    def phi(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = np.einsum("bk,bkn->bn", lam, A)
+        x = np.where(a > 0, lo[:, 0], hi[:, 0])                   # minimiser over the box
+        return np.einsum("bn,bn->b", a, x) + np.einsum("bk,bk->b", lam, c), x
+
+    single = c + np.minimum(A * lo, A * hi).sum(axis=2)
+    lam = np.zeros((B, k))
+    lam[np.arange(B), np.argmax(single, axis=1)] = 1.0
+    best, best_lam = single.max(axis=1), lam.copy()
+    scale = np.maximum(np.abs(single).max(axis=1, keepdims=True), 1e-12)
+    for it in range(steps):
+        val, x = phi(lam)
+        better = val > best
+        best[better], best_lam[better] = val[better], lam[better]
+        g = np.einsum("bkn,bn->bk", A, x) + c                     # supergradient: f_i(x*)
+        lam = _simplex(lam + (0.5 / (1 + it)) * g / scale)
+    val, _ = phi(lam)
+    better = val > best
+    best[better], best_lam[better] = val[better], lam[better]
+    return best, best_lam
+
+
+def _simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each row onto the probability simplex."""
+    u = -np.sort(-v, axis=1)
+    css = np.cumsum(u, axis=1) - 1
+    ind = np.arange(1, v.shape[1] + 1)
+    rho = np.count_nonzero(u - css / ind > 0, axis=1)
+    theta = css[np.arange(len(v)), rho - 1] / rho
+    return np.maximum(v - theta[:, None], 0.0)
+

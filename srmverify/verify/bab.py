@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..deadline import expired
-from ..bounds.relu import backsubstitute, difference_bounds, forward_bounds_batch, optimised_upper_bound, \
-    symbolic_bounds_batch
+from ..bounds.relu import backsubstitute, conjunction_lower_bound, difference_bounds, forward_bounds_batch, \
+    optimised_upper_bound, symbolic_bounds_batch
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
@@ -531,12 +531,18 @@ ATTACK_EVERY = 8
 ATTACK_STARTS = 64
 #: Exact re-checks (``accept``) of float candidates allowed in one search (near ties cost one each).
 MAX_ACCEPTS = 64
-#: The split rules tried in turn and the share of the time limit each gets (the last: the rest;
+#: The split rules used in turn and the share of the time limit each gets (the last: the rest;
 #: without a limit, the first gets :data:`FIRST_RULE_TIME` seconds): ``grad`` splits the coordinate
 #: with the largest ``|slope| * width`` of the linear bound (best on large boxes), ``wide`` the one
-#: split least so far (best on thin boxes, where the slopes mislead).
+#: split least so far relative to the root box (best on thin boxes, where the slopes mislead). A
+#: search that does not finish in its share is restarted with the next rule (continuing one
+#: rule's open boxes with the other was measured slower: each rule needs its own tree).
 SPLIT_RULES = (("grad", 1 / 3), ("wide", 1.0))
 FIRST_RULE_TIME = 30.0
+#: ``wide`` measures a coordinate's width relative to its root width, but never to less than this
+#: fraction of the root box's largest width (a nearly fixed input is split only once the others
+#: are as thin).
+WIDE_FLOOR = 1 / 64
 
 
 def _negated(net: ReLUNet) -> ReLUNet:
@@ -565,15 +571,17 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
 
     One input-splitting search for the whole DNF. Every atom becomes an output
     ``f = c @ Y - d`` of one merged network (:func:`objective_net`); on each box of a batch the
-    linear (CROWN) lower bounds of all ``f`` are computed at once, and a conjunction is *closed*
-    on a box (and on all its sub-boxes) when one of its atoms has a lower bound ``> 0``
-    (``>= 0`` for a strict atom). A box is done when all its conjunctions are closed; a box with
-    at most :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open conjunctions by exact leaf MILPs
-    (:func:`conjunction_arrays`). Open boxes are split on the coordinate with the largest
-    ``|slope| * width`` of the best atom of their least proven conjunction, least proven boxes
-    first (:data:`SPLIT_RULES`: a search that does not finish in its share of the time limit
-    is restarted with the next rule). Falsification runs throughout: the minimisers of the linear bounds and the box
-    centres are evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
+    linear (CROWN) lower bounds of all ``f`` are computed at once, and a conjunction is *closed* on a box (and on all its
+    sub-boxes) when one of its atoms has a lower bound ``> 0`` (``>= 0`` for a strict atom), or
+    when a convex combination of its atoms' linear bounds is ``> 0`` on the box
+    (:func:`~srmverify.bounds.relu.conjunction_lower_bound`: some atom fails at every point). A
+    box is done when all its conjunctions are closed; a box with at most
+    :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open
+    conjunctions by exact leaf MILPs (:func:`conjunction_arrays`). Open boxes are split, least
+    proven first, on the coordinate chosen by the split rule (:data:`SPLIT_RULES`: a search
+    that does not finish in its share of the time limit is restarted with the next rule).
+    Falsification runs throughout: the minimisers of the linear bounds and the box centres are
+    evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
     (:mod:`~srmverify.verify.attack`) starts from the least proven boxes. A float point that
     satisfies a conjunction is passed to ``accept(x) -> bool`` (the caller's exact re-check);
     the first accepted point ends the search with ``"sat"``.
@@ -630,11 +638,12 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
         start += len(conj)
     K, L = len(conjs), len(net.layers)
     neg = _negated(net)
-    span = box[:, 1] - box[:, 0] + 1e-300
+    span = np.maximum(box[:, 1] - box[:, 0], WIDE_FLOOR * (box[:, 1] - box[:, 0]).max()) + 1e-300
     member = np.zeros((K, len(atoms)), bool)
     for k, c in enumerate(conjs):
         member[k, c] = True
-    stats: dict = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "attacks": 0, "accepts": 0, "leaf_time": 0.0}
+    stats: dict = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "combined_closed": 0, "attacks": 0,
+                   "accepts": 0, "leaf_time": 0.0}
     rng = np.random.default_rng(0)
     found: list[np.ndarray] = []
 
@@ -664,7 +673,7 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
         closed)."""
         stats["boxes"] += len(boxes)
         pre = forward_bounds_batch(net, boxes, layers=L - 1, refine=True)
-        lb, A, _ = backsubstitute(net, L - 1, None, pre, boxes, upper=False)
+        lb, A, c = backsubstitute(net, L - 1, None, pre, boxes, upper=False)
         masks = masks & ~_proven(lb)
         bb, kk = np.nonzero(masks)
         if len(bb):
@@ -674,6 +683,14 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
             lb[bb, best_atom] = np.maximum(lb[bb, best_atom], opt - settings.bound_margin * (1 + np.abs(opt)))
             masks &= ~_proven(lb)
         best = np.where(member[None] & masks[:, :, None], lb[:, None, :], -np.inf).max(axis=2)   # (B, K)
+        for kc, atoms_k in enumerate(conjs):
+            sel = np.flatnonzero(masks[:, kc]) if len(atoms_k) > 1 else np.zeros(0, int)
+            if len(sel):
+                phi, _ = conjunction_lower_bound(A[sel][:, atoms_k], c[sel][:, atoms_k], boxes[sel])
+                phi = phi - settings.bound_margin * (1 + np.abs(phi))
+                best[sel, kc] = np.maximum(best[sel, kc], phi)
+                masks[sel[phi > 0], kc] = False
+                stats["combined_closed"] += int((phi > 0).sum())
         score = np.where(masks, best, np.inf).min(axis=1)
         return lb, A, pre, masks, score
 
@@ -682,19 +699,24 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
         proven = np.where(strict, lb >= 0, lb > 0)
         return np.any(proven[:, None, :] & member[None], axis=2)
 
+    def coordinate(bx: np.ndarray, a: np.ndarray) -> int:
+        """The split coordinate of the rule (``a``: the box's ``|slopes|``)."""
+        widths = bx[:, 1] - bx[:, 0]
+        return int(np.argmax((a + a.mean() + 1e-12) * widths if split == "grad" else widths / span))
+
     def expand(parents: list) -> tuple[np.ndarray, tuple]:
-        """Both halves of every parent ``(box, mask, coordinate)``, bounded."""
-        kids, kid_masks = [], []
-        for bx, mask, dim in parents:
+        """Both halves of every parent ``(box, mask, |slopes|)``, bounded."""
+        kids = []
+        for bx, _, a in parents:
+            dim = coordinate(bx, a)
             mid = 0.5 * (bx[dim, 0] + bx[dim, 1])
             lo_box, hi_box = bx.copy(), bx.copy()
             lo_box[dim, 1] = hi_box[dim, 0] = mid
             kids += [lo_box, hi_box]
-            kid_masks += [mask, mask]
         boxes = np.array(kids)
-        return boxes, bound(boxes, np.array(kid_masks))
+        return boxes, bound(boxes, np.repeat(np.array([p[1] for p in parents]), 2, axis=0))
 
-    # open boxes: (score, counter, box, open-conjunction mask, split coordinate)
+    # open boxes: (score, counter, box, open-conjunction mask, |slopes|)
     heap: list = []
     counter = 0
     unresolved = 0
@@ -733,13 +755,11 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
                     continue
             best = np.where(member[mask], lb[f][None], -np.inf)          # (open conjunctions, atoms)
             k = int(np.argmin(best.max(axis=1)))
-            a = np.abs(A[f, int(np.argmax(best[k]))])
             widths = bx[:, 1] - bx[:, 0]
             if not np.any(bx[:, 0] < bx[:, 0] + 0.5 * widths):
                 unresolved += 1                      # too small to split
                 continue
-            dim = int(np.argmax((a + a.mean() + 1e-12) * widths if split == "grad" else widths / span))
-            heapq.heappush(heap, (float(score[f]), counter, bx, mask.copy(), dim))
+            heapq.heappush(heap, (float(score[f]), counter, bx, mask.copy(), np.abs(A[f, int(np.argmax(best[k]))])))
             counter += 1
         if found or not heap:
             break

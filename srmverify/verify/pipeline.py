@@ -286,15 +286,18 @@ def _snn_atoms_decidable(net: SNN, dnf: Sequence[Conj], box: np.ndarray) -> bool
 def violation_by_branch_and_bound(nets: Sequence[Net], box: np.ndarray, dnf: Sequence[Conj], engine: str,
                                   deadline: float | None, progress: Progress, stats: dict,
                                   settings: Settings = DEFAULT) -> tuple[list, list[list[Fraction | None]]] | str | None:
-    """Each conjunction ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box
-    ``>= -d`` (``>``)?" by :func:`~srmverify.verify.bab.maximize_relu` (one SNN:
+    """A DNF with a conjunction of several atoms, or of several conjunctions on one ReLU network, by
+    one :func:`~srmverify.verify.bab.decide_dnf` search; otherwise each conjunction
+    ``c @ Y <= d`` (``<`` if strict) as "is max ``-c @ Y`` over the box ``>= -d`` (``>``)?" by
+    :func:`~srmverify.verify.bab.maximize_relu` (one SNN:
     :func:`~srmverify.verify.bab.maximize` of a :class:`~srmverify.verify.bab_snn.SnnObjective`,
     whose maximum is over the inputs where the atom's outputs fire) with that threshold.
     Returns ``(x, exact outputs)`` of an exactly re-checked violation, ``"unsat"`` when every
     proven upper bound rules its conjunction out (up to the MILP tolerance of the leaves), or
     ``None`` (undecided). ``stats`` gets ``bab_boxes`` and the largest attained value and proven
     upper bound of ``-c @ Y`` over the conjunctions tried (``bab_value``, ``bab_upper``)."""
-    if any(len(conj) > 1 for conj in dnf):           # conjunctions: one search for the whole DNF
+    if any(len(conj) > 1 for conj in dnf) or \
+            (len(nets) == 1 and len(dnf) > 1 and isinstance(nets[0], ReLUNet)):   # one search for the whole DNF
         dr = decide_dnf(cast(list[ReLUNet], list(nets)), box, [[(a.coef, a.d, a.strict) for a in conj] for conj in dnf],
                         lambda x: dnf_holds_exact(dnf, flatten(stacked_exact(nets, x.tolist()))), engine=engine,
                         timeout=remaining(deadline), progress=progress, settings=settings)
