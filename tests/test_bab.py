@@ -11,9 +11,8 @@ from srmverify.encode import Lin, Program, encode_network
 from srmverify.network import ReLUNet
 from srmverify.simulate import simulate_exact
 from srmverify.solvers import solve
-from srmverify.solvers.highs_milp import solve_arrays
 from srmverify.settings import DEFAULT
-from srmverify.verify.bab import leaf_arrays, maximize_relu, objective_net
+from srmverify.verify.bab import leaf_program, maximize_relu, objective_net
 
 
 def make_net(seed: int, widths, scale: str) -> ReLUNet:
@@ -93,15 +92,20 @@ def test_maximum_matches_milp_and_sampling(args):
 def test_leaf_milp_equals_full_milp(seed, scale):
     """The compact leaf MILP (stable ReLUs substituted) has the optimum of the full big-M MILP."""
     net, box = make_net(seed, (3, 7, 7, 1), scale), make_box(seed, 3)
-    m = solve_arrays(leaf_arrays(net, box, symbolic_bounds(net, box)[:-1]))
+    m = solve(leaf_program(net, box, symbolic_bounds(net, box)[:-1]))
     opt = milp_max(net, box)
     assert m.status == "optimal" and abs(m.objective - opt) <= 1e-6 * (1 + abs(opt))
     x = m.values[:3]
     assert abs(float(net.evaluate(x)[0, 0]) - m.objective) <= 1e-6 * (1 + abs(opt))
     # the cutoff row: infeasible above the optimum, the same optimum below it
-    assert solve_arrays(leaf_arrays(net, box, symbolic_bounds(net, box)[:-1], cutoff=opt + 1e-3)).status == "infeasible"
-    below = solve_arrays(leaf_arrays(net, box, symbolic_bounds(net, box)[:-1], cutoff=opt - 1e-3))
+    assert solve(leaf_program(net, box, symbolic_bounds(net, box)[:-1], cutoff=opt + 1e-3)).status == "infeasible"
+    below = solve(leaf_program(net, box, symbolic_bounds(net, box)[:-1], cutoff=opt - 1e-3))
     assert below.status == "optimal" and abs(below.objective - opt) <= 1e-6 * (1 + abs(opt))
+    # the leaf is a float (MILP-only) program: CBC takes it too, z3 is never handed it
+    leaf = leaf_program(net, box, symbolic_bounds(net, box)[:-1])
+    c, z = solve(leaf, "cbc"), solve(leaf, "z3")
+    assert c.status == "optimal" and abs(c.objective - opt) <= 1e-6 * (1 + abs(opt))
+    assert not leaf.exact and z.engine == "highs" and abs(z.objective - opt) <= 1e-6 * (1 + abs(opt))
 
 
 @settings(max_examples=12, deadline=None)

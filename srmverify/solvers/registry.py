@@ -73,8 +73,13 @@ def check_engine(engine: str) -> str:
 
 def solve(p: Program, engine: str = "highs", timeout: float | None = None, settings: Settings = DEFAULT) -> Solution:
     """Solve a program with the named engine; ``timeout`` covers lowering too (status
-    ``timeout`` if it runs out before the solver starts)."""
+    ``timeout`` if it runs out before the solver starts). A program built in float arithmetic
+    (``p.exact`` False: a MILP-only encoding such as a branch-and-bound leaf, whose rounded
+    coefficients can make an equality ``y = z`` empty by one ulp) is never given to an exact
+    engine: ``z3`` then falls back to ``highs``, like :func:`solve_arrays`."""
     backend = BACKENDS[check_engine(engine)]
+    if backend.exact and not p.exact:
+        backend = BACKENDS["highs"]
     try:
         return backend.solve(p, timeout, settings)
     except DeadlineExpired:

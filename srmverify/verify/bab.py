@@ -21,7 +21,7 @@ here. With few inputs, splitting the input box works far better:
   stable the network is affine there, so that corner is the box's exact maximum), random steps
   around the incumbent, and the points of the leaf MILPs;
 * a box with at most :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs is closed by a small exact MILP
-  (:func:`leaf_arrays`): the ReLUs stable on the box are substituted away, so only the unstable
+  (:func:`leaf_program`): the ReLUs stable on the box are substituted away, so only the unstable
   ones get a variable and a binary, and the row ``objective >= incumbent + tol/2`` (or
   ``>= threshold``) makes the solver prove "nothing better here" (infeasible) or return a better
   point instead of proving optimality from scratch (a leaf unsolved within :attr:`~srmverify.settings.Settings.bab_leaf_time`
@@ -50,8 +50,8 @@ from ..bounds.relu import backsubstitute, conjunction_lower_bound, difference_bo
 from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
-from ..solvers import solve_arrays
-from ..solvers.bigm import MilpArrays
+from ..encode.program import Lin, Program, float_arithmetic
+from ..solvers import solve
 from ..settings import DEFAULT, Settings
 
 
@@ -138,8 +138,7 @@ def _simplify(layers: list) -> list:
     return layers
 
 
-def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None = None,
-                tau: float = DEFAULT.tau) -> MilpArrays:
+def leaf_program(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None = None) -> Program:
     """Compact big-M MILP of ``max net(x)`` (single output) over ``box``, given sound
     pre-activation bounds ``pre`` of the hidden layers on that box.
 
@@ -152,38 +151,37 @@ def leaf_arrays(net: ReLUNet, box: np.ndarray, pre: list, cutoff: float | None =
     Examples
     --------
     >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0]], [-0.5])])   # |x| - 0.5
-    >>> m = leaf_arrays(net, np.array([[-1.0, 2.0]]), [(np.array([-1.0, -2.0]), np.array([2.0, 1.0]))])
-    >>> len(m.cost), int(m.integer.sum()), m.n_rows
+    >>> p = leaf_program(net, np.array([[-1.0, 2.0]]), [(np.array([-1.0, -2.0]), np.array([2.0, 1.0]))])
+    >>> p.n_vars, p.n_binaries, len(p.blocks[0].rhs)
     (5, 2, 6)
-    >>> solve_arrays(m).objective
-    1.5
+    >>> [solve(p, e).objective for e in ("highs", "cbc")]      # every MILP backend takes the leaf
+    [1.5, 1.5]
     """
     cols, A, rhs, F, g = _leaf_basis(net, box, pre)
     cost, const = F[0], float(g[0])
     if cutoff is not None:
         A, rhs = np.vstack([A, -cost[None]]), np.append(rhs, const - cutoff)
-    return _lower(cost, const, cols, A, rhs, tau)
+    return _program(cost, const, cols, A, rhs)
 
 
-def conjunction_arrays(net: ReLUNet, box: np.ndarray, pre: list, rows: list[int],
-                       tau: float = DEFAULT.tau) -> MilpArrays:
-    """Compact big-M feasibility MILP (as :func:`leaf_arrays`) of "``net(x)[a] <= 0`` for every
+def conjunction_program(net: ReLUNet, box: np.ndarray, pre: list, rows: list[int]) -> Program:
+    """Compact big-M feasibility MILP (as :func:`leaf_program`) of "``net(x)[a] <= 0`` for every
     ``a`` in ``rows``" over ``box``: infeasible = no input of the box satisfies that conjunction.
 
     >>> net = ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]), ([[1.0, 1.0], [-1.0, 0.0]], [-0.5, 0.2])])
     >>> box = np.array([[-1.0, 2.0]]); pre = [(np.array([-1.0, -2.0]), np.array([2.0, 1.0]))]
-    >>> [solve_arrays(conjunction_arrays(net, box, pre, r)).status for r in ([0], [0, 1])]  # |x|<=.5, x>=.2
+    >>> [solve(conjunction_program(net, box, pre, r)).status for r in ([0], [0, 1])]  # |x|<=.5, x>=.2
     ['optimal', 'optimal']
-    >>> solve_arrays(conjunction_arrays(ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]),
+    >>> solve(conjunction_program(ReLUNet([([[1.0], [-1.0]], [0.0, 0.0]),
     ...     ([[1.0, 1.0], [-1.0, 0.0]], [-0.5, 0.7])]), box, pre, [0, 1])).status      # |x|<=.5, x>=.7
     'infeasible'
     """
     cols, A, rhs, F, g = _leaf_basis(net, box, pre)
-    return _lower(np.zeros(F.shape[1]), 0.0, cols, np.vstack([A, F[rows]]), np.append(rhs, -g[rows]), tau)
+    return _program(np.zeros(F.shape[1]), 0.0, cols, np.vstack([A, F[rows]]), np.append(rhs, -g[rows]))
 
 
 def _leaf_basis(net: ReLUNet, box: np.ndarray, pre: list):
-    """The compact encoding of :func:`leaf_arrays`: ``(columns (lo, hi, integer), A, rhs, F, g)``
+    """The compact encoding of :func:`leaf_program`: ``(columns (lo, hi, integer), A, rhs, F, g)``
     with rows ``A v <= rhs`` and the outputs ``F v + g`` over the basis ``v``."""
     n = box.shape[0]
     P, q = np.eye(n), np.zeros(n)            # hidden values h = P v + q (first: h = x)
@@ -214,12 +212,17 @@ def _leaf_basis(net: ReLUNet, box: np.ndarray, pre: list):
     return (np.concatenate(col_lo), np.concatenate(col_hi), np.concatenate(integer)), A, rhs, F, g
 
 
-def _lower(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np.ndarray, tau: float) -> MilpArrays:
-    """``max cost @ v + const`` s.t. ``A v <= rhs`` as CSR :class:`MilpArrays`."""
-    nz = A != 0
-    starts = np.concatenate([[0], np.cumsum(nz.sum(axis=1))])
-    return MilpArrays(cost, const, True, cols[0], cols[1], cols[2], np.full(len(rhs), -np.inf), rhs, starts,
-                      np.nonzero(nz)[1], A[nz], tau)
+def _program(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np.ndarray) -> Program:
+    """``max cost @ v + const`` s.t. ``A v <= rhs`` over the basis columns ``cols = (lo, hi,
+    integer)``: a neutral :class:`~srmverify.encode.program.Program` with one dense block, built
+    in float arithmetic (a MILP-only program: its rounded right-hand sides can leave the
+    equality ``y = z`` of an active ReLU empty by one ulp, which only a tolerance absorbs)."""
+    with float_arithmetic():
+        p = Program()
+        v = [p.var(f"v{i}", lo, hi, binary=bool(b)) for i, (lo, hi, b) in enumerate(zip(*cols))]
+        p.add_block(v, A, rhs, "leaf")
+        p.maximize(Lin({v[i]: float(cost[i]) for i in np.flatnonzero(cost)}, float(const)))
+    return p
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
@@ -302,7 +305,7 @@ def corner_candidates(boxes: np.ndarray, slopes: np.ndarray) -> np.ndarray:
 
 class ReluObjective:
     """:class:`Objective` of the single output of a ReLU network: symbolic (CROWN-style) bounds,
-    optimised slopes (:func:`_tighten`) and compact leaf MILPs (:func:`leaf_arrays`)."""
+    optimised slopes (:func:`_tighten`) and compact leaf MILPs (:func:`leaf_program`)."""
 
     def __init__(self, net: ReLUNet, settings: Settings = DEFAULT):
         self.net, self.settings = net, settings
@@ -327,7 +330,7 @@ class ReluObjective:
     def leaf(self, f: int, box: np.ndarray, bb: BoxBounds, cutoff: float, engine: str, limit: float | None,
              settings: Settings) -> tuple[np.ndarray | None, float | None]:
         pre_b = [(lo[f], hi[f]) for lo, hi in bb.state]
-        sol = solve_arrays(leaf_arrays(self.net, box, pre_b, cutoff, settings.tau), engine, limit, settings)
+        sol = solve(leaf_program(self.net, box, pre_b, cutoff), engine, limit, settings)
         pts = np.clip(sol.point[:box.shape[0]], box[:, 0], box[:, 1])[None] if sol.has_point else None
         return pts, cutoff if sol.status == "infeasible" else sol.bound if sol.status == "optimal" else None
 
@@ -340,8 +343,8 @@ def maximize_relu(net: ReLUNet, box: np.ndarray, *, atol: float = 1e-6, rtol: fl
 
     ``threshold``: for a yes/no question "is the maximum ``> threshold``?" -- stop as soon as
     ``value > threshold`` or ``upper <= threshold``; boxes whose bound is ``<= threshold`` are
-    not refined (the bracket then need not close). ``engine`` solves the leaf MILPs (``z3``
-    falls back to HiGHS).
+    not refined (the bracket then need not close). ``engine`` solves the leaf programs (float
+    programs, MILP-only: ``z3`` falls back to HiGHS).
 
     Examples
     --------
@@ -577,7 +580,7 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     (:func:`~srmverify.bounds.relu.conjunction_lower_bound`: some atom fails at every point). A
     box is done when all its conjunctions are closed; a box with at most
     :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open
-    conjunctions by exact leaf MILPs (:func:`conjunction_arrays`). Open boxes are split, least
+    conjunctions by exact leaf MILPs (:func:`conjunction_program`). Open boxes are split, least
     proven first, on the coordinate chosen by the split rule (:data:`SPLIT_RULES`: a search
     that does not finish in its share of the time limit is restarted with the next rule).
     Falsification runs throughout: the minimisers of the linear bounds and the box centres are
@@ -740,8 +743,8 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
                     t1 = time.perf_counter()
                     limit = settings.bab_leaf_time if deadline is None else \
                         min(settings.bab_leaf_time, max(deadline - time.perf_counter(), settings.min_time_slice))
-                    leaf = conjunction_arrays(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[kc], settings.tau)
-                    sol = solve_arrays(leaf, engine, limit, settings)
+                    leaf = conjunction_program(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[kc])
+                    sol = solve(leaf, engine, limit, settings)
                     stats["leaf_milps"] += 1
                     stats["leaf_time"] += time.perf_counter() - t1
                     if sol.status == "infeasible":
