@@ -32,6 +32,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,13 +55,23 @@ def instances(root: Path, subset: str) -> list[tuple[str, str]]:
 
 
 def run(cmd: list[str], timeout: float, env: dict | None = None) -> tuple[str, float, str]:
-    """``(stdout, wall time, stderr tail)``; a process past ``timeout + 15`` s is killed."""
+    """``(stdout, wall time, stderr tail)``; a process past ``timeout + 15`` s is killed with its
+    whole process group (nnenum's worker processes outlived a plain kill and took CPU from the
+    instances after them)."""
     t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         start_new_session=True)
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 15, env=env)
-        return p.stdout, time.perf_counter() - t0, p.stderr[-300:]
+        out, err = p.communicate(timeout=timeout + 15)
+        return out, time.perf_counter() - t0, err[-300:]
     except subprocess.TimeoutExpired:
         return "", time.perf_counter() - t0, "killed"
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)      # leftover children, also after a normal exit
+        except ProcessLookupError:
+            pass
+        p.communicate()
 
 
 def srmverify(net: Path, prop: Path, timeout: float, src: str | None) -> tuple[str, float]:
