@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import gc
 import time
-
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import networkx as nx
 import numpy as np
@@ -97,18 +97,26 @@ def output_map(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[flo
 
 def output_maps(G: np.ndarray, h: np.ndarray, fires: np.ndarray) -> list[list[list[float] | None]]:
     """:func:`output_map` of a batch: ``G`` (N, n_out, k), ``h`` and ``fires`` (N, n_out)."""
-    was = gc.isenabled()
-    gc.disable()             # millions of new lists: the collector's passes over them cost more than the lists
-    try:
+    with no_gc():
         rows = np.concatenate([G, h[:, :, None]], axis=2).tolist()
         for r, f in zip(rows, fires.tolist()):
             for j, on in enumerate(f):
                 if not on:
                     r[j] = None
+    return rows
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """The garbage collector off while millions of new lists and dicts are made (region lists,
+    adjacency graphs): its passes over them cost more than making them, and they are not garbage."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if was:
             gc.enable()
-    return rows
 
 
 def stop_reason(found: int, max_regions: int | None, t0: float, timeout: float | None) -> str | None:
