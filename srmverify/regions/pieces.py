@@ -52,6 +52,8 @@ def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
     if not patterns_hex:
         return 0
     nbits = sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons
-    packed = np.array([np.frombuffer(bytes.fromhex(p), dtype=np.uint8) for p in sorted(set(patterns_hex))])
+    distinct = list(set(patterns_hex))
+    packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
     bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
-    return len(np.unique(np.packbits(masked_patterns(net, bits), axis=1), axis=0))
+    masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits), axis=1))
+    return len(np.unique(masked.view(f"S{masked.shape[1]}")))

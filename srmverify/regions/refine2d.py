@@ -22,8 +22,9 @@ re-checked by simulating the network at its centroid: a different pattern there 
 warning and the result marked incomplete. Float64 throughout; the stated tolerance is that of
 the full-dimensionality test.
 
-Adjacency (for linear regions and the plot) is found by probing just across the midpoint of
-every piece's edge and locating the piece there (by its simulated pattern).
+Adjacency (for linear regions and the plot) comes from the pieces' own geometry: every edge
+carries the tag of the cut that made it, and pieces on opposite sides of one cut whose edges
+overlap are neighbours (no probe, no simulation).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import Domain, pattern_bits
 from . import refine_kernel as K
-from .result import Region, RegionsResult, stop_reason
+from .result import Region, RegionsResult, no_gc, output_maps, stop_reason
 
 #: A vertex closer than ``VERTEX_TOL * domain.scale`` to a cutting line lies on it.
 VERTEX_TOL = 1e-12
@@ -46,7 +47,7 @@ VERTEX_TOL = 1e-12
 CHUNK = 4096
 #: FlatPieces finished together after the last level (bounds the memory of the arrival maps).
 FINISH_CHUNK = 8192
-#: Points simulated together for the centre check and the adjacency probes.
+#: Points simulated together for the centre check.
 PROBE_CHUNK = 1 << 16
 #: Refinement rounds per neuron before giving up (the result is then incomplete).
 MAX_ROUNDS = 400
@@ -55,9 +56,12 @@ MAX_ROUNDS = 400
 @dataclass
 class FlatPieces:
     """A batch of convex pieces, flat: the vertices of piece ``k`` are ``Vf[st[k] : st[k] + ct[k]]``
-    (counter-clockwise in 2-D; ``[lo, hi]`` in 1-D)."""
+    (counter-clockwise in 2-D; ``[lo, hi]`` in 1-D); ``Tf`` the tag of the edge from each vertex
+    to the next (the cut that made it, :func:`.refine_kernel.clip_one`; ``-1``: the domain's
+    boundary)."""
 
     Vf: np.ndarray
+    Tf: np.ndarray
     st: np.ndarray
     ct: np.ndarray
 
@@ -68,13 +72,13 @@ class FlatPieces:
         ct = self.ct[idx]
         st = np.concatenate([[0], np.cumsum(ct)[:-1]]).astype(np.int64) if len(ct) else np.zeros(0, np.int64)
         rows = np.repeat(self.st[idx] - st, ct) + np.arange(int(ct.sum()))
-        return FlatPieces(self.Vf[rows], st, ct)
+        return FlatPieces(self.Vf[rows], self.Tf[rows], st, ct)
 
     @staticmethod
     def cat(parts: list["FlatPieces"]) -> "FlatPieces":
         off = np.cumsum([0] + [len(p.Vf) for p in parts[:-1]])
-        return FlatPieces(np.concatenate([p.Vf for p in parts]), np.concatenate([p.st + o for p, o in zip(parts, off)]),
-                      np.concatenate([p.ct for p in parts]))
+        return FlatPieces(np.concatenate([p.Vf for p in parts]), np.concatenate([p.Tf for p in parts]),
+                          np.concatenate([p.st + o for p, o in zip(parts, off)]), np.concatenate([p.ct for p in parts]))
 
 
 @dataclass
@@ -115,7 +119,8 @@ def clip(V: np.ndarray, n: np.ndarray, a: np.ndarray, c: np.ndarray, eps: float)
     """
     V = np.asarray(V, dtype=float)
     out = np.zeros((len(V), V.shape[1] + 1 if V.shape[2] == 2 else 2, V.shape[2]))
-    m = np.array([K.clip_one(V[i], int(n[i]), np.asarray(a[i], dtype=float), float(c[i]), eps, out[i])
+    tags = np.zeros(out.shape[1], dtype=np.int64)
+    m = np.array([K.clip_one(V[i], int(n[i]), np.asarray(a[i], dtype=float), float(c[i]), eps, out[i], tags, tags, 0)
                   for i in range(len(V))], dtype=np.int64)
     return out[:, : max(int(m.max(initial=1)), 1)], m
 
@@ -145,13 +150,15 @@ def _split_neuron(pc: FlatPieces, par: np.ndarray, G: np.ndarray, H: np.ndarray,
     """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece.
     Returns the pieces, the piece of ``pc`` each comes from, its causal set and firing flag, and
     whether every piece finished within ``MAX_ROUNDS``."""
-    Vf, st, ct, org, causal, fires, rounds, cuts, dropped, left = K.split_neuron(
-        pc.Vf, pc.st, pc.ct, par, G, H, F, np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
-        np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, eps, tol, MAX_ROUNDS)
+    Vf, Tf, st, ct, org, causal, fires, rounds, cuts, dropped, left, tag = K.split_neuron(
+        pc.Vf, pc.Tf, pc.st, pc.ct, par, G, H, F, np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
+        np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, eps, tol, MAX_ROUNDS,
+        stats["tags"])
     stats["rounds"] += int(rounds)
     stats["cuts"] += int(cuts)
     stats["dropped"] += int(dropped)
-    return FlatPieces(Vf, st, ct), org, causal, fires, left == 0
+    stats["tags"] = int(tag)
+    return FlatPieces(Vf, Tf, st, ct), org, causal, fires, left == 0
 
 
 # ----------------------------------------------------------------------------- driver
@@ -207,7 +214,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     maps0, col_of = start_maps(net, domain)
     neuron_cols = col_of[net.first_neuron:]
     out_cols = col_of[net.outputs]
-    stats = {"rounds": 0, "cuts": 0, "dropped": 0}
+    stats = {"rounds": 0, "cuts": 0, "dropped": 0, "tags": 0}
     state: dict = {"complete": True, "stopped": None}
     finished = [0]
 
@@ -267,13 +274,14 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
         return out
 
     known0 = Known(maps0, np.ones((1, net.first_neuron), dtype=bool), np.zeros((1, 0), dtype=bool))
-    parts = [p for p in run(FlatPieces(V0, np.zeros(1, np.int64), np.array([len(V0)])), known0, 0) if len(p.pieces)]
+    start = FlatPieces(V0, np.full(len(V0), -1, dtype=np.int64), np.zeros(1, np.int64), np.array([len(V0)]))
+    parts = [p for p in run(start, known0, 0) if len(p.pieces)]
     if parts:
         fin = Finished(FlatPieces.cat([p.pieces for p in parts]), np.concatenate([p.keys for p in parts]),
                        np.concatenate([p.omaps for p in parts]), np.concatenate([p.ofire for p in parts]))
     else:
         nbytes = (sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons + 7) // 8
-        fin = Finished(FlatPieces(np.zeros((0, d)), np.zeros(0, np.int64), np.zeros(0, np.int64)),
+        fin = Finished(FlatPieces(np.zeros((0, d)), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)),
                        np.zeros((0, nbytes), np.uint8), np.zeros((0, len(out_cols), d + 1)),
                        np.zeros((0, len(out_cols)), dtype=bool))
     return _result(net, domain, fin, tol, eps, adjacency, stats, state, t0)
@@ -293,15 +301,17 @@ def float_keys(net: SNN, domain: Domain, Y: np.ndarray) -> np.ndarray:
     T = np.empty((len(X), net.n_total))
     T[:, : net.n_inputs] = X
     T[:, net.n_inputs: net.first_neuron] = net.constants
-    parts = []
+    n_syn = sum(int(lv.present.sum()) for lv in net.levels)
+    bits = np.empty((len(X), n_syn + net.n_neurons), dtype=bool)
+    off = 0
     for lv in net.levels:
-        t, c = K.level_float(np.ascontiguousarray(T[:, lv.sources]), np.ascontiguousarray(lv.W, dtype=float),
-                             np.ascontiguousarray(lv.D, dtype=float), np.ascontiguousarray(lv.thresholds, dtype=float),
-                             np.ascontiguousarray(lv.present))
-        T[:, lv.neurons] = t
-        parts.append(c[:, lv.present])
-    parts.append(np.isfinite(T[:, net.first_neuron:]))
-    return np.packbits(np.concatenate(parts, axis=1), axis=1)
+        T[:, lv.neurons] = K.level_float(T, np.ascontiguousarray(lv.sources), np.ascontiguousarray(lv.W, dtype=float),
+                                         np.ascontiguousarray(lv.D, dtype=float),
+                                         np.ascontiguousarray(lv.thresholds, dtype=float),
+                                         np.ascontiguousarray(lv.present), bits, off)
+        off += int(lv.present.sum())
+    bits[:, off:] = np.isfinite(T[:, net.first_neuron:])
+    return np.packbits(bits, axis=1)
 
 
 def _masks(hist: list, N: int, lv) -> tuple[np.ndarray, np.ndarray]:
@@ -335,79 +345,46 @@ def _result(net: SNN, domain: Domain, fin: Finished, tol, eps, adjacency, stats,
         warnings.append(f"{bad} pieces have another pattern at their centre (rounding?): counts may be off")
         state["complete"] = False
     kv = np.ascontiguousarray(fin.keys).view(f"S{fin.keys.shape[1]}").ravel() if N else np.zeros(0, "S1")
-    uniq, inv = np.unique(kv, return_inverse=True)
+    n_patterns = len(np.unique(kv))
     rho = K.measure_all(pc.Vf, pc.st, pc.ct) if N else np.zeros(0)
     oG, oh, of = fin.omaps[:, :, :d], fin.omaps[:, :, d], fin.ofire
     if net.decoder is not None:
         oG = oG / net.decoder.scale[None, :, None]
         oh = (oh - net.decoder.offset) / net.decoder.scale
-    graph = nx.Graph()
-    graph.add_nodes_from(range(N))
-    linear = None
-    if adjacency and N:
-        linear = _adjacency(net, domain, pc, y, uniq, inv.ravel(), oG, oh, of, graph, eps, stats, warnings)
-    maps = np.concatenate([oG, oh[:, :, None]], axis=2).tolist()
-    regions = [Region(key.tobytes().hex(), pt, r, [row if f else None for row, f in zip(mp, fr)])
-               for key, pt, r, mp, fr in zip(fin.keys, domain.point(y).tolist(), rho.tolist(), maps, of.tolist())]
+    with no_gc():
+        graph = nx.Graph()
+        graph.add_nodes_from(range(N))
+        linear, jumps = _adjacency(net, domain, pc, oG, oh, of, graph, eps) if adjacency and N else (None, 0)
+        hexes = np.ascontiguousarray(fin.keys).tobytes().hex()
+        w = 2 * fin.keys.shape[1]
+        regions = [Region(hexes[k * w: (k + 1) * w], pt, r, mp)
+                   for k, (pt, r, mp) in enumerate(zip(domain.point(y).tolist(), rho.tolist(), output_maps(oG, oh, of)))]
+        polygons = np.split(pc.Vf, pc.st[1:]) if d == 2 and N else ([] if d == 2 else None)
     return RegionsResult(
-        engine="refine", kind="snn", dim=d, causal_regions=len(uniq), cells=N, linear_regions=linear,
+        engine="refine", kind="snn", dim=d, causal_regions=n_patterns, cells=N, linear_regions=linear,
         complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol, stopped=state["stopped"],
-        discontinuities=sum(1 for _, _, c in graph.edges(data="continuous") if not c) if adjacency else None,
-        regions=regions, graph=graph if adjacency else None, stats=stats, warnings=warnings,
-        polygons=np.split(pc.Vf, pc.st[1:]) if d == 2 and N else ([] if d == 2 else None))
+        discontinuities=jumps if adjacency else None, regions=regions, graph=graph if adjacency else None,
+        stats=stats, warnings=warnings, polygons=polygons)
 
 
-def _adjacency(net, domain, pc: FlatPieces, y, uniq, inv, oG, oh, of, graph, eps, stats, warnings) -> int:
-    """FlatPieces sharing an edge (2-D) or an end point (1-D): probe just across every edge and
-    locate the piece there (by its simulated pattern, then by containment). Adds the edges to
-    ``graph`` and returns the number of linear regions."""
+def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> int:
+    """FlatPieces sharing an edge (2-D: a part of a cut longer than ``1e3 · eps``, from the edge
+    tags, :func:`.refine_kernel.shared_edges`) or an end point (1-D). Adds the edges to ``graph``
+    and returns the number of linear regions and of edges where the output map jumps."""
     N = len(pc)
     if domain.dim == 1:
         order = np.argsort(pc.Vf[pc.st, 0])
         u, v = order[:-1], order[1:]
         p = pc.Vf[pc.st[u] + 1]
     else:
-        piece = np.repeat(np.arange(N), pc.ct)
-        idx = np.arange(len(pc.Vf))
-        nxt = np.where(idx + 1 < pc.st[piece] + pc.ct[piece], idx + 1, pc.st[piece])
-        e = pc.Vf[nxt] - pc.Vf
-        L = np.linalg.norm(e, axis=1)
-        ok = L > 1e3 * eps
-        mid = 0.5 * (pc.Vf + pc.Vf[nxt])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            nrm = np.stack([e[:, 1], -e[:, 0]], axis=1) / L[:, None]         # outward (counter-clockwise)
-        inside_box = np.all((mid > domain.lo + 1e3 * eps) & (mid < domain.hi - 1e3 * eps), axis=1) | \
-            np.all(np.abs(nrm) < 1 - 1e-12, axis=1)
-        q = mid + 1e2 * eps * nrm
-        sel = ok & inside_box & np.all((q > domain.lo) & (q < domain.hi), axis=1)
-        u, q, p = piece[sel], q[sel], mid[sel]
-        order = np.argsort(inv, kind="stable")
-        gstart = np.searchsorted(inv[order], np.arange(len(uniq)))
-        gcount = np.bincount(inv, minlength=len(uniq))
-        cstart = np.zeros(len(q), dtype=np.int64)
-        ccount = np.zeros(len(q), dtype=np.int64)
-        for k in range(0, len(q), PROBE_CHUNK):
-            pb = float_keys(net, domain, q[k: k + PROBE_CHUNK])
-            qv = np.ascontiguousarray(pb).view(f"S{pb.shape[1]}").ravel()
-            pos = np.minimum(np.searchsorted(uniq, qv), len(uniq) - 1)
-            hit = uniq[pos] == qv
-            cstart[k: k + PROBE_CHUNK] = np.where(hit, gstart[pos], 0)
-            ccount[k: k + PROBE_CHUNK] = np.where(hit, gcount[pos], 0)
-        v = K.locate(q, cstart, ccount, order, pc.Vf, pc.st, pc.ct, 1e3 * eps)
-        miss = v < 0
-        stats["adjacency_misses"] = int(miss.sum())
-        if miss.any():
-            warnings.append(f"{int(miss.sum())} edge probes found no piece (thin pieces below the tolerance?)")
-        u, v, p = u[~miss], v[~miss], p[~miss]
-        keep = u != v
-        u, v, p = u[keep], v[keep], p[keep]
+        u, v, p = K.shared_edges(pc.Vf, pc.Tf, pc.st, pc.ct, 1e3 * eps)
         _, first = np.unique(np.minimum(u, v) * N + np.maximum(u, v), return_index=True)
         first = np.sort(first)
         u, v, p = u[first], v[first], p[first]
     cont, same = _edge_kinds(u, v, p, oG, oh, of)
-    graph.add_edges_from((int(a), int(b), {"continuous": c, "same_map": s})
+    graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
                          for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
-    return int(K.components(N, u[same], v[same]))
+    return int(K.components(N, u[same], v[same])), int((~cont).sum())
 
 
 def _edge_kinds(u, v, p, oG, oh, of) -> tuple[np.ndarray, np.ndarray]:

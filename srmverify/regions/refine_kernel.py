@@ -1,5 +1,5 @@
 """Compiled (numba) kernels of the refinement engine :mod:`.refine2d`: one neuron's refinement of
-a batch of convex pieces, the polygon clipping, and the point location used for adjacency.
+a batch of convex pieces, the polygon clipping with edge tags, and the adjacency they give.
 
 Pieces are stored flat ("CSR"): the vertices of piece ``k`` are ``Vf[st[k] : st[k] + ct[k]]``
 (counter-clockwise in 2-D; ``[lo, hi]`` in 1-D). The upstream arrival maps of a piece are not
@@ -20,9 +20,14 @@ _INF = np.inf
 
 # ----------------------------------------------------------------------------- geometry of one piece
 @nb.njit(cache=True)
-def clip_one(P, n, a, c, eps, out):
+def clip_one(P, n, a, c, eps, out, T, Tout, tag):
     """Clip the convex piece ``P[:n]`` by ``a · y <= c`` into ``out``; returns its vertex count.
-    Vertices within ``eps`` of the line count as on it (kept, no new vertex)."""
+    Vertices within ``eps`` of the line count as on it (kept, no new vertex).
+
+    Edge tags (2-D): ``T[k]`` is the tag of the edge ``P[k] → P[k + 1]``; ``Tout`` receives the
+    tags of the output's edges: a part of an input edge keeps its tag, the new edge along the line
+    gets ``tag``. Clipping by ``a · y <= c`` and by ``-a · y <= -c`` computes the same vertices on
+    the line, so the two sides of a cut share one edge with one tag (the adjacency of pieces)."""
     d = P.shape[1]
     if d == 1:
         lo, hi = P[0, 0], P[1, 0]
@@ -51,11 +56,13 @@ def clip_one(P, n, a, c, eps, out):
         if s <= 0:
             out[m, 0] = P[k, 0]
             out[m, 1] = P[k, 1]
+            Tout[m] = tag if s == 0 and sn > 0 else T[k]       # leaving along the line, or along edge k
             m += 1
         if (s < 0 and sn > 0) or (s > 0 and sn < 0):
             f = s / (s - sn)
             out[m, 0] = P[k, 0] + f * (P[kn, 0] - P[k, 0])
             out[m, 1] = P[k, 1] + f * (P[kn, 1] - P[k, 1])
+            Tout[m] = tag if s < 0 else T[k]
             m += 1
         s = sn
     return m
@@ -99,10 +106,28 @@ def _centre(P, n, y):
 
 
 @nb.njit(cache=True)
-def first_crossing_one(a, w, theta):
+def _stable_order(a, order):
+    """Stable argsort of ``a`` into ``order`` without allocating (insertion sort) when ``a`` is
+    short, as a neuron's arrivals on the first levels are; ``np.argsort`` otherwise."""
+    m = len(a)
+    if m > 24:
+        order[:] = np.argsort(a, kind="mergesort")
+        return
+    for k in range(m):
+        v = a[k]
+        j = k
+        while j > 0 and a[order[j - 1]] > v:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = k
+
+
+@nb.njit(cache=True)
+def first_crossing_one(a, w, theta, order):
     """First-crossing time (model.md §1.2) for arrivals ``a`` (``inf``: the source does not
-    fire) and weights ``w``; ``inf`` when the neuron never fires."""
-    order = np.argsort(a, kind="mergesort")
+    fire) and weights ``w``; ``inf`` when the neuron never fires. ``order`` (len(a),) is
+    scratch space."""
+    _stable_order(a, order)
     m = len(a)
     Wk = 0.0
     Bk = 0.0
@@ -124,8 +149,9 @@ def first_crossing_one(a, w, theta):
 @nb.njit(cache=True)
 def first_crossing_batch(A, w, theta):
     out = np.empty(A.shape[0])
+    order = np.empty(A.shape[1], dtype=np.int64)
     for r in range(A.shape[0]):
-        out[r] = first_crossing_one(A[r], w, theta)
+        out[r] = first_crossing_one(A[r], w, theta, order)
     return out
 
 
@@ -142,10 +168,10 @@ def _ramp_bound(knots, weights, q):
 
 # ----------------------------------------------------------------------------- one neuron, one piece
 @nb.njit(cache=True)
-def _piece_rows(P, n, g, h, live, w, theta, eps, vtol, y, a, causal, ra, rc):
+def _piece_rows(P, n, g, h, live, w, theta, eps, vtol, y, a, order, causal, ra, rc):
     """Pattern of one neuron at the centre ``y`` of piece ``P[:n]`` and the rows ``ra · y <= rc``
     of that pattern that cut the piece. ``g`` (m, d), ``h`` (m,): affine arrivals of the sources,
-    ``live`` which fire. Fills ``causal`` (m,) and the first rows of ``ra``, ``rc``; returns
+    ``live`` which fire; ``a``, ``order`` (m,) scratch space. Fills ``causal`` (m,) and the first rows of ``ra``, ``rc``; returns
     ``(fires, number of cutting rows)``."""
     m, d = g.shape
     R = _centre(P, n, y)
@@ -157,7 +183,7 @@ def _piece_rows(P, n, g, h, live, w, theta, eps, vtol, y, a, causal, ra, rc):
             a[j] = acc
         else:
             a[j] = _INF
-    t = first_crossing_one(a, w, theta)
+    t = first_crossing_one(a, w, theta, order)
     fires = np.isfinite(t)
     WS = 0.0
     for j in range(m):
@@ -292,7 +318,19 @@ def _grow(a, need):
 
 
 @nb.njit(cache=True)
-def split_neuron(Vf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol, max_rounds):
+def _emit(V, T, st, ct, org, nv, no, P, PT, k, o):
+    """Append piece ``P[:k]`` (edge tags ``PT``, origin ``o``) to the flat arrays at ``nv`` vertices,
+    ``no`` pieces (grown as needed); returns them and the new counts."""
+    V, T = _grow_rows(V, nv + k), _grow(T, nv + k)
+    st, ct, org = _grow(st, no + 1), _grow(ct, no + 1), _grow(org, no + 1)
+    V[nv: nv + k] = P[:k]
+    T[nv: nv + k] = PT[:k]
+    st[no], ct[no], org[no] = nv, k, o
+    return V, T, st, ct, org, nv + k, no + 1
+
+
+@nb.njit(cache=True)
+def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol, max_rounds, tag0):
     """Refine the pieces ``(Vf, st, ct)`` until one neuron has one causal set on every piece.
 
     ``G[par[k]]`` (m, d), ``H[par[k]] + D`` (m,) are the affine arrivals of the neuron's sources
@@ -300,20 +338,23 @@ def split_neuron(Vf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol,
     read at its centre; the piece is clipped by the rows of that pattern that cut it (the inside
     keeps the pattern), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``) are
     refined again in the next round. Parts whose inradius proxy is at most ``tol`` are dropped.
+    ``Tf`` are the edge tags (:func:`clip_one`); every cut gets a new tag from ``tag0`` on.
 
-    Returns the finished pieces ``(Vf, st, ct)``, the input piece ``org`` each descends from, its
-    causal set (N, m) and firing flag, and ``(rounds, cuts, dropped, unfinished)``. Pieces left
-    after ``max_rounds`` rounds are returned with an empty causal set and counted unfinished.
+    Returns the finished pieces ``(Vf, Tf, st, ct)``, the input piece ``org`` each descends from,
+    its causal set (N, m) and firing flag, ``(rounds, cuts, dropped, unfinished)`` and the next
+    free tag. Pieces left after ``max_rounds`` rounds are returned with an empty causal set and
+    counted unfinished.
     """
     d = Vf.shape[1]
     m = G.shape[1]
     N = len(st)
     # work list of the current round
-    cV = Vf.copy()
+    cV, cT = Vf.copy(), Tf.copy()
     cst, cct = st.copy(), ct.copy()
     corg = np.arange(N)
     # finished pieces
     oV = np.empty((max(len(Vf), 16), d))
+    oT = np.empty(max(len(Vf), 16), dtype=np.int64)
     ost = np.empty(max(N, 16), dtype=np.int64)
     oct_ = np.empty(max(N, 16), dtype=np.int64)
     oorg = np.empty(max(N, 16), dtype=np.int64)
@@ -326,12 +367,13 @@ def split_neuron(Vf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol,
     rc = np.empty(cap)
     y = np.empty(d)
     a = np.empty(m)
+    order = np.empty(m, dtype=np.int64)
     cau = np.zeros(m, dtype=np.bool_)
     live = np.zeros(m, dtype=np.bool_)
     h = np.empty(m)
-    Pin = np.empty((16, d))
-    Pout = np.empty((16, d))
-    Ptmp = np.empty((16, d))
+    Pin, Pout, Ptmp = np.empty((16, d)), np.empty((16, d)), np.empty((16, d))
+    Tin, Tout, Ttmp = np.empty(16, np.int64), np.empty(16, np.int64), np.empty(16, np.int64)
+    tag = tag0
     rounds = 0
     cuts = 0
     dropped = 0
@@ -341,6 +383,7 @@ def split_neuron(Vf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol,
             break
         rounds += 1
         nV = np.empty((max(16, cV.shape[0]), d))
+        nT = np.empty(max(16, cV.shape[0]), dtype=np.int64)
         nst = np.empty(max(16, nc), dtype=np.int64)
         nct = np.empty(max(16, nc), dtype=np.int64)
         norg = np.empty(max(16, nc), dtype=np.int64)
@@ -353,67 +396,53 @@ def split_neuron(Vf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol,
             for j in range(m):
                 live[j] = F[q, j] and present[j]
                 h[j] = H[q, j] + D[j]
-            fires, nr = _piece_rows(P, kn, G[q], h, live, w, theta, eps, vtol, y, a, cau, ra, rc)
+            fires, nr = _piece_rows(P, kn, G[q], h, live, w, theta, eps, vtol, y, a, order, cau, ra, rc)
             cuts += nr
             if nr == 0:
-                oV = _grow_rows(oV, nv + kn)
-                ost, oct_, oorg = _grow(ost, no + 1), _grow(oct_, no + 1), _grow(oorg, no + 1)
-                ocau, ofire = _grow_rows(ocau, no + 1), _grow(ofire, no + 1)
-                oV[nv: nv + kn] = P
-                ost[no], oct_[no], oorg[no] = nv, kn, corg[p]
-                ocau[no] = cau
-                ofire[no] = fires
-                nv += kn
-                no += 1
+                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, P, cT[k0: k0 + kn], kn,
+                                                       corg[p])
+                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
+                ocau[no - 1] = cau
+                ofire[no - 1] = fires
                 continue
             if Pin.shape[0] < kn:
-                Pin = np.empty((2 * kn, d))
+                Pin, Tin = np.empty((2 * kn, d)), np.empty(2 * kn, np.int64)
             Pin[:kn] = P
+            Tin[:kn] = cT[k0: k0 + kn]
             ni = kn
             for r in range(nr):
                 if Pout.shape[0] < 2 * ni + 2:          # a clip writes at most two vertices per vertex
                     Pout, Ptmp = np.empty((4 * ni + 4, d)), np.empty((4 * ni + 4, d))
-                    Pnew = np.empty((4 * ni + 4, d))
-                    Pnew[:ni] = Pin[:ni]
-                    Pin = Pnew
-                mo = clip_one(Pin, ni, -ra[r], -rc[r], eps, Pout)
+                    Tout, Ttmp = np.empty(4 * ni + 4, np.int64), np.empty(4 * ni + 4, np.int64)
+                    Pnew, Tnew = np.empty((4 * ni + 4, d)), np.empty(4 * ni + 4, np.int64)
+                    Pnew[:ni], Tnew[:ni] = Pin[:ni], Tin[:ni]
+                    Pin, Tin = Pnew, Tnew
+                mo = clip_one(Pin, ni, -ra[r], -rc[r], eps, Pout, Tin, Tout, tag)
                 if measure_one(Pout, mo) > tol:
-                    nV = _grow_rows(nV, nnv + mo)
-                    nst, nct, norg = _grow(nst, nn + 1), _grow(nct, nn + 1), _grow(norg, nn + 1)
-                    nV[nnv: nnv + mo] = Pout[:mo]
-                    nst[nn], nct[nn], norg[nn] = nnv, mo, corg[p]
-                    nnv += mo
-                    nn += 1
-                mi = clip_one(Pin, ni, ra[r], rc[r], eps, Ptmp)
+                    nV, nT, nst, nct, norg, nnv, nn = _emit(nV, nT, nst, nct, norg, nnv, nn, Pout, Tout, mo, corg[p])
+                mi = clip_one(Pin, ni, ra[r], rc[r], eps, Ptmp, Tin, Ttmp, tag)
+                tag += 1
                 Pin[:mi] = Ptmp[:mi]
+                Tin[:mi] = Ttmp[:mi]
                 ni = mi
             if measure_one(Pin, ni) > tol:
-                oV = _grow_rows(oV, nv + ni)
-                ost, oct_, oorg = _grow(ost, no + 1), _grow(oct_, no + 1), _grow(oorg, no + 1)
-                ocau, ofire = _grow_rows(ocau, no + 1), _grow(ofire, no + 1)
-                oV[nv: nv + ni] = Pin[:ni]
-                ost[no], oct_[no], oorg[no] = nv, ni, corg[p]
-                ocau[no] = cau
-                ofire[no] = fires
-                nv += ni
-                no += 1
+                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, Pin, Tin, ni, corg[p])
+                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
+                ocau[no - 1] = cau
+                ofire[no - 1] = fires
             else:
                 dropped += 1
-        cV, cst, cct, corg = nV[:nnv], nst[:nn], nct[:nn], norg[:nn]
+        cV, cT, cst, cct, corg = nV[:nnv], nT[:nnv], nst[:nn], nct[:nn], norg[:nn]
     unfinished = len(cst)
     for p in range(unfinished):
         k0, kn = cst[p], cct[p]
-        oV = _grow_rows(oV, nv + kn)
-        ost, oct_, oorg = _grow(ost, no + 1), _grow(oct_, no + 1), _grow(oorg, no + 1)
-        ocau, ofire = _grow_rows(ocau, no + 1), _grow(ofire, no + 1)
-        oV[nv: nv + kn] = cV[k0: k0 + kn]
-        ost[no], oct_[no], oorg[no] = nv, kn, corg[p]
-        ocau[no] = False
-        ofire[no] = False
-        nv += kn
-        no += 1
-    return (oV[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
-            ofire[:no].copy(), rounds, cuts, dropped, unfinished)
+        oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, cV[k0: k0 + kn], cT[k0: k0 + kn],
+                                               kn, corg[p])
+        ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
+        ocau[no - 1] = False
+        ofire[no - 1] = False
+    return (oV[:nv].copy(), oT[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
+            ofire[:no].copy(), rounds, cuts, dropped, unfinished, tag)
 
 
 # ----------------------------------------------------------------------------- batches
@@ -434,31 +463,77 @@ def centre_all(Vf, st, ct):
 
 
 @nb.njit(cache=True)
-def locate(q, cand_start, cand_count, members, Vf, st, ct, tol):
-    """For every probe ``q[i]`` the first piece among ``members[cand_start[i] : + cand_count[i]]``
-    containing it (within ``tol`` of every edge line), or -1."""
-    out = np.full(len(q), -1, dtype=np.int64)
-    for i in range(len(q)):
-        c0, cn = cand_start[i], cand_count[i]
-        if cn == 1:
-            out[i] = members[c0]
+def shared_edges(Vf, Tf, st, ct, ltol):
+    """Pairs of 2-D pieces sharing a piece of edge longer than ``ltol``, without probing.
+
+    Every edge carries the tag of the cut that made it (:func:`clip_one`; negative: the domain's
+    boundary); the edges of one tag lie on one line, the pieces on either side of it run along it
+    in opposite directions (counter-clockwise), and the pieces of one side tile its part of the
+    line. So two pieces are neighbours across a cut iff an interval of one side overlaps one of
+    the other side. Returns ``(u, v, p)``: the pairs and the midpoint (N, 2) of each overlap."""
+    E = len(Vf)
+    nxt = np.empty(E, dtype=np.int64)
+    piece = np.empty(E, dtype=np.int64)
+    for k in range(len(st)):
+        for e in range(ct[k]):
+            piece[st[k] + e] = k
+            nxt[st[k] + e] = st[k] + (e + 1 if e + 1 < ct[k] else 0)
+    order = np.argsort(Tf, kind="mergesort")
+    cap = max(16, E // 2)
+    u = np.empty(cap, dtype=np.int64)
+    v = np.empty(cap, dtype=np.int64)
+    mp = np.empty((cap, 2))
+    n = 0
+    g0 = 0
+    while g0 < E:
+        tg = Tf[order[g0]]
+        g1 = g0
+        while g1 < E and Tf[order[g1]] == tg:
+            g1 += 1
+        if tg < 0 or g1 - g0 < 2:
+            g0 = g1
             continue
-        for c in range(c0, c0 + cn):
-            k = members[c]
-            k0, kn = st[k], ct[k]
-            inside = True
-            for e in range(kn):
-                en = e + 1 if e + 1 < kn else 0
-                ex = Vf[k0 + en, 0] - Vf[k0 + e, 0]
-                ey = Vf[k0 + en, 1] - Vf[k0 + e, 1]
-                cr = ex * (q[i, 1] - Vf[k0 + e, 1]) - ey * (q[i, 0] - Vf[k0 + e, 0])
-                if cr < -tol * np.sqrt(ex * ex + ey * ey):
-                    inside = False
-                    break
-            if inside:
-                out[i] = k
-                break
-    return out
+        # the line's direction: that of the group's longest edge
+        best, bl = order[g0], -1.0
+        for k in range(g0, g1):
+            i = order[k]
+            L = (Vf[nxt[i], 0] - Vf[i, 0]) ** 2 + (Vf[nxt[i], 1] - Vf[i, 1]) ** 2
+            if L > bl:
+                best, bl = i, L
+        ox, oy = Vf[best, 0], Vf[best, 1]
+        dx, dy = (Vf[nxt[best], 0] - ox) / np.sqrt(bl), (Vf[nxt[best], 1] - oy) / np.sqrt(bl)
+        cnt = g1 - g0
+        lo = np.empty(cnt)
+        hi = np.empty(cnt)
+        side = np.empty(cnt, dtype=np.bool_)
+        for k in range(cnt):
+            i = order[g0 + k]
+            s0 = (Vf[i, 0] - ox) * dx + (Vf[i, 1] - oy) * dy
+            s1 = (Vf[nxt[i], 0] - ox) * dx + (Vf[nxt[i], 1] - oy) * dy
+            side[k] = s1 > s0
+            lo[k], hi[k] = min(s0, s1), max(s0, s1)
+        plus = np.flatnonzero(side)
+        minus = np.flatnonzero(~side)
+        plus = plus[np.argsort(lo[plus])]
+        minus = minus[np.argsort(lo[minus])]
+        a, b = 0, 0
+        while a < len(plus) and b < len(minus):
+            ka, kb = plus[a], minus[b]
+            left, right = max(lo[ka], lo[kb]), min(hi[ka], hi[kb])
+            if right - left > ltol:
+                if n == cap:
+                    cap *= 2
+                    u, v, mp = _grow(u, cap), _grow(v, cap), _grow_rows(mp, cap)
+                u[n], v[n] = piece[order[g0 + ka]], piece[order[g0 + kb]]
+                c = 0.5 * (left + right)
+                mp[n, 0], mp[n, 1] = ox + c * dx, oy + c * dy
+                n += 1
+            if hi[ka] < hi[kb]:
+                a += 1
+            else:
+                b += 1
+        g0 = g1
+    return u[:n].copy(), v[:n].copy(), mp[:n].copy()
 
 
 @nb.njit(cache=True)
@@ -510,21 +585,27 @@ def level_maps(G, H, par, mask, fires, W, D, theta):
 
 
 @nb.njit(cache=True)
-def level_float(A, W, D, theta, present):
-    """Float forward simulation of one level: firing times (B, n_out) and causal masks
-    (B, n_out, m) for source times ``A`` (B, m) (``inf``: does not fire), by the first-crossing
-    scan of model.md §1.2 (no error bound; :mod:`srmverify.simulate` settles near-ties exactly)."""
-    B, m = A.shape
-    n_out = W.shape[0]
+def level_float(T, src, W, D, theta, present, bits, off):
+    """Float forward simulation of one level on a batch: firing times (B, n_out) of the neurons
+    whose sources fire at ``T[:, src]`` (``inf``: does not fire), by the first-crossing scan of
+    model.md §1.2 (no error bound; :mod:`srmverify.simulate` settles near-ties exactly). The
+    causal bit of every present synapse (row-major, as ``mask[present]``) goes to
+    ``bits[:, off:]``."""
+    B = T.shape[0]
+    n_out, m = W.shape
     t = np.empty((B, n_out))
-    c = np.zeros((B, n_out, m), dtype=np.bool_)
     a = np.empty(m)
+    order = np.empty(m, dtype=np.int64)
     for b in range(B):
+        k = off
         for i in range(n_out):
             for j in range(m):
-                a[j] = A[b, j] + D[i, j] if present[i, j] and np.isfinite(A[b, j]) else _INF
-            ti = first_crossing_one(a, W[i], theta[i])
+                x = T[b, src[j]]
+                a[j] = x + D[i, j] if present[i, j] and np.isfinite(x) else _INF
+            ti = first_crossing_one(a, W[i], theta[i], order)
             t[b, i] = ti
             for j in range(m):
-                c[b, i, j] = a[j] < ti
-    return t, c
+                if present[i, j]:
+                    bits[b, k] = a[j] < ti
+                    k += 1
+    return t
