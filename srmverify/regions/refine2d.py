@@ -154,6 +154,9 @@ def _split_neuron(pc: FlatPieces, par: np.ndarray, G: np.ndarray, H: np.ndarray,
         pc.Vf, pc.Tf, pc.st, pc.ct, par, G, H, F, np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
         np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, eps, tol, MAX_ROUNDS,
         stats["tags"])
+    if Vf.shape[1] == 2 and left == 0:
+        Vf, Tf, st, ct, org, causal, fires, merged = K.merge_cells(Vf, Tf, st, ct, org, causal, fires, stats["tags"], eps)
+        stats["merged"] += int(merged)
     stats["rounds"] += int(rounds)
     stats["cuts"] += int(cuts)
     stats["dropped"] += int(dropped)
@@ -214,7 +217,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     maps0, col_of = start_maps(net, domain)
     neuron_cols = col_of[net.first_neuron:]
     out_cols = col_of[net.outputs]
-    stats = {"rounds": 0, "cuts": 0, "dropped": 0, "tags": 0}
+    stats = {"rounds": 0, "cuts": 0, "dropped": 0, "merged": 0, "tags": 0}
     state: dict = {"complete": True, "stopped": None}
     finished = [0]
 

@@ -445,6 +445,211 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
             ofire[:no].copy(), rounds, cuts, dropped, unfinished, tag)
 
 
+# ----------------------------------------------------------------------------- merging the fragments of a cell
+@nb.njit(cache=True)
+def _area(P, n):
+    a = 0.0
+    for k in range(n):
+        kn = k + 1 if k + 1 < n else 0
+        a += P[k, 0] * P[kn, 1] - P[k, 1] * P[kn, 0]
+    return 0.5 * a
+
+
+@nb.njit(cache=True)
+def _union(Vf, Tf, st, ct, members, tag0, eps):
+    """The union of the 2-D pieces ``members`` as one convex piece, from their own edges, or
+    ``n = 0`` when it is not one within ``eps``.
+
+    An edge made before this neuron (tag below ``tag0``) is on the boundary of the union; of a
+    newer edge, the parts that an opposite edge of another member covers (same tag: same line)
+    are inside it, the rest is boundary. The boundary parts, keeping their tags, are chained end
+    to start (within ``100·eps``); a part's vertex between two parts of one cut is dropped. The
+    union is accepted when the chain uses every part, no vertex lies more than ``eps`` outside
+    the convex position, and its area is the members' total up to a band ``10·eps`` wide along
+    its boundary (no gap left by a dropped thin piece). Returns ``(V, T, n)``."""
+    E = 0
+    area = 0.0
+    for f in members:
+        E += ct[f]
+        area += _area(Vf[st[f]: st[f] + ct[f]], ct[f])
+    ex0 = np.empty((E, 2))
+    ex1 = np.empty((E, 2))
+    et = np.empty(E, dtype=np.int64)
+    ef = np.empty(E, dtype=np.int64)
+    k = 0
+    for f in members:
+        for e in range(ct[f]):
+            i = st[f] + e
+            j = st[f] + (e + 1 if e + 1 < ct[f] else 0)
+            ex0[k], ex1[k], et[k], ef[k] = Vf[i], Vf[j], Tf[i], f
+            k += 1
+    cap = 4 * E + 4
+    s0 = np.empty((cap, 2))
+    s1 = np.empty((cap, 2))
+    stg = np.empty(cap, dtype=np.int64)
+    ns = 0
+    lo = np.empty(E)
+    hi = np.empty(E)
+    gtol = 10.0 * eps
+    for e in range(E):
+        if et[e] < tag0:
+            if ns == cap:
+                return s0, stg, 0
+            s0[ns], s1[ns], stg[ns] = ex0[e], ex1[e], et[e]
+            ns += 1
+            continue
+        dx, dy = ex1[e, 0] - ex0[e, 0], ex1[e, 1] - ex0[e, 1]
+        L = np.sqrt(dx * dx + dy * dy)
+        if not L > gtol:
+            continue
+        ux, uy = dx / L, dy / L
+        ni = 0
+        for g in range(E):
+            if et[g] != et[e] or ef[g] == ef[e]:
+                continue
+            if (ex1[g, 0] - ex0[g, 0]) * ux + (ex1[g, 1] - ex0[g, 1]) * uy >= 0:
+                continue
+            sa = (ex0[g, 0] - ex0[e, 0]) * ux + (ex0[g, 1] - ex0[e, 1]) * uy
+            sb = (ex1[g, 0] - ex0[e, 0]) * ux + (ex1[g, 1] - ex0[e, 1]) * uy
+            a, b = max(0.0, min(sa, sb)), min(L, max(sa, sb))
+            if b > a:
+                q = ni                                   # insertion by start
+                while q > 0 and lo[q - 1] > a:
+                    lo[q], hi[q] = lo[q - 1], hi[q - 1]
+                    q -= 1
+                lo[q], hi[q] = a, b
+                ni += 1
+        cur = 0.0
+        for q in range(ni + 1):
+            nxt = lo[q] if q < ni else L
+            if nxt > cur + gtol:
+                if ns == cap:
+                    return s0, stg, 0
+                s0[ns, 0], s0[ns, 1] = (ex0[e, 0], ex0[e, 1]) if cur == 0.0 else (ex0[e, 0] + cur * ux, ex0[e, 1] + cur * uy)
+                s1[ns, 0], s1[ns, 1] = (ex1[e, 0], ex1[e, 1]) if q == ni else (ex0[e, 0] + nxt * ux, ex0[e, 1] + nxt * uy)
+                stg[ns] = et[e]
+                ns += 1
+            if q < ni:
+                cur = max(cur, hi[q])
+    if ns < 3:
+        return s0, stg, 0
+    # chain the parts end to start
+    chain = np.empty(ns, dtype=np.int64)
+    used = np.zeros(ns, dtype=np.bool_)
+    chain[0], used[0] = 0, True
+    ctol2 = (100.0 * eps) ** 2
+    for step in range(1, ns):
+        c = chain[step - 1]
+        best, bd = -1, ctol2
+        for j in range(ns):
+            if not used[j]:
+                dd = (s0[j, 0] - s1[c, 0]) ** 2 + (s0[j, 1] - s1[c, 1]) ** 2
+                if dd <= bd:
+                    best, bd = j, dd
+        if best < 0:
+            return s0, stg, 0
+        chain[step], used[best] = best, True
+    last = chain[ns - 1]
+    if (s0[0, 0] - s1[last, 0]) ** 2 + (s0[0, 1] - s1[last, 1]) ** 2 > ctol2:
+        return s0, stg, 0
+    V = np.empty((ns, 2))
+    T = np.empty(ns, dtype=np.int64)
+    n = 0
+    for q in range(ns):
+        c, cp = chain[q], chain[q - 1]                   # chain[-1]: the last part
+        if stg[c] >= 0 and stg[c] == stg[cp]:            # one cut on both sides: not a corner
+            continue
+        V[n], T[n] = s0[c], stg[c]
+        n += 1
+    if n < 3:
+        return V, T, 0
+    per = 0.0
+    for q in range(n):
+        qn, qq = (q + 1) % n, (q + 2) % n
+        e1x, e1y = V[qn, 0] - V[q, 0], V[qn, 1] - V[q, 1]
+        e2x, e2y = V[qq, 0] - V[qn, 0], V[qq, 1] - V[qn, 1]
+        l1 = np.sqrt(e1x * e1x + e1y * e1y)
+        per += l1
+        if not l1 > 0 or e1x * e2y - e1y * e2x < -eps * l1:
+            return V, T, 0
+    if abs(_area(V, n) - area) > 10.0 * eps * per:
+        return V, T, 0
+    return V, T, n
+
+
+@nb.njit(cache=True)
+def merge_cells(Vf, Tf, st, ct, org, causal, fires, tag0, eps):
+    """Merge the fragments of one cell: the 2-D pieces with one origin ``org`` and one causal
+    set and firing flag whose union is one convex piece (:func:`_union`) become that piece.
+    Returns the pieces ``(Vf, Tf, st, ct, org, causal, fires)`` after merging and the number of
+    pieces merged away."""
+    N = len(st)
+    m = causal.shape[1]
+    order = np.argsort(org, kind="mergesort")
+    oV = np.empty((max(len(Vf), 16), 2))
+    oT = np.empty(max(len(Vf), 16), dtype=np.int64)
+    ost = np.empty(max(N, 16), dtype=np.int64)
+    oct_ = np.empty(max(N, 16), dtype=np.int64)
+    oorg = np.empty(max(N, 16), dtype=np.int64)
+    ocau = np.zeros((max(N, 16), m), dtype=np.bool_)
+    ofire = np.zeros(max(N, 16), dtype=np.bool_)
+    nv = 0
+    no = 0
+    r0 = 0
+    while r0 < N:
+        r1 = r0
+        while r1 < N and org[order[r1]] == org[order[r0]]:
+            r1 += 1
+        k = r1 - r0
+        lab = np.full(k, -1, dtype=np.int64)
+        for a in range(k):
+            if lab[a] >= 0:
+                continue
+            lab[a] = a
+            pa = order[r0 + a]
+            for b in range(a + 1, k):
+                pb = order[r0 + b]
+                if lab[b] >= 0 or fires[pa] != fires[pb]:
+                    continue
+                same = True
+                for j in range(m):
+                    if causal[pa, j] != causal[pb, j]:
+                        same = False
+                        break
+                if same:
+                    lab[b] = a
+        for a in range(k):
+            if lab[a] != a:
+                continue
+            cnt = 0
+            for b in range(a, k):
+                if lab[b] == a:
+                    cnt += 1
+            members = np.empty(cnt, dtype=np.int64)
+            c = 0
+            for b in range(a, k):
+                if lab[b] == a:
+                    members[c] = order[r0 + b]
+                    c += 1
+            n = 0
+            if cnt > 1:
+                V, T, n = _union(Vf, Tf, st, ct, members, tag0, eps)
+            if n > 0:
+                p = members[0]
+                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, V, T, n, org[p])
+                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
+                ocau[no - 1], ofire[no - 1] = causal[p], fires[p]
+                continue
+            for p in members:
+                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, Vf[st[p]: st[p] + ct[p]],
+                                                       Tf[st[p]: st[p] + ct[p]], ct[p], org[p])
+                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
+                ocau[no - 1], ofire[no - 1] = causal[p], fires[p]
+        r0 = r1
+    return (oV[:nv].copy(), oT[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
+            ofire[:no].copy(), N - no)
+
+
 # ----------------------------------------------------------------------------- batches
 @nb.njit(cache=True)
 def measure_all(Vf, st, ct):
