@@ -109,6 +109,49 @@ def test_refinement_equals_traversal_on_random_snns_of_both_signs(seed, signs, d
     assert sum(0.5 * abs((P[:, 0] * np.roll(P[:, 1], -1) - P[:, 1] * np.roll(P[:, 0], -1)).sum()) for P in b.polygons) == pytest.approx(9.0)
 
 
+def shared_segments(polygons, tol=1e-7):
+    """Pairs of polygons with a common piece of edge longer than ``tol`` (brute force: every
+    pair of edges, collinear within 1e-9, opposite, overlapping)."""
+    edges = [(k, P[e], P[(e + 1) % len(P)]) for k, P in enumerate(polygons) for e in range(len(P))]
+    pairs = set()
+    for i, (k, a0, a1) in enumerate(edges):
+        L = np.linalg.norm(a1 - a0)
+        if L <= tol:
+            continue
+        u = (a1 - a0) / L
+        for q, b0, b1 in edges[i + 1:]:
+            dist = [abs(u[0] * (b[1] - a0[1]) - u[1] * (b[0] - a0[0])) for b in (b0, b1)]
+            if q == k or max(dist) > 1e-9 or np.dot(b1 - b0, u) >= 0:
+                continue
+            s = sorted([np.dot(b0 - a0, u), np.dot(b1 - a0, u)])
+            if min(L, s[1]) - max(0.0, s[0]) > tol:
+                pairs.add((min(k, q), max(k, q)))
+    return pairs
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small, st.booleans())
+def test_adjacency_from_edge_tags_is_the_brute_force_adjacency_of_the_polygons(seed, signs):
+    net = random_snn(np.random.default_rng(seed), signs, True)
+    r = refine(net, Domain.box([[0, 3], [0, 3]]))
+    assert {(min(u, v), max(u, v)) for u, v in r.graph.edges} == shared_segments(r.polygons)
+
+
+def test_merged_fragments_leave_one_convex_piece_per_region_of_a_positive_network():
+    # with positive weights every region is convex and so is every neuron's cell on a piece:
+    # merging the fragments of each cell leaves exactly one piece per region
+    merged = 0
+    for seed in range(6):
+        net = random_snn(np.random.default_rng(seed), False, True, sizes=(2, 6, 4, 2))
+        r = refine(net, Domain.box([[0, 3], [0, 3]]))
+        assert r.complete and r.cells == r.causal_regions
+        merged += r.stats["merged"]
+        for P in r.polygons:                           # convex, counter-clockwise
+            e = np.roll(P, -1, axis=0) - P
+            assert np.all(e[:, 0] * np.roll(e[:, 1], -1) - e[:, 1] * np.roll(e[:, 0], -1) >= -1e-12)
+    assert merged >= 2                                 # fragments did occur and were merged
+
+
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small, st.booleans())
 def test_refinement_z3_and_milp_give_the_same_patterns(seed, signs):

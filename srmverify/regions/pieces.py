@@ -14,6 +14,10 @@ import numpy as np
 
 from ..network import SNN
 
+#: Patterns masked together (the boolean work arrays of a chunk stay in the cache: one pass over
+#: 126,000 yin-yang patterns took 5.0 s CPU, chunks of 1024 1.4 s).
+CHUNK = 1024
+
 
 def masked_patterns(net: SNN, bits: np.ndarray) -> np.ndarray:
     """Backward-masked pattern bits (same layout as :func:`.pattern_bits`) of full causal
@@ -55,5 +59,6 @@ def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
     distinct = list(set(patterns_hex))
     packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
     bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
-    masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits), axis=1))
+    masked = np.concatenate([np.packbits(masked_patterns(net, bits[k: k + CHUNK]), axis=1)
+                             for k in range(0, len(bits), CHUNK)])
     return len(np.unique(masked.view(f"S{masked.shape[1]}")))
