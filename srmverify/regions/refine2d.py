@@ -370,8 +370,8 @@ def _result(net: SNN, domain: Domain, fin: Finished, tol, eps, adjacency, stats,
         stats=stats, warnings=warnings, polygons=polygons)
 
 
-def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> int:
-    """FlatPieces sharing an edge (2-D: a part of a cut longer than ``1e3 · eps``, from the edge
+def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> tuple[int, int]:
+    """Pieces sharing an edge (2-D: a part of a cut longer than ``1e3 · eps``, from the edge
     tags, :func:`.refine_kernel.shared_edges`) or an end point (1-D). Adds the edges to ``graph``
     and returns the number of linear regions and of edges where the output map jumps."""
     N = len(pc)

@@ -330,6 +330,26 @@ def _emit(V, T, st, ct, org, nv, no, P, PT, k, o):
 
 
 @nb.njit(cache=True)
+def _buffers(nvert, npieces, m, d):
+    """Empty flat arrays for finished pieces: vertices, edge tags, starts, counts, origins,
+    causal sets (m sources) and firing flags."""
+    nvert, npieces = max(nvert, 16), max(npieces, 16)
+    return (np.empty((nvert, d)), np.empty(nvert, dtype=np.int64), np.empty(npieces, dtype=np.int64),
+            np.empty(npieces, dtype=np.int64), np.empty(npieces, dtype=np.int64),
+            np.zeros((npieces, m), dtype=np.bool_), np.zeros(npieces, dtype=np.bool_))
+
+
+@nb.njit(cache=True)
+def _emit_done(V, T, st, ct, org, cau, fire, nv, no, P, PT, k, o, c, f):
+    """:func:`_emit` of a finished piece with its causal set ``c`` and firing flag ``f``."""
+    V, T, st, ct, org, nv, no = _emit(V, T, st, ct, org, nv, no, P, PT, k, o)
+    cau, fire = _grow_rows(cau, no), _grow(fire, no)
+    cau[no - 1] = c
+    fire[no - 1] = f
+    return V, T, st, ct, org, cau, fire, nv, no
+
+
+@nb.njit(cache=True)
 def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, tol, max_rounds, tag0):
     """Refine the pieces ``(Vf, st, ct)`` until one neuron has one causal set on every piece.
 
@@ -353,13 +373,7 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
     cst, cct = st.copy(), ct.copy()
     corg = np.arange(N)
     # finished pieces
-    oV = np.empty((max(len(Vf), 16), d))
-    oT = np.empty(max(len(Vf), 16), dtype=np.int64)
-    ost = np.empty(max(N, 16), dtype=np.int64)
-    oct_ = np.empty(max(N, 16), dtype=np.int64)
-    oorg = np.empty(max(N, 16), dtype=np.int64)
-    ocau = np.zeros((max(N, 16), m), dtype=np.bool_)
-    ofire = np.zeros(max(N, 16), dtype=np.bool_)
+    oV, oT, ost, oct_, oorg, ocau, ofire = _buffers(len(Vf), N, m, d)
     nv = 0
     no = 0
     cap = m + m * (m + 1)
@@ -399,11 +413,8 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
             fires, nr = _piece_rows(P, kn, G[q], h, live, w, theta, eps, vtol, y, a, order, cau, ra, rc)
             cuts += nr
             if nr == 0:
-                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, P, cT[k0: k0 + kn], kn,
-                                                       corg[p])
-                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
-                ocau[no - 1] = cau
-                ofire[no - 1] = fires
+                oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
+                    oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, P, cT[k0: k0 + kn], kn, corg[p], cau, fires)
                 continue
             if Pin.shape[0] < kn:
                 Pin, Tin = np.empty((2 * kn, d)), np.empty(2 * kn, np.int64)
@@ -426,21 +437,17 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
                 Tin[:mi] = Ttmp[:mi]
                 ni = mi
             if measure_one(Pin, ni) > tol:
-                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, Pin, Tin, ni, corg[p])
-                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
-                ocau[no - 1] = cau
-                ofire[no - 1] = fires
+                oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
+                    oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, Pin, Tin, ni, corg[p], cau, fires)
             else:
                 dropped += 1
         cV, cT, cst, cct, corg = nV[:nnv], nT[:nnv], nst[:nn], nct[:nn], norg[:nn]
     unfinished = len(cst)
     for p in range(unfinished):
         k0, kn = cst[p], cct[p]
-        oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, cV[k0: k0 + kn], cT[k0: k0 + kn],
-                                               kn, corg[p])
-        ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
-        ocau[no - 1] = False
-        ofire[no - 1] = False
+        oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
+            oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, cV[k0: k0 + kn], cT[k0: k0 + kn], kn, corg[p],
+            np.zeros(m, dtype=np.bool_), False)
     return (oV[:nv].copy(), oT[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
             ofire[:no].copy(), rounds, cuts, dropped, unfinished, tag)
 
@@ -586,13 +593,7 @@ def merge_cells(Vf, Tf, st, ct, org, causal, fires, tag0, eps):
     N = len(st)
     m = causal.shape[1]
     order = np.argsort(org, kind="mergesort")
-    oV = np.empty((max(len(Vf), 16), 2))
-    oT = np.empty(max(len(Vf), 16), dtype=np.int64)
-    ost = np.empty(max(N, 16), dtype=np.int64)
-    oct_ = np.empty(max(N, 16), dtype=np.int64)
-    oorg = np.empty(max(N, 16), dtype=np.int64)
-    ocau = np.zeros((max(N, 16), m), dtype=np.bool_)
-    ofire = np.zeros(max(N, 16), dtype=np.bool_)
+    oV, oT, ost, oct_, oorg, ocau, ofire = _buffers(len(Vf), N, m, 2)
     nv = 0
     no = 0
     r0 = 0
@@ -636,15 +637,13 @@ def merge_cells(Vf, Tf, st, ct, org, causal, fires, tag0, eps):
                 V, T, n = _union(Vf, Tf, st, ct, members, tag0, eps)
             if n > 0:
                 p = members[0]
-                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, V, T, n, org[p])
-                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
-                ocau[no - 1], ofire[no - 1] = causal[p], fires[p]
+                oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
+                    oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, V, T, n, org[p], causal[p], fires[p])
                 continue
             for p in members:
-                oV, oT, ost, oct_, oorg, nv, no = _emit(oV, oT, ost, oct_, oorg, nv, no, Vf[st[p]: st[p] + ct[p]],
-                                                       Tf[st[p]: st[p] + ct[p]], ct[p], org[p])
-                ocau, ofire = _grow_rows(ocau, no), _grow(ofire, no)
-                ocau[no - 1], ofire[no - 1] = causal[p], fires[p]
+                oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
+                    oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, Vf[st[p]: st[p] + ct[p]], Tf[st[p]: st[p] + ct[p]],
+                    ct[p], org[p], causal[p], fires[p])
         r0 = r1
     return (oV[:nv].copy(), oT[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
             ofire[:no].copy(), N - no)
