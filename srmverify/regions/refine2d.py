@@ -22,6 +22,8 @@ re-checked by simulating the network at its centroid: a different pattern there 
 warning and the result marked incomplete. Float64 throughout; the stated tolerance is that of
 the full-dimensionality test.
 
+After every neuron the fragments of one cell (one parent piece, one causal set) are merged into
+one convex piece where their union is one, so the next neuron refines cells, not fragments.
 Adjacency (for linear regions and the plot) comes from the pieces' own geometry: every edge
 carries the tag of the cut that made it, and pieces on opposite sides of one cut whose edges
 overlap are neighbours (no probe, no simulation).
@@ -147,20 +149,20 @@ def first_crossing(a: np.ndarray, w: np.ndarray, theta: float) -> np.ndarray:
 
 def _split_neuron(pc: FlatPieces, par: np.ndarray, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int,
                   tol: float, eps: float, stats: dict) -> tuple[FlatPieces, np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece.
-    Returns the pieces, the piece of ``pc`` each comes from, its causal set and firing flag, and
-    whether every piece finished within ``MAX_ROUNDS``."""
-    Vf, Tf, st, ct, org, causal, fires, rounds, cuts, dropped, left, tag = K.split_neuron(
+    """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece, then
+    (2-D) merge the fragments of each cell (:func:`.refine_kernel.merge_cells`). Returns the
+    pieces, the piece of ``pc`` each comes from, its causal set and firing flag, and whether
+    every piece finished within ``MAX_ROUNDS`` (else nothing is merged)."""
+    Vf, Tf, st, ct, org, causal, fires, rounds, dropped, left, tag = K.split_neuron(
         pc.Vf, pc.Tf, pc.st, pc.ct, par, G, H, F, np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
         np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, eps, tol, MAX_ROUNDS,
-        stats["tags"])
+        stats["cuts"])                                   # the cuts are numbered: the tag of the next one
     if Vf.shape[1] == 2 and left == 0:
-        Vf, Tf, st, ct, org, causal, fires, merged = K.merge_cells(Vf, Tf, st, ct, org, causal, fires, stats["tags"], eps)
+        Vf, Tf, st, ct, org, causal, fires, merged = K.merge_cells(Vf, Tf, st, ct, org, causal, fires, stats["cuts"], eps)
         stats["merged"] += int(merged)
     stats["rounds"] += int(rounds)
-    stats["cuts"] += int(cuts)
+    stats["cuts"] = int(tag)
     stats["dropped"] += int(dropped)
-    stats["tags"] = int(tag)
     return FlatPieces(Vf, Tf, st, ct), org, causal, fires, left == 0
 
 
@@ -217,7 +219,7 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     maps0, col_of = start_maps(net, domain)
     neuron_cols = col_of[net.first_neuron:]
     out_cols = col_of[net.outputs]
-    stats = {"rounds": 0, "cuts": 0, "dropped": 0, "merged": 0, "tags": 0}
+    stats = {"rounds": 0, "cuts": 0, "dropped": 0, "merged": 0}
     state: dict = {"complete": True, "stopped": None}
     finished = [0]
 

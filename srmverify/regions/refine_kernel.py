@@ -361,8 +361,8 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
     ``Tf`` are the edge tags (:func:`clip_one`); every cut gets a new tag from ``tag0`` on.
 
     Returns the finished pieces ``(Vf, Tf, st, ct)``, the input piece ``org`` each descends from,
-    its causal set (N, m) and firing flag, ``(rounds, cuts, dropped, unfinished)`` and the next
-    free tag. Pieces left after ``max_rounds`` rounds are returned with an empty causal set and
+    its causal set (N, m) and firing flag, ``(rounds, dropped, unfinished)`` and the next free
+    tag (the cuts are numbered: ``tag0`` plus the cuts made). Pieces left after ``max_rounds`` rounds are returned with an empty causal set and
     counted unfinished.
     """
     d = Vf.shape[1]
@@ -389,7 +389,6 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
     Tin, Tout, Ttmp = np.empty(16, np.int64), np.empty(16, np.int64), np.empty(16, np.int64)
     tag = tag0
     rounds = 0
-    cuts = 0
     dropped = 0
     for _ in range(max_rounds):
         nc = len(cst)
@@ -411,7 +410,6 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
                 live[j] = F[q, j] and present[j]
                 h[j] = H[q, j] + D[j]
             fires, nr = _piece_rows(P, kn, G[q], h, live, w, theta, eps, vtol, y, a, order, cau, ra, rc)
-            cuts += nr
             if nr == 0:
                 oV, oT, ost, oct_, oorg, ocau, ofire, nv, no = _emit_done(
                     oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, P, cT[k0: k0 + kn], kn, corg[p], cau, fires)
@@ -449,7 +447,7 @@ def split_neuron(Vf, Tf, st, ct, par, G, H, F, D, present, w, theta, eps, vtol, 
             oV, oT, ost, oct_, oorg, ocau, ofire, nv, no, cV[k0: k0 + kn], cT[k0: k0 + kn], kn, corg[p],
             np.zeros(m, dtype=np.bool_), False)
     return (oV[:nv].copy(), oT[:nv].copy(), ost[:no].copy(), oct_[:no].copy(), oorg[:no].copy(), ocau[:no].copy(),
-            ofire[:no].copy(), rounds, cuts, dropped, unfinished, tag)
+            ofire[:no].copy(), rounds, dropped, unfinished, tag)
 
 
 # ----------------------------------------------------------------------------- merging the fragments of a cell
