@@ -59,6 +59,6 @@ def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
     distinct = list(set(patterns_hex))
     packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
     bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
-    masked = np.concatenate([np.packbits(masked_patterns(net, bits[k: k + CHUNK]), axis=1)
-                             for k in range(0, len(bits), CHUNK)])
+    masked = np.ascontiguousarray(np.concatenate([np.packbits(masked_patterns(net, bits[k: k + CHUNK]), axis=1)
+                                                  for k in range(0, len(bits), CHUNK)]))
     return len(np.unique(masked.view(f"S{masked.shape[1]}")))
