@@ -434,14 +434,11 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     # linear regions: components of pieces joined across facets where the output map is the
     # same; a piece whose map no other piece has is one by itself, so only the others are probed
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
-    mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0))
+    mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0) + 0.0)      # + 0.0: no -0.0
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
-    link = nx.Graph()
-    link.add_nodes_from(shared.tolist())
-    link.add_edges_from(zip(u[same].tolist(), v[same].tolist()))
-    linear = N - link.number_of_nodes() + nx.number_connected_components(link)
+    linear = int(K.components(N, u[same], v[same]))
     graph = None
     if adjacency:
         graph = nx.Graph()
@@ -459,10 +456,11 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
 
 
 def _ids(rows: np.ndarray) -> np.ndarray:
-    """An id per distinct row of ``rows`` (N, k): ``0..#distinct - 1``."""
+    """An id per distinct row of ``rows`` (N, k) (bytes compared; ids in the rows' byte order)."""
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
-    return np.unique(rows, axis=0, return_inverse=True)[1].ravel()
+    r = np.ascontiguousarray(rows)
+    return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
 def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray, probe: np.ndarray,
