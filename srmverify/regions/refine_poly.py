@@ -22,6 +22,7 @@ warning and makes the result incomplete.
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 
@@ -34,8 +35,8 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from . import refine_kernel as K
-from .polytope import Flat, Polytopes, _pad, _starts, _unpack, box, centroid, cut_one, half_width, thickness
-from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, start_maps
+from .polytope import Flat, Polytopes, _pad, _starts, box, centroid, cut_one, half_width, thickness
+from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
@@ -437,7 +438,7 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0) + 0.0)      # + 0.0: no -0.0
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
-    u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
+    u, v, cont, same = _adjacency(net, domain, fin, fin.geo.R, packed, pid, probe, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
     graph = None
     if adjacency:
@@ -446,13 +447,83 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
                              for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
     X = domain.point(y) if N else np.zeros((0, len(domain.c)))
-    regions = [Region(key.tobytes().hex(), x, r, om)
-               for key, x, r, om in zip(packed, X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
+    hexes, w = np.ascontiguousarray(packed).tobytes().hex(), 2 * packed.shape[1]
+    was = gc.isenabled()
+    gc.disable()             # many new objects: the collector's passes over them cost more than they
+    try:
+        regions = [Region(hexes[k * w: k * w + w], x, r, om)
+                   for k, x, r, om in zip(range(N), X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
+    finally:
+        if was:
+            gc.enable()
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=int(pid.max(initial=-1)) + 1, cells=N,
         linear_regions=linear, complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol,
         stopped=state["stopped"], discontinuities=int((~cont).sum()) if adjacency else None,
         regions=regions, graph=graph, stats=stats, warnings=warnings)
+
+
+@nb.njit(cache=True)
+def _facet_probes(V, n, Z, R, m, probe, lo, hi, step):
+    """For every facet (row tight at ``d`` or more vertices) of the padded polytopes ``probe``: the
+    polytope, a point ``step`` beyond the facet's vertex average, and that average (facets whose
+    point is outside the box ``lo, hi`` left out)."""
+    d = V.shape[2]
+    tot = 0
+    for p in probe:
+        tot += m[p]
+    pi, q, f = np.empty(tot, dtype=np.int64), np.empty((tot, d)), np.empty((tot, d))
+    c = 0
+    x = np.empty(d)
+    for p in probe:
+        for r in range(m[p]):
+            w, b = r >> 6, np.uint64(1) << np.uint64(r & 63)
+            cnt = 0
+            x[:] = 0.0
+            for k in range(n[p]):
+                if Z[p, k, w] & b:
+                    cnt += 1
+                    for e in range(d):
+                        x[e] += V[p, k, e]
+            if cnt < d:
+                continue
+            inb = True
+            for e in range(d):
+                f[c, e] = x[e] / cnt
+                q[c, e] = f[c, e] + step * R[p, r, e]
+                inb = inb and lo[e] < q[c, e] < hi[e]
+            if inb:
+                pi[c] = p
+                c += 1
+    return pi[:c], q[:c], f[:c]
+
+
+@nb.njit(cache=True)
+def _locate(q, cand_start, cand_count, members, R, m, tol):
+    """For every probe ``q[i]`` the first polytope among ``members[cand_start[i] : + cand_count[i]]``
+    whose rows ``R`` (padded, ``m`` valid) it satisfies up to ``tol`` (the only one without a
+    test), or -1."""
+    out = np.full(len(q), -1, dtype=np.int64)
+    d = q.shape[1]
+    for i in range(len(q)):
+        c0, cn = cand_start[i], cand_count[i]
+        if cn == 1:
+            out[i] = members[c0]
+            continue
+        for c in range(c0, c0 + cn):
+            k = members[c]
+            inside = True
+            for r in range(m[k]):
+                s = -R[k, r, d]
+                for e in range(d):
+                    s += R[k, r, e] * q[i, e]
+                if s > tol:
+                    inside = False
+                    break
+            if inside:
+                out[i] = k
+                break
+    return out
 
 
 def _ids(rows: np.ndarray) -> np.ndarray:
@@ -463,31 +534,23 @@ def _ids(rows: np.ndarray) -> np.ndarray:
     return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
-def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray, probe: np.ndarray,
-               oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
+def _adjacency(net: SNN, domain: Domain, fin: _Cells, R: np.ndarray, packed: np.ndarray, pid: np.ndarray,
+               probe: np.ndarray, oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
                warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pieces sharing a facet with the pieces ``probe``: probe just across the vertex average of
-    each of their facets, locate the piece there by its simulated pattern (and, where a pattern
-    has several pieces, by their rows). Returns the edges ``u < v`` and whether the output is
+    each of their facets (rows ``R``), locate the piece there by its pattern (a float simulation,
+    :func:`.refine2d.float_keys`) and, where a pattern has several pieces, by their rows. Returns the edges ``u < v`` and whether the output is
     continuous across each and has the same map on both sides."""
     d = domain.dim
     empty = np.zeros(0, dtype=np.int64)
     if not len(probe):
         return empty, empty, empty.astype(bool), empty.astype(bool)
-    geo = fin.geo.take(probe)
-    K, C = geo.V.shape[1], geo.rid.shape[1]
-    valid = np.arange(K)[None, :] < geo.n[:, None]
-    inc = _unpack(geo.Z)[:, :, :C] & valid[:, :, None]                       # (P, K, C)
-    cnt = inc.sum(axis=1)
-    pi, ri = np.nonzero((cnt >= d) & (np.arange(C)[None, :] < geo.m[:, None]))
-    fpt = np.einsum("pk,pkd->pd", inc[pi, :, ri].astype(float), geo.V[pi]) / cnt[pi, ri][:, None]
-    q = fpt + 1e2 * eps * fin.geo.rows[geo.rid[pi, ri]][:, :d]
-    inb = np.all((q > domain.lo) & (q < domain.hi), axis=1)
-    pi, q, fpt = probe[pi[inb]], q[inb], fpt[inb]
+    geo = fin.geo
+    pi, q, fpt = _facet_probes(geo.V, geo.n, geo.Z, R, geo.m, probe, domain.lo, domain.hi, 1e2 * eps)
     found = np.full(len(q), -1)
     if len(q):
         qid = np.full(len(q), -1)
-        pb = np.packbits(pattern_bits(net, domain, q), axis=1)
+        pb = float_keys(net, domain, q)
         both = _ids(np.concatenate([packed, pb]))
         first = np.full(both.max() + 1, -1)
         first[pid[::-1]] = np.arange(len(pid))[::-1]                 # a piece of every pattern id
@@ -498,22 +561,11 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
         remap[both[: len(packed)]] = pid
         qid[known[qpat]] = remap[qpat[known[qpat]]]
         count = np.bincount(pid)
-        one = (qid >= 0) & (count[np.maximum(qid, 0)] == 1)
         by = np.argsort(pid, kind="stable")
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
-        found[one] = by[start[qid[one]]]
-        many = np.flatnonzero((qid >= 0) & ~one)
-        if len(many):
-            reps = count[qid[many]]
-            qq = np.repeat(many, reps)
-            cand = by[np.repeat(start[qid[many]], reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)]
-            Rc = fin.geo.R[cand]
-            viol = np.einsum("pcd,pd->pc", Rc[:, :, :d], q[qq]) - Rc[:, :, d]
-            inside = np.where(np.arange(Rc.shape[1])[None, :] < fin.geo.m[cand][:, None], viol, -np.inf).max(axis=1) \
-                <= 1e3 * eps
-            qi, ci = qq[inside], cand[inside]
-            first = np.unique(qi, return_index=True)[1]                 # the first containing candidate
-            found[qi[first]] = ci[first]
+        hit = qid >= 0
+        found = _locate(q, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
+                        by, R, fin.geo.m, 1e3 * eps)
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
     if miss.any():
