@@ -130,26 +130,6 @@ def _unpack(Z: np.ndarray) -> np.ndarray:
     return np.unpackbits(np.ascontiguousarray(Z.astype("<u8")).view(np.uint8), axis=-1, bitorder="little").astype(bool)
 
 
-def centroid(P: Polytopes) -> np.ndarray:
-    """Vertex average of every polytope (an interior point of a full-dimensional one)."""
-    valid = np.arange(P.V.shape[1])[None, :] < P.n[:, None]
-    return np.where(valid[:, :, None], P.V, 0.0).sum(axis=1) / np.maximum(P.n, 1)[:, None]
-
-
-def thickness(P: Polytopes, y: np.ndarray) -> np.ndarray:
-    """A lower bound of every polytope's inradius: the smallest slack of its rows at ``y`` (a
-    ball of that radius around ``y`` is inside).
-
-    >>> b = box(np.zeros(2), np.array([4.0, 1.0]))
-    >>> thickness(b, np.array([[1.0, 0.5]])).tolist()
-    [0.5]
-    """
-    R = P.R
-    rv = np.arange(R.shape[1])[None, :] < P.m[:, None]
-    slack = R[:, :, -1] - np.einsum("ncd,nd->nc", R[:, :, :-1], y)
-    return np.where(rv, slack, np.inf).min(axis=1)
-
-
 def half_width(P: Polytopes) -> np.ndarray:
     """An upper bound of every polytope's inradius: half its smallest width along a row normal
     (any inscribed ball fits in that slab).

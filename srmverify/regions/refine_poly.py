@@ -35,7 +35,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from . import refine_kernel as K
-from .polytope import Flat, Polytopes, _pad, _starts, box, centroid, cut_one, half_width, thickness
+from .polytope import Flat, _pad, _starts, box, cut_one, half_width
 from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
@@ -48,7 +48,7 @@ class _Cells:
     """Finished pieces: their geometry ``geo`` and, as in :class:`.refine2d.Pieces`, the affine
     maps ``maps`` (N, n_total, d + 1), firing flags ``fire`` and pattern bits of every level."""
 
-    geo: Polytopes
+    geo: Flat
     maps: np.ndarray
     fire: np.ndarray
     bits: list
@@ -300,9 +300,10 @@ def _merge(pc: _Level, out: _Level, org: np.ndarray, G: np.ndarray, H: np.ndarra
     q = pc.par[parent]
     # the rows of the representatives' cells, written on their parent piece
     base = pc.geo.take(parent).padded()
-    y = Flat.take(out.geo, reps).padded()
+    r = out.geo.take(reps)
+    y = _centres(r.V, r.vst, r.vct, r.R, r.rst, r.rct)[0]
     live = F[q] & lv.present[i]
-    _, _, rp, ra, rc = _neuron_rows(G[q], H[q] + lv.D[i], live, lv.W[i], float(lv.thresholds[i]), centroid(y),
+    _, _, rp, ra, rc = _neuron_rows(G[q], H[q] + lv.D[i], live, lv.W[i], float(lv.thresholds[i]), y,
                                     None, base.V, base.n, scale)
     ra, rc, gst, gct = _unit_rows(rp, ra, rc, len(reps))
     geo = pc.geo
@@ -388,7 +389,7 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
         f = _finish_level(Pieces(np.zeros((len(pc.par), 0, d)), pc.geo.vct, maps[pc.par], fire[pc.par],
                                  [b[pc.par] for b in bits], pc.mask, pc.fires), lv, src_cols, d)
         geo, maps, fire, bits = pc.geo, f.maps, f.fire, f.bits
-    return _result(net, domain, _Cells(geo.padded(), maps, fire, bits), col_of, tol, eps, adjacency, max_regions,
+    return _result(net, domain, _Cells(geo, maps, fire, bits), col_of, tol, eps, adjacency, max_regions,
                    stats, state, t0)
 
 
@@ -398,18 +399,19 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     warnings: list[str] = []
     if state.get("rounds_exceeded"):
         warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
-    y = centroid(fin.geo)
-    rho = thickness(fin.geo, y)
+    geo = fin.geo
+    y, rho = _centres(geo.V, geo.vst, geo.vct, geo.R, geo.rst, geo.rct)
     # a piece neither provably thick nor provably thin: the Chebyshev LP on its rows decides
     keep = rho > tol
     unsure = np.flatnonzero(~keep)
-    for k in unsure[half_width(fin.geo.take(unsure)) > tol]:
-        R = fin.geo.R[k, : fin.geo.m[k]]
+    for k in unsure[half_width(geo.take(unsure).padded()) > tol]:
+        R = geo.R[geo.rst[k]: geo.rst[k] + geo.rct[k]]
         c, r = ChebyshevLP(R[:, :d], R[:, d], domain.lo, domain.hi).centre()
         stats["lps"] += 1
         if c is not None and r > tol:
             keep[k], y[k], rho[k] = True, c, r
-    fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
+    if not keep.all():
+        fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
     if fin.fire.shape[1] < net.n_total:                     # stopped before the last level: nothing finished
         none = fin.take(np.zeros(0, dtype=np.int64))
         fin = _Cells(none.geo, np.zeros((0, net.n_total, d + 1)), np.zeros((0, net.n_total), dtype=bool), [])
@@ -433,12 +435,16 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         oG = oG / net.decoder.scale[None, :, None]
         oh = (oh - net.decoder.offset) / net.decoder.scale
     # linear regions: components of pieces joined across facets where the output map is the
-    # same; a piece whose map no other piece has is one by itself, so only the others are probed
-    maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
-    mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0) + 0.0)      # + 0.0: no -0.0
+    # same; a piece whose map no other piece has is one by itself, so only the others are probed.
+    # Maps (rounded to 7 decimals) are compared by a hash: equal maps hash alike, a collision only
+    # probes a piece more.
+    maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), 0.0)
+    weights = np.random.default_rng(13).random(maps.shape[1] * (d + 2))
+    key = np.concatenate([np.round(maps, 7).reshape(N, maps.shape[1] * (d + 1)), of], axis=1) @ weights
+    mid = np.unique(key, return_inverse=True)[1].ravel()
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
-    u, v, cont, same = _adjacency(net, domain, fin, fin.geo.R, packed, pid, probe, oG, oh, of, eps, stats, warnings)
+    u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
     graph = None
     if adjacency:
@@ -464,33 +470,53 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
 
 
 @nb.njit(cache=True)
-def _facet_probes(V, n, Z, R, m, probe, lo, hi, step):
-    """For every facet (row tight at ``d`` or more vertices) of the padded polytopes ``probe``: the
+def _centres(V, vst, vct, R, rst, rct):
+    """Vertex average ``y`` of every flat polytope and the smallest slack of its rows there (a
+    ball of that radius around ``y`` is inside: a lower bound of the inradius)."""
+    N, d = len(vst), V.shape[1]
+    y, rho = np.zeros((N, d)), np.full(N, np.inf)
+    for p in range(N):
+        for k in range(vst[p], vst[p] + vct[p]):
+            for e in range(d):
+                y[p, e] += V[k, e]
+        for e in range(d):
+            y[p, e] /= max(vct[p], 1)
+        for r in range(rst[p], rst[p] + rct[p]):
+            s = R[r, d]
+            for e in range(d):
+                s -= R[r, e] * y[p, e]
+            rho[p] = min(rho[p], s)
+    return y, rho
+
+
+@nb.njit(cache=True)
+def _facet_probes(V, Z, vst, vct, R, rst, rct, probe, lo, hi, step):
+    """For every facet (row tight at ``d`` or more vertices) of the flat polytopes ``probe``: the
     polytope, a point ``step`` beyond the facet's vertex average, and that average (facets whose
     point is outside the box ``lo, hi`` left out)."""
-    d = V.shape[2]
+    d = V.shape[1]
     tot = 0
     for p in probe:
-        tot += m[p]
+        tot += rct[p]
     pi, q, f = np.empty(tot, dtype=np.int64), np.empty((tot, d)), np.empty((tot, d))
     c = 0
     x = np.empty(d)
     for p in probe:
-        for r in range(m[p]):
+        for r in range(rct[p]):
             w, b = r >> 6, np.uint64(1) << np.uint64(r & 63)
             cnt = 0
             x[:] = 0.0
-            for k in range(n[p]):
-                if Z[p, k, w] & b:
+            for k in range(vst[p], vst[p] + vct[p]):
+                if Z[k, w] & b:
                     cnt += 1
                     for e in range(d):
-                        x[e] += V[p, k, e]
+                        x[e] += V[k, e]
             if cnt < d:
                 continue
             inb = True
             for e in range(d):
                 f[c, e] = x[e] / cnt
-                q[c, e] = f[c, e] + step * R[p, r, e]
+                q[c, e] = f[c, e] + step * R[rst[p] + r, e]
                 inb = inb and lo[e] < q[c, e] < hi[e]
             if inb:
                 pi[c] = p
@@ -499,10 +525,9 @@ def _facet_probes(V, n, Z, R, m, probe, lo, hi, step):
 
 
 @nb.njit(cache=True)
-def _locate(q, cand_start, cand_count, members, R, m, tol):
-    """For every probe ``q[i]`` the first polytope among ``members[cand_start[i] : + cand_count[i]]``
-    whose rows ``R`` (padded, ``m`` valid) it satisfies up to ``tol`` (the only one without a
-    test), or -1."""
+def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
+    """For every probe ``q[i]`` the first flat polytope among ``members[cand_start[i] : +
+    cand_count[i]]`` whose rows it satisfies up to ``tol`` (the only one without a test), or -1."""
     out = np.full(len(q), -1, dtype=np.int64)
     d = q.shape[1]
     for i in range(len(q)):
@@ -513,10 +538,10 @@ def _locate(q, cand_start, cand_count, members, R, m, tol):
         for c in range(c0, c0 + cn):
             k = members[c]
             inside = True
-            for r in range(m[k]):
-                s = -R[k, r, d]
+            for r in range(rst[k], rst[k] + rct[k]):
+                s = -R[r, d]
                 for e in range(d):
-                    s += R[k, r, e] * q[i, e]
+                    s += R[r, e] * q[i, e]
                 if s > tol:
                     inside = False
                     break
@@ -534,11 +559,11 @@ def _ids(rows: np.ndarray) -> np.ndarray:
     return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
-def _adjacency(net: SNN, domain: Domain, fin: _Cells, R: np.ndarray, packed: np.ndarray, pid: np.ndarray,
+def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray,
                probe: np.ndarray, oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
                warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pieces sharing a facet with the pieces ``probe``: probe just across the vertex average of
-    each of their facets (rows ``R``), locate the piece there by its pattern (a float simulation,
+    each of their facets, locate the piece there by its pattern (a float simulation,
     :func:`.refine2d.float_keys`) and, where a pattern has several pieces, by their rows. Returns the edges ``u < v`` and whether the output is
     continuous across each and has the same map on both sides."""
     d = domain.dim
@@ -546,7 +571,8 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, R: np.ndarray, packed: np.
     if not len(probe):
         return empty, empty, empty.astype(bool), empty.astype(bool)
     geo = fin.geo
-    pi, q, fpt = _facet_probes(geo.V, geo.n, geo.Z, R, geo.m, probe, domain.lo, domain.hi, 1e2 * eps)
+    pi, q, fpt = _facet_probes(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, probe, domain.lo,
+                               domain.hi, 1e2 * eps)
     found = np.full(len(q), -1)
     if len(q):
         qid = np.full(len(q), -1)
@@ -565,7 +591,7 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, R: np.ndarray, packed: np.
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         hit = qid >= 0
         found = _locate(q, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
-                        by, R, fin.geo.m, 1e3 * eps)
+                        by, geo.R, geo.rst, geo.rct, 1e3 * eps)
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
     if miss.any():
