@@ -299,12 +299,13 @@ def _merge(pc: _Level, out: _Level, org: np.ndarray, G: np.ndarray, H: np.ndarra
     parent = org[reps]
     q = pc.par[parent]
     # the rows of the representatives' cells, written on their parent piece
-    base = pc.geo.take(parent).padded()
+    # the vertices bound the arrivals only for inhibitory sources (padding them costs more than the rest)
+    base = pc.geo.take(parent).padded() if (lv.W[i] < 0).any() else None
     r = out.geo.take(reps)
     y = _centres(r.V, r.vst, r.vct, r.R, r.rst, r.rct)[0]
     live = F[q] & lv.present[i]
     _, _, rp, ra, rc = _neuron_rows(G[q], H[q] + lv.D[i], live, lv.W[i], float(lv.thresholds[i]), y,
-                                    None, base.V, base.n, scale)
+                                    None, None if base is None else base.V, None if base is None else base.n, scale)
     ra, rc, gst, gct = _unit_rows(rp, ra, rc, len(reps))
     geo = pc.geo
     while True:
@@ -368,7 +369,8 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             state["complete"], state["stopped"] = False, why
         return why is not None
 
-    geo, maps, fire, bits = Flat.of(box(domain.lo, domain.hi)), maps0, np.ones((1, net.first_neuron), dtype=bool), []
+    geo, maps, fire = Flat.of(box(domain.lo, domain.hi)), maps0, np.ones((1, net.first_neuron), dtype=bool)
+    bits: list[np.ndarray] = []
     for li, lv in enumerate(net.levels):
         src_cols = col_of[lv.sources]
         G, H = np.ascontiguousarray(maps[:, src_cols, :d]), np.ascontiguousarray(maps[:, src_cols, d])
