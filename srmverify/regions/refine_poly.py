@@ -438,11 +438,13 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         oh = (oh - net.decoder.offset) / net.decoder.scale
     # linear regions: components of pieces joined across facets where the output map is the
     # same; a piece whose map no other piece has is one by itself, so only the others are probed.
-    # Maps (rounded to 7 decimals) are compared by a hash: equal maps hash alike, a collision only
-    # probes a piece more.
-    maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), 0.0)
-    weights = np.random.default_rng(13).random(maps.shape[1] * (d + 2))
-    key = np.concatenate([np.round(maps, 7).reshape(N, maps.shape[1] * (d + 1)), of], axis=1) @ weights
+    # Maps (rounded to 7 decimals, -0.0 made 0.0) are compared by a hash of their bits in integer
+    # arithmetic (exact, so equal maps hash alike in any summation order); a collision only probes
+    # a piece more.
+    maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
+    words = (np.round(maps, 7) + 0.0).reshape(N, maps.shape[1] * (d + 1)).view(np.uint64)
+    mult = np.random.default_rng(13).integers(1, 2 ** 63, words.shape[1], dtype=np.uint64) | np.uint64(1)
+    key = (words * mult).sum(axis=1, dtype=np.uint64)
     mid = np.unique(key, return_inverse=True)[1].ravel()
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
