@@ -3,12 +3,15 @@
 The 2-D refinement of :mod:`.refine2d` in more dimensions: on a convex piece on which every
 upstream causal set is fixed, the arrivals are affine, so the next neuron's causal set is fixed
 on a convex sub-piece cut out by hyperplanes (the rows of :func:`.refine2d._neuron_rows`). Each
-neuron refines every piece: its pattern is read at the piece's vertex average, the piece is cut
-by the rows of that pattern (the inside keeps it), and the parts outside
-(``P ∩ {row_1..row_{j-1} hold, row_j fails}``: convex, disjoint) are refined again. The pieces
-are convex polytopes in vertex-and-row form (:mod:`.polytope`), cut by the double-description
-step, vectorised over all pieces; no LP is solved except for a piece whose thickness the two
-bounds below cannot decide.
+neuron refines every piece:
+its pattern is read at the piece's vertex average, the piece is cut by the rows of that pattern
+(the inside keeps it), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``:
+convex, disjoint) are refined again. The pieces are convex polytopes in vertex-and-facet form,
+stored flat (:class:`.polytope.Flat`) and cut by the compiled double-description step
+(:func:`.polytope.cut_one`); one neuron's refinement of all pieces is one compiled call
+(:func:`_split_kernel`, the rows from :func:`.refine_kernel._piece_rows`), and so are the cuts of
+the fragment merge, the witnesses, the facet probes and their location. No LP is solved except
+for a piece whose thickness the two bounds below cannot decide.
 
 Soundness (model.md §2, "Refinement in d dimensions"): the pieces partition the box (every cut
 sends each point of a piece to exactly one side), so no region is missed but those whose pieces
