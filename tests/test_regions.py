@@ -296,19 +296,21 @@ def test_polytope_cuts_match_brute_force_vertex_enumeration(seed, d):
     d-subset of the rows that satisfies all rows."""
     from itertools import combinations
 
-    from srmverify.regions.polytope import Polytopes, box, centroid, clip
+    from srmverify.regions.polytope import Flat, box, cut_one
 
     rng = np.random.default_rng(seed)
-    P = box(np.zeros(d), np.ones(d))
+    b = Flat.of(box(np.zeros(d), np.ones(d)))
+    pieces = [(b.V, b.Z, b.R)]
     for _ in range(4):
-        a = rng.normal(size=(len(P), d))
-        a /= np.linalg.norm(a, axis=1, keepdims=True)
-        c = np.einsum("nd,nd->n", a, P.V[:, 0] if rng.random() < 0.3 else centroid(P) + rng.normal(0, 0.2, (len(P), d)))
-        parts = [s.take(np.flatnonzero(s.n > 0)) for s in clip(P, a, c, 1e-12)]
-        P = Polytopes.cat([p for p in parts if len(p)])
-    R = P.R
-    for k in range(len(P)):
-        A, b = R[k, : P.m[k], :d], R[k, : P.m[k], d]
+        nxt = []
+        for V, Z, R in pieces:
+            a = rng.normal(size=d)
+            a /= np.linalg.norm(a)
+            c = float(a @ (V[0] if rng.random() < 0.3 else V.mean(axis=0) + rng.normal(0, 0.2, d)))
+            nxt += [p for p in (cut_one(V, Z, R, a, c, 1e-12), cut_one(V, Z, R, -a, -c, 1e-12)) if len(p[0])]
+        pieces = nxt
+    for V, Z, R in pieces:
+        A, b = R[:, :d], R[:, d]
         brute = []
         for S in combinations(range(len(b)), d):
             M = A[list(S)]
@@ -316,8 +318,12 @@ def test_polytope_cuts_match_brute_force_vertex_enumeration(seed, d):
                 x = np.linalg.solve(M, b[list(S)])
                 if np.all(A @ x <= b + 1e-9):
                     brute.append(x)
-        got = np.unique(np.round(P.V[k, : P.n[k]], 6), axis=0)
+        got = np.unique(np.round(V, 6), axis=0)
         assert np.array_equal(got, np.unique(np.round(np.array(brute), 6), axis=0))
+        # the incidence is exact and every row is a facet (tight at d or more vertices)
+        bits = np.unpackbits(Z.astype("<u8").view(np.uint8), axis=1, bitorder="little")[:, : len(b)].astype(bool)
+        assert np.array_equal(bits, np.abs(V @ A.T - b) <= 1e-9)
+        assert np.all(bits.sum(axis=0) >= d)
 
 
 def test_milp_patterns_are_polished_to_keep_their_margins():

@@ -1,22 +1,25 @@
-"""Batches of convex polytopes in a few dimensions, cut by half-spaces (the double description).
+"""Convex polytopes in a few dimensions, cut by half-spaces (the double description).
 
-A batch holds, for every polytope, its vertices ``V`` (N, K, d) (``n`` valid), its rows as
-indices ``rid`` (N, C) (``m`` valid; the box is among them) into a shared, append-only table
+A padded batch (:class:`Polytopes`) holds, for every polytope, its vertices ``V`` (N, K, d) (``n``
+valid), its rows as indices ``rid`` (N, C) (``m`` valid) into a shared, append-only table
 :class:`Rows` (a row ``[a, c]`` means ``a · y <= c``, unit ``a``), and the incidence ``Z``
-(N, K, W) of vertices and rows as bit sets (row slot ``r`` is bit ``r % 64`` of word ``r // 64``). :func:`clip` cuts every polytope by its own half-space and
-returns both sides, vectorised over the batch, by the double-description step: vertices strictly
-on one side are kept, vertices within ``eps`` of the plane go to both sides, and a new vertex
-is made on every edge whose ends lie strictly on opposite sides. Two vertices span an edge
-exactly when the rows tight at both are at least ``d - 1`` and no third vertex is tight at all
-of them (the combinatorial adjacency test, exact for any polytope given its incidence). The
-incidence is exact by construction (a new vertex is tight at the rows its edge is tight at and
-at the new row), so no rank or LP test is needed; only the side of each vertex is a float
-decision (``eps``).
+(N, K, W) of vertices and rows as bit sets (row slot ``r`` is bit ``r % 64`` of word ``r // 64``);
+:class:`Flat` stores the same flat, one polytope after the other, with its own rows. The
+compiled :func:`cut_one` cuts one polytope by a half-space (the refinement's inner loop) by the
+double-description step: vertices strictly on one side are kept, vertices within ``eps`` of the
+plane go to both sides, and a new vertex is made on every edge whose ends lie strictly on
+opposite sides. Two vertices span an edge exactly when the rows tight at both are at least
+``d - 1`` and no third vertex is tight at all of them (the combinatorial adjacency test, exact
+for any polytope given its incidence). The incidence is exact by construction (a new vertex is
+tight at the rows its edge is tight at and at the new row), so no rank or LP test is needed; only
+the side of each vertex is a float decision (``eps``). Rows tight at fewer than ``d`` vertices
+are redundant and dropped after every cut: the rows are the facets.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 #: Bits per incidence word.
@@ -127,135 +130,6 @@ def _unpack(Z: np.ndarray) -> np.ndarray:
     return np.unpackbits(np.ascontiguousarray(Z.astype("<u8")).view(np.uint8), axis=-1, bitorder="little").astype(bool)
 
 
-def _popcount(x: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(x).sum(axis=-1)
-
-
-def clip(P: Polytopes, a: np.ndarray, c: np.ndarray, eps: float) -> tuple[Polytopes, Polytopes]:
-    """Both sides of every polytope ``i`` cut by its plane: ``a_i · y <= c_i`` and ``>= c_i``.
-
-    ``a`` must have unit rows. A side with no vertex strictly in it (farther than ``eps`` from
-    the plane) is returned with ``n = 0``. The plane becomes a row of both sides (``-a, -c`` for
-    the second).
-
-    Examples
-    --------
-    >>> cube = box(np.zeros(3), np.ones(3))
-    >>> a = np.array([[1.0, 1.0, 1.0]]) / np.sqrt(3)
-    >>> inside, outside = clip(cube, a, np.array([1.0]) / np.sqrt(3), 1e-12)   # through 3 corners
-    >>> int(inside.n[0]), int(outside.n[0])        # a tetrahedron and the rest (the 3 corners on both)
-    (4, 7)
-    >>> inside, outside = clip(cube, a, np.array([0.5]) / np.sqrt(3), 1e-12)   # 3 new vertices
-    >>> int(inside.n[0]), int(outside.n[0])
-    (4, 10)
-    >>> sorted(inside.V[0, :4].sum(axis=1).round(9).tolist())
-    [0.0, 0.5, 0.5, 0.5]
-    """
-    if int(P.m.max(initial=0)) >= P.Z.shape[2] * _WORD:           # no free bit left somewhere
-        P = compact(P)
-        if int(P.m.max(initial=0)) >= P.Z.shape[2] * _WORD:
-            P = Polytopes(P.V, P.n, _pad(P.Z, 2, P.Z.shape[2] + 1), P.rid, P.m, P.rows)
-    N, K, d = P.V.shape
-    valid = np.arange(K)[None, :] < P.n[:, None]
-    s = np.einsum("nkd,nd->nk", P.V, a) - c[:, None]
-    s[np.abs(s) <= eps] = 0.0
-    neg, pos = valid & (s < 0), valid & (s > 0)
-    zero = valid & (s == 0)
-    # new vertices: edges (i, j) with i strictly inside and j strictly outside
-    both = neg.any(axis=1) & pos.any(axis=1)
-    pi, i, j = np.nonzero(neg[:, :, None] & pos[:, None, :] & both[:, None, None])
-    common = P.Z[pi, i] & P.Z[pi, j]
-    ok = _popcount(common) >= d - 1
-    pi, i, j, common = pi[ok], i[ok], j[ok], common[ok]
-    if len(pi):
-        # no third vertex tight at every row tight at both ends
-        inner = ~np.any(common[:, None, :] & ~P.Z[pi], axis=2) & valid[pi]
-        ar = np.arange(len(pi))
-        inner[ar, i] = False
-        inner[ar, j] = False
-        ok = ~inner.any(axis=1)
-        pi, i, j, common = pi[ok], i[ok], j[ok], common[ok]
-    si, sj = s[pi, i], s[pi, j]
-    X = P.V[pi, i] + (si / (si - sj))[:, None] * (P.V[pi, j] - P.V[pi, i])
-    # the new row, in slot m of both sides
-    C = P.rid.shape[1]
-    rid = P.rid if int(P.m.max(initial=0)) < C else _pad(P.rid, 1, min(2 * C, P.Z.shape[2] * _WORD))
-    ids = P.rows.add(np.concatenate([np.column_stack([a, c]), -np.column_stack([a, c])]))
-    Z = P.Z
-    word, bit = P.m // _WORD, np.left_shift(np.uint64(1), (P.m % _WORD).astype(np.uint64))
-    Zin = Z.copy()
-    zp, zk = np.nonzero(zero)
-    Zin[zp, zk, word[zp]] |= bit[zp]
-    Zx = _pad(common, 1, Z.shape[2])
-    Zx[np.arange(len(pi)), word[pi]] |= bit[pi]
-    sides = []
-    for sign, keep in ((1.0, neg | zero), (-1.0, pos | zero)):
-        kp, kk = np.nonzero(keep)
-        owner = np.concatenate([kp, pi])
-        order = np.argsort(owner, kind="stable")
-        owner = owner[order]
-        verts = np.concatenate([P.V[kp, kk], X])[order]
-        inc = np.concatenate([Zin[kp, kk], Zx])[order]
-        cnt = np.bincount(owner, minlength=N)
-        slot = np.arange(len(owner)) - np.concatenate([[0], np.cumsum(cnt)[:-1]])[owner]
-        Kn = max(int(cnt.max(initial=0)), 1)
-        Vn = np.zeros((N, Kn, d))
-        Vn[owner, slot] = verts
-        Zn = np.zeros((N, Kn, Z.shape[2]), dtype=np.uint64)
-        Zn[owner, slot] = inc
-        rn = rid.copy()
-        rn[np.arange(N), P.m] = ids[:N] if sign > 0 else ids[N:]
-        strict = neg.any(axis=1) if sign > 0 else pos.any(axis=1)
-        sides.append(Polytopes(Vn, np.where(strict, cnt, 0), Zn, rn, P.m + 1, P.rows))
-    return sides[0], sides[1]
-
-
-def compact(P: Polytopes) -> Polytopes:
-    """The same polytopes without their redundant rows (tight at fewer than ``d`` vertices),
-    the arrays trimmed to the largest vertex and row counts.
-
-    >>> cube = box(np.zeros(2), np.ones(2))
-    >>> inside, _ = clip(cube, np.array([[1.0, 0.0]]), np.array([2.0]), 1e-12)   # a row that cuts nothing
-    >>> int(inside.m[0]), int(compact(inside).m[0])
-    (5, 4)
-    """
-    N, K, d = P.V.shape
-    K = max(int(P.n.max(initial=0)), 1)
-    valid = np.arange(K)[None, :] < P.n[:, None]
-    C = P.rid.shape[1]
-    bits = _unpack(P.Z[:, :K])[:, :, :C] & valid[:, :, None]
-    keep = (bits.sum(axis=1) >= d) & (np.arange(C)[None, :] < P.m[:, None])
-    m = keep.sum(axis=1)
-    Cn = max(int(m.max(initial=0)), 1)
-    kp, kc = np.nonzero(keep)
-    new = np.arange(len(kp)) - np.concatenate([[0], np.cumsum(m)[:-1]])[kp]
-    rid = np.zeros((N, Cn), dtype=P.rid.dtype)
-    rid[kp, new] = P.rid[kp, kc]
-    nb = np.zeros((N, Cn, K), dtype=bool)
-    nb[kp, new] = bits[kp, :, kc]
-    return Polytopes(P.V[:, :K], P.n, _pack(nb.transpose(0, 2, 1)), rid, m, P.rows)
-
-
-def centroid(P: Polytopes) -> np.ndarray:
-    """Vertex average of every polytope (an interior point of a full-dimensional one)."""
-    valid = np.arange(P.V.shape[1])[None, :] < P.n[:, None]
-    return np.where(valid[:, :, None], P.V, 0.0).sum(axis=1) / np.maximum(P.n, 1)[:, None]
-
-
-def thickness(P: Polytopes, y: np.ndarray) -> np.ndarray:
-    """A lower bound of every polytope's inradius: the smallest slack of its rows at ``y`` (a
-    ball of that radius around ``y`` is inside).
-
-    >>> b = box(np.zeros(2), np.array([4.0, 1.0]))
-    >>> thickness(b, np.array([[1.0, 0.5]])).tolist()
-    [0.5]
-    """
-    R = P.R
-    rv = np.arange(R.shape[1])[None, :] < P.m[:, None]
-    slack = R[:, :, -1] - np.einsum("ncd,nd->nc", R[:, :, :-1], y)
-    return np.where(rv, slack, np.inf).min(axis=1)
-
-
 def half_width(P: Polytopes) -> np.ndarray:
     """An upper bound of every polytope's inradius: half its smallest width along a row normal
     (any inscribed ball fits in that slab).
@@ -269,3 +143,195 @@ def half_width(P: Polytopes) -> np.ndarray:
     proj = np.einsum("nkd,ncd->nkc", P.V, R[:, :, :-1])
     width = np.where(valid, proj, -np.inf).max(axis=1) - np.where(valid, proj, np.inf).min(axis=1)
     return 0.5 * np.where(rv, width, np.inf).min(axis=1)
+
+
+# ----------------------------------------------------------------------------- compiled, one polytope
+# The same double-description step as :func:`clip`, on one polytope at a time (the refinement's
+# inner loop, :mod:`.refine_poly`): vertices ``V`` (n, d), incidence words ``Z`` (n, W) over the
+# polytope's own rows ``R`` (m, d + 1) (slot ``r`` = bit ``r % 64`` of word ``r // 64``). After
+# every cut the rows tight at fewer than ``d`` vertices (redundant) are dropped, so ``R`` lists
+# facets only and ``m`` stays small.
+_ONE = np.uint64(1)
+_M1, _M2, _M4 = np.uint64(0x5555555555555555), np.uint64(0x3333333333333333), np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@nb.njit(cache=True)
+def _bitcount(x):
+    """Set bits of a uint64 word."""
+    x = x - ((x >> _ONE) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return int((x * _H01) >> np.uint64(56))
+
+
+@nb.njit(cache=True)
+def cut_one(V, Z, R, a, c, eps):
+    """The part ``a · y <= c`` (unit ``a``) of one polytope ``(V, Z, R)``, facets only.
+
+    Returns ``(V', Z', R')``; ``V'`` has no row when no vertex is more than ``eps`` inside.
+    Needs a free row slot: ``len(R) < 64 W``.
+    """
+    n, d = V.shape
+    nw = Z.shape[1]
+    m = R.shape[0]
+    s = np.empty(n)
+    nneg = 0
+    npos = 0
+    for k in range(n):
+        v = -c
+        for e in range(d):
+            v += V[k, e] * a[e]
+        if abs(v) <= eps:
+            v = 0.0
+        s[k] = v
+        if v < 0:
+            nneg += 1
+        elif v > 0:
+            npos += 1
+    if nneg == 0:
+        return np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1))
+    cap = n - npos + nneg * npos
+    oV = np.empty((cap, d))
+    oZ = np.zeros((cap, nw), dtype=np.uint64)
+    wm, bm = m >> 6, _ONE << np.uint64(m & 63)
+    cnt = 0
+    for k in range(n):
+        if s[k] <= 0:
+            oV[cnt] = V[k]
+            oZ[cnt] = Z[k]
+            if s[k] == 0:
+                oZ[cnt, wm] |= bm
+            cnt += 1
+    common = np.empty(nw, dtype=np.uint64)
+    for i in range(n if npos else 0):
+        if not s[i] < 0:
+            continue
+        for j in range(n):
+            if not s[j] > 0:
+                continue
+            pc = 0
+            for w in range(nw):
+                common[w] = Z[i, w] & Z[j, w]
+                pc += _bitcount(common[w])
+            if pc < d - 1:
+                continue
+            edge = True                       # no third vertex tight at every row tight at both
+            for k in range(n):
+                if k == i or k == j:
+                    continue
+                sub = True
+                for w in range(nw):
+                    if common[w] & ~Z[k, w]:
+                        sub = False
+                        break
+                if sub:
+                    edge = False
+                    break
+            if not edge:
+                continue
+            f = s[i] / (s[i] - s[j])
+            for e in range(d):
+                oV[cnt, e] = V[i, e] + f * (V[j, e] - V[i, e])
+            oZ[cnt] = common
+            oZ[cnt, wm] |= bm
+            cnt += 1
+    # facets only: rows (the new one in slot m) tight at d or more vertices
+    keep = np.empty(m + 1, dtype=np.int64)
+    mk = 0
+    for r in range(m + 1):
+        w, b = r >> 6, _ONE << np.uint64(r & 63)
+        t = 0
+        for k in range(cnt):
+            if oZ[k, w] & b:
+                t += 1
+        if t >= d:
+            keep[mk] = r
+            mk += 1
+    nR = np.empty((mk, d + 1))
+    nZ = np.zeros((cnt, nw), dtype=np.uint64)
+    for t in range(mk):
+        r = keep[t]
+        if r < m:
+            nR[t] = R[r]
+        else:
+            nR[t, :d] = a
+            nR[t, d] = c
+        w, b = r >> 6, _ONE << np.uint64(r & 63)
+        tw, tb = t >> 6, _ONE << np.uint64(t & 63)
+        for k in range(cnt):
+            if oZ[k, w] & b:
+                nZ[k, tw] |= tb
+    return oV[:cnt].copy(), nZ, nR
+
+
+@dataclass
+class Flat:
+    """A batch of polytopes stored flat, each in the layout of :func:`cut_one`: the vertices of
+    polytope ``k`` are ``V[vst[k] : vst[k] + vct[k]]`` with incidence words ``Z`` (same rows),
+    its rows ``R[rst[k] : rst[k] + rct[k]]``."""
+
+    V: np.ndarray
+    Z: np.ndarray
+    vst: np.ndarray
+    vct: np.ndarray
+    R: np.ndarray
+    rst: np.ndarray
+    rct: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.vst)
+
+    @staticmethod
+    def of(P: Polytopes) -> "Flat":
+        """The polytopes of a padded batch, flat (their rows copied out of the shared table)."""
+        K, C = P.V.shape[1], P.rid.shape[1]
+        kv = np.arange(K)[None, :] < P.n[:, None]
+        kr = np.arange(C)[None, :] < P.m[:, None]
+        return Flat(P.V[kv], P.Z[kv], _starts(P.n), P.n.astype(np.int64), P.R[kr], _starts(P.m),
+                    P.m.astype(np.int64))
+
+    def take(self, idx: np.ndarray) -> "Flat":
+        vi, vst = _gather(self.vst, self.vct, idx)
+        ri, rst = _gather(self.rst, self.rct, idx)
+        return Flat(self.V[vi], self.Z[vi], vst, self.vct[idx], self.R[ri], rst, self.rct[idx])
+
+    @staticmethod
+    def cat(parts: list["Flat"]) -> "Flat":
+        W = max(p.Z.shape[1] for p in parts)
+        cat = np.concatenate
+        return Flat(cat([p.V for p in parts]), cat([_pad(p.Z, 1, W) for p in parts]),
+                    cat([p.vst + o for p, o in zip(parts, np.cumsum([0] + [len(p.V) for p in parts[:-1]]))]),
+                    cat([p.vct for p in parts]), cat([p.R for p in parts]),
+                    cat([p.rst + o for p, o in zip(parts, np.cumsum([0] + [len(p.R) for p in parts[:-1]]))]),
+                    cat([p.rct for p in parts]))
+
+    def padded(self) -> Polytopes:
+        """The same polytopes as a padded batch (their rows appended to a new table)."""
+        N, d = len(self), self.V.shape[1]
+        K, C = max(int(self.vct.max(initial=0)), 1), max(int(self.rct.max(initial=0)), 1)
+        vi, new = _gather(self.vst, self.vct, np.arange(N))
+        pv = np.repeat(np.arange(N), self.vct)
+        V = np.zeros((N, K, d))
+        V[pv, np.arange(len(pv)) - new[pv]] = self.V[vi]
+        Z = np.zeros((N, K, max(self.Z.shape[1], -(-C // _WORD))), dtype=np.uint64)
+        Z[pv, np.arange(len(pv)) - new[pv], : self.Z.shape[1]] = self.Z[vi]
+        rows = Rows(d)
+        ri, new = _gather(self.rst, self.rct, np.arange(N))
+        ids = rows.add(self.R[ri])
+        pr = np.repeat(np.arange(N), self.rct)
+        rid = np.zeros((N, C), dtype=np.int64)
+        rid[pr, np.arange(len(pr)) - new[pr]] = ids
+        return Polytopes(V, self.vct.copy(), Z, rid, self.rct.copy(), rows)
+
+
+def _starts(ct: np.ndarray) -> np.ndarray:
+    """CSR starts of consecutive blocks of sizes ``ct``."""
+    return np.concatenate([[0], np.cumsum(ct)[:-1]]).astype(np.int64) if len(ct) else np.zeros(0, np.int64)
+
+
+def _gather(st: np.ndarray, ct: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the blocks ``idx`` (``st[k] : st[k] + ct[k]``), in order, and their new starts."""
+    c = ct[idx]
+    new = _starts(c)
+    return np.repeat(st[idx] - new, c) + np.arange(int(c.sum())), new

@@ -3,12 +3,15 @@
 The 2-D refinement of :mod:`.refine2d` in more dimensions: on a convex piece on which every
 upstream causal set is fixed, the arrivals are affine, so the next neuron's causal set is fixed
 on a convex sub-piece cut out by hyperplanes (the rows of :func:`.refine2d._neuron_rows`). Each
-neuron refines every piece: its pattern is read at the piece's vertex average, the piece is cut
-by the rows of that pattern (the inside keeps it), and the parts outside
-(``P ∩ {row_1..row_{j-1} hold, row_j fails}``: convex, disjoint) are refined again. The pieces
-are convex polytopes in vertex-and-row form (:mod:`.polytope`), cut by the double-description
-step, vectorised over all pieces; no LP is solved except for a piece whose thickness the two
-bounds below cannot decide.
+neuron refines every piece:
+its pattern is read at the piece's vertex average, the piece is cut by the rows of that pattern
+(the inside keeps it), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``:
+convex, disjoint) are refined again. The pieces are convex polytopes in vertex-and-facet form,
+stored flat (:class:`.polytope.Flat`) and cut by the compiled double-description step
+(:func:`.polytope.cut_one`); one neuron's refinement of all pieces is one compiled call
+(:func:`_split_kernel`, the rows from :func:`.refine_kernel._piece_rows`), and so are the cuts of
+the fragment merge, the witnesses, the facet probes and their location. No LP is solved except
+for a piece whose thickness the two bounds below cannot decide.
 
 Soundness (model.md §2, "Refinement in d dimensions"): the pieces partition the box (every cut
 sends each point of a piece to exactly one side), so no region is missed but those whose pieces
@@ -22,18 +25,21 @@ warning and makes the result incomplete.
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 
 import networkx as nx
+import numba as nb
 import numpy as np
 
 from ..network import SNN
 from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
-from .polytope import Polytopes, _pad, _unpack, box, centroid, clip, half_width, thickness
-from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, start_maps
+from . import refine_kernel as K
+from .polytope import Flat, _pad, _starts, box, cut_one, half_width
+from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
@@ -42,157 +48,249 @@ MAX_DIM = 4
 
 @dataclass
 class _Cells:
-    """Pieces: their geometry ``geo`` and, as in :class:`.refine2d.Pieces`, the affine maps
-    ``maps`` (N, n_known, d + 1) and firing flags ``fire`` of the neurons known so far, the
-    pattern bits of the finished levels and, while a level is refined, ``mask`` and ``fires``."""
+    """Finished pieces: their geometry ``geo`` and, as in :class:`.refine2d.Pieces`, the affine
+    maps ``maps`` (N, n_total, d + 1), firing flags ``fire`` and pattern bits of every level."""
 
-    geo: Polytopes
+    geo: Flat
     maps: np.ndarray
     fire: np.ndarray
     bits: list
-    mask: np.ndarray | None = None
-    fires: np.ndarray | None = None
-    #: while a neuron is refined: the index of the piece each piece was cut from
-    parent: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.geo)
 
-    @property
-    def V(self) -> np.ndarray:
-        return self.geo.V
-
-    @property
-    def n(self) -> np.ndarray:
-        return self.geo.n
-
     def take(self, idx: np.ndarray) -> "_Cells":
-        return _Cells(self.geo.take(idx), self.maps[idx], self.fire[idx], [b[idx] for b in self.bits],
-                      None if self.mask is None else self.mask[idx], None if self.fires is None else self.fires[idx],
-                      None if self.parent is None else self.parent[idx])
-
-    @staticmethod
-    def cat(parts: list["_Cells"]) -> "_Cells":
-        return _Cells(Polytopes.cat([p.geo for p in parts]), np.concatenate([p.maps for p in parts]),
-                      np.concatenate([p.fire for p in parts]), [np.concatenate(b) for b in zip(*[p.bits for p in parts])],
-                      None if parts[0].mask is None else np.concatenate([p.mask for p in parts]),
-                      None if parts[0].fires is None else np.concatenate([p.fires for p in parts]),
-                      None if parts[0].parent is None else np.concatenate([p.parent for p in parts]))
+        return _Cells(self.geo.take(idx), self.maps[idx], self.fire[idx], [b[idx] for b in self.bits])
 
 
-def _replace(geo: Polytopes, idx: np.ndarray, new: Polytopes) -> Polytopes:
-    """``geo`` (modified in place where no array grows) with the polytopes ``idx`` replaced by ``new``."""
-    K, C = max(geo.V.shape[1], new.V.shape[1]), max(geo.rid.shape[1], new.rid.shape[1])
-    W = max(geo.Z.shape[2], new.Z.shape[2])
-    out = Polytopes(_pad(geo.V, 1, K), geo.n, _pad(_pad(geo.Z, 1, K), 2, W), _pad(geo.rid, 1, C), geo.m, geo.rows)
-    out.V[idx] = _pad(new.V, 1, K)
-    out.Z[idx] = _pad(_pad(new.Z, 1, K), 2, W)
-    out.rid[idx] = _pad(new.rid, 1, C)
-    out.n[idx], out.m[idx] = new.n, new.m
+@dataclass
+class _Level:
+    """Pieces while a level is refined: geometry, the index ``par`` of the level-start piece each
+    lies in (whose maps ``G @ y + H`` and firing flags ``F`` of the level's sources it shares) and
+    the causal masks ``mask`` (N, n_level, n_src) and ``fires`` of the level's neurons so far."""
+
+    geo: Flat
+    par: np.ndarray
+    mask: np.ndarray
+    fires: np.ndarray
+
+    def take(self, idx: np.ndarray) -> "_Level":
+        return _Level(self.geo.take(idx), self.par[idx], self.mask[idx], self.fires[idx])
+
+
+# ----------------------------------------------------------------------------- compiled kernels
+@nb.njit(cache=True)
+def _push(V, Z, R, vst, vct, rst, rct, nv, nr, npc, PV, PZ, PR):
+    """Append the polytope ``(PV, PZ, PR)`` to a flat store with ``npc`` polytopes, ``nv``
+    vertices and ``nr`` rows; returns the (grown) store and the new counts."""
+    n, m = PV.shape[0], PR.shape[0]
+    V, Z, R = K._grow_rows(V, nv + n), K._grow_rows(Z, nv + n), K._grow_rows(R, nr + m)
+    vst, vct, rst, rct = K._grow(vst, npc + 1), K._grow(vct, npc + 1), K._grow(rst, npc + 1), K._grow(rct, npc + 1)
+    V[nv: nv + n] = PV
+    Z[nv: nv + n] = PZ
+    R[nr: nr + m] = PR
+    vst[npc], vct[npc], rst[npc], rct[npc] = nv, n, nr, m
+    return V, Z, R, vst, vct, rst, rct, nv + n, nr + m, npc + 1
+
+
+@nb.njit(cache=True)
+def _store(d, nw, n):
+    """An empty flat store with room for ``n`` polytopes."""
+    n = max(n, 16)
+    return (np.empty((8 * n, d)), np.zeros((8 * n, nw), dtype=np.uint64), np.empty((8 * n, d + 1)),
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64))
+
+
+@nb.njit(cache=True)
+def _spread(V, a, c):
+    """Largest and smallest ``a · v - c`` over the vertices ``V``."""
+    hi, lo = -np.inf, np.inf
+    for k in range(V.shape[0]):
+        s = -c
+        for e in range(V.shape[1]):
+            s += V[k, e] * a[e]
+        hi, lo = max(hi, s), min(lo, s)
+    return hi, lo
+
+
+@nb.njit(cache=True)
+def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, theta, eps, vtol, tol, max_rounds):
+    """One neuron's refinement of the flat polytopes ``(V, Z, vst, vct, R, rst, rct)`` (the compiled
+    :func:`.refine_kernel.split_neuron` in d dimensions): the pattern of every piece is read at its
+    vertex average (:func:`.refine_kernel._piece_rows`), the piece is cut by the rows of that
+    pattern in turn, the outside parts ``P ∩ {rows 1..j-1 hold, row j fails}`` are refined again.
+    A part is dropped when half its width along the cutting row is at most ``tol``.
+
+    Returns the finished store, the input piece ``org`` each comes from, its causal set and firing
+    flag, ``(rounds, cuts, dropped, unfinished)`` and whether some piece had no free row slot
+    (then nothing else is meaningful: call again with more incidence words)."""
+    d, nw, m = V.shape[1], Z.shape[1], G.shape[1]
+    cV, cZ, cR, cvst, cvct, crst, crct = V.copy(), Z.copy(), R.copy(), vst.copy(), vct.copy(), rst.copy(), rct.copy()
+    nc = len(vst)
+    corg = np.arange(nc)
+    oV, oZ, oR, ovst, ovct, orst, orct = _store(d, nw, nc)
+    onv, onr, no = 0, 0, 0
+    oorg = np.empty(max(nc, 16), dtype=np.int64)
+    ocau = np.zeros((max(nc, 16), m), dtype=np.bool_)
+    ofire = np.zeros(max(nc, 16), dtype=np.bool_)
+    cap = m + m * (m + 1)
+    ra, rc = np.empty((cap, d)), np.empty(cap)
+    y, a, h = np.empty(d), np.empty(m), np.empty(m)
+    cau, live = np.zeros(m, dtype=np.bool_), np.zeros(m, dtype=np.bool_)
+    rounds, cuts, dropped = 0, 0, 0
+    for _ in range(max_rounds):
+        if nc == 0:
+            break
+        rounds += 1
+        nV, nZ, nR, nvst, nvct, nrst, nrct = _store(d, nw, nc)
+        nnv, nnr, nn = 0, 0, 0
+        norg = np.empty(max(nc, 16), dtype=np.int64)
+        for p in range(nc):
+            k0, kn, r0, rn = cvst[p], cvct[p], crst[p], crct[p]
+            PV, PZ, PR = cV[k0: k0 + kn].copy(), cZ[k0: k0 + kn].copy(), cR[r0: r0 + rn].copy()
+            q = par[corg[p]]
+            for j in range(m):
+                live[j] = F[q, j] and present[j]
+                h[j] = H[q, j] + D[j]
+            fires, nr = K._piece_rows(PV, kn, G[q], h, live, w, theta, eps, vtol, y, a, cau, ra, rc)
+            alive = True
+            for r in range(nr):
+                smax, smin = _spread(PV, ra[r], rc[r])
+                if smax <= eps:
+                    continue
+                if PR.shape[0] >= 64 * nw:
+                    return (oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], oorg[:no], ocau[:no],
+                            ofire[:no], rounds, cuts, dropped, nc, True)
+                cuts += 1
+                if 0.5 * smax > tol:
+                    XV, XZ, XR = cut_one(PV, PZ, PR, -ra[r], -rc[r], eps)
+                    nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn = _push(
+                        nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn, XV, XZ, XR)
+                    norg = K._grow(norg, nn)
+                    norg[nn - 1] = corg[p]
+                else:
+                    dropped += 1
+                if -0.5 * smin <= tol:
+                    alive = False
+                    dropped += 1
+                    break
+                PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
+            if alive and PV.shape[0]:
+                oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
+                    oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
+                oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
+                oorg[no - 1], ofire[no - 1] = corg[p], fires
+                ocau[no - 1] = cau
+        cV, cZ, cR = nV[:nnv].copy(), nZ[:nnv].copy(), nR[:nnr].copy()
+        cvst, cvct, crst, crct, corg = nvst[:nn].copy(), nvct[:nn].copy(), nrst[:nn].copy(), nrct[:nn].copy(), norg[:nn].copy()
+        nc = nn
+    for p in range(nc):                      # unfinished after max_rounds: no causal set
+        k0, kn, r0, rn = cvst[p], cvct[p], crst[p], crct[p]
+        oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
+            oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, cV[k0: k0 + kn].copy(), cZ[k0: k0 + kn].copy(),
+            cR[r0: r0 + rn].copy())
+        oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
+        oorg[no - 1], ofire[no - 1] = corg[p], False
+        ocau[no - 1] = False
+    return (oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], oorg[:no], ocau[:no],
+            ofire[:no], rounds, cuts, dropped, nc, False)
+
+
+@nb.njit(cache=True)
+def _cut_rows(V, Z, vst, vct, R, rst, rct, piece, gst, gct, ra, rc, eps, tol):
+    """Every polytope ``piece[g]`` cut by the rows ``ra[gst[g] : gst[g] + gct[g]] · y <= rc[...]``
+    in turn (a row cuts when a vertex is more than ``eps`` outside). Returns the flat store of the
+    results, whether each is thicker than ``tol`` along every cutting row, and whether some piece
+    had no free row slot."""
+    d, nw = V.shape[1], Z.shape[1]
+    oV, oZ, oR, ovst, ovct, orst, orct = _store(d, nw, len(piece))
+    onv, onr, no = 0, 0, 0
+    alive = np.ones(len(piece), dtype=np.bool_)
+    for g in range(len(piece)):
+        k0, kn, r0, rn = vst[piece[g]], vct[piece[g]], rst[piece[g]], rct[piece[g]]
+        PV, PZ, PR = V[k0: k0 + kn].copy(), Z[k0: k0 + kn].copy(), R[r0: r0 + rn].copy()
+        for r in range(gst[g], gst[g] + gct[g]):
+            smax, smin = _spread(PV, ra[r], rc[r])
+            if smax <= eps:
+                continue
+            if -0.5 * smin <= tol:
+                alive[g] = False
+                break
+            if PR.shape[0] >= 64 * nw:
+                return oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], alive, True
+            PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
+        oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
+            oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
+    return oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], alive, False
+
+
+@nb.njit(cache=True)
+def _satisfy(V, vst, vct, piece, grp, gst, gct, ra, rc, tol):
+    """Whether every vertex of polytope ``piece[f]`` satisfies every row of group ``grp[f]`` up to ``tol``."""
+    out = np.ones(len(piece), dtype=np.bool_)
+    for f in range(len(piece)):
+        k0, kn, g = vst[piece[f]], vct[piece[f]], grp[f]
+        for r in range(gst[g], gst[g] + gct[g]):
+            if _spread(V[k0: k0 + kn], ra[r], rc[r])[0] > tol:
+                out[f] = False
+                break
     return out
 
 
-def _cut(geo: Polytopes, rp: np.ndarray, ra: np.ndarray, rc: np.ndarray, tol: float, eps: float,
-         stats: dict) -> tuple[Polytopes, np.ndarray, list[tuple[np.ndarray, Polytopes]]]:
-    """Cut every piece ``p`` of ``geo`` by its rows ``ra[rp == p] · y <= rc[rp == p]`` in turn.
+def _widen(geo: Flat) -> Flat:
+    """``geo`` with one more incidence word per vertex."""
+    return Flat(geo.V, _pad(geo.Z, 1, geo.Z.shape[1] + 1), geo.vst, geo.vct, geo.R, geo.rst, geo.rct)
 
-    Returns the pieces' insides (all rows hold), whether each inside is thicker than ``tol``
-    (a thin one is dropped), and the thick outside parts ``(piece index, geometry)``:
-    ``P ∩ {rows 1..j-1 hold, row j fails}``, disjoint. A row cuts only if some vertex is more
-    than ``eps`` outside; a side is thin when half its width along the row is at most ``tol``.
-    """
+
+def _unit_rows(rp: np.ndarray, ra: np.ndarray, rc: np.ndarray, n: int):
+    """Rows ``(piece, a, c)`` scaled to unit ``a`` (zero rows left out), grouped by piece: the
+    arrays and every piece's start and count."""
     norm = np.linalg.norm(ra, axis=1)
     ok = norm > DEFAULT.zero_row
     rp, ra, rc = rp[ok], ra[ok] / norm[ok, None], rc[ok] / norm[ok]
     order = np.argsort(rp, kind="stable")
-    rp, ra, rc = rp[order], ra[order], rc[order]
-    rank = np.arange(len(rp)) - np.searchsorted(rp, rp, side="left")
-    alive = np.ones(len(geo), dtype=bool)
-    outs = []
-    for j in range(int(rank.max(initial=-1)) + 1):
-        sel = np.flatnonzero(rank == j)
-        sel = sel[alive[rp[sel]]]
-        p, a, c = rp[sel], ra[sel], rc[sel]
-        sub = geo.take(p)
-        kv = np.arange(sub.V.shape[1])[None, :] < sub.n[:, None]
-        s = np.einsum("rkd,rd->rk", sub.V, a) - c[:, None]
-        smax = np.where(kv, s, -np.inf).max(axis=1)
-        cuts = np.flatnonzero(smax > eps)
-        if not len(cuts):
-            continue
-        p, a, c, sub, smax = p[cuts], a[cuts], c[cuts], sub.take(cuts), smax[cuts]
-        smin = np.where(kv[cuts], s[cuts], np.inf).min(axis=1)
-        stats["cuts"] += len(p)
-        inside, outside = clip(sub, a, c, eps)
-        thick_out = (outside.n > 0) & (0.5 * smax > tol)
-        if thick_out.any():
-            outs.append((p[thick_out], outside.take(np.flatnonzero(thick_out))))
-        thin_in = (inside.n == 0) | (-0.5 * smin <= tol)
-        alive[p[thin_in]] = False
-        stats["dropped"] += int(thin_in.sum()) + int(((outside.n > 0) & ~thick_out).sum())
-        geo = _replace(geo, p, inside)
-    return geo, alive, outs
+    gct = np.bincount(rp, minlength=n).astype(np.int64)
+    return np.ascontiguousarray(ra[order]), np.ascontiguousarray(rc[order]), _starts(gct), gct
 
 
-def _rows(work: _Cells, lv, i: int, src_cols: np.ndarray, y: np.ndarray, scale: float):
-    """Neuron ``i``'s pattern at the points ``y`` of the pieces and its rows there
-    (:func:`.refine2d._neuron_rows`)."""
-    d = work.geo.dim
-    G = work.maps[:, src_cols, :d]
-    H = work.maps[:, src_cols, d] + lv.D[i]
-    live = work.fire[:, src_cols] & lv.present[i]
-    return _neuron_rows(G, H, live, lv.W[i], float(lv.thresholds[i]), y, None, work.V, work.n, scale)
-
-
-def _split_neuron(pc: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps: float, scale: float,
-                  stats: dict) -> tuple[_Cells, bool]:
+def _split_neuron(pc: _Level, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int, tol: float, eps: float,
+                  scale: float, stats: dict) -> tuple[_Level, bool]:
     """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece; then
     merge the pieces of one causal set of a convex cell that came from one piece (:func:`_merge`)."""
-    done: list[_Cells] = []
-    work = pc.take(np.arange(len(pc)))
-    work.parent = np.arange(len(pc))
-    finished = False
-    for _ in range(MAX_ROUNDS):
-        if not len(work):
-            finished = True
+    geo = pc.geo
+    while True:
+        out = _split_kernel(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, pc.par, G, H, F,
+                            np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
+                            np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps,
+                            VERTEX_TOL * scale, tol, MAX_ROUNDS)
+        if not out[-1]:
             break
-        stats["rounds"] += 1
-        causal, fires, rp, ra, rc = _rows(work, lv, i, src_cols, centroid(work.geo), scale)
-        assert work.mask is not None and work.fires is not None          # set for the level
-        work.mask[:, i], work.fires[:, i] = causal, fires
-        geo, alive, outs = _cut(work.geo, rp, ra, rc, tol, eps, stats)
-        keep = np.flatnonzero(alive)
-        if len(keep):
-            f = work.take(keep)
-            f.geo = geo.take(keep)
-            done.append(f)
-        parts = []
-        for p, g in outs:
-            o = work.take(p)
-            o.geo = g
-            parts.append(o)
-        work = _Cells.cat(parts) if parts else work.take(np.zeros(0, dtype=np.int64))
-    if not finished:
-        done.append(work)
-    out = _Cells.cat(done) if done else pc.take(np.zeros(0, dtype=np.int64))
-    if finished and len(out):
-        out = _merge(pc, out, lv, i, src_cols, tol, eps, scale, stats)
-    out.parent = None
-    return out, finished
+        geo = _widen(geo)
+    V, Z, vst, vct, R, rst, rct, org, causal, fires, rounds, cuts, dropped, left, _ = out
+    stats["rounds"] += int(rounds)
+    stats["cuts"] += int(cuts)
+    stats["dropped"] += int(dropped)
+    mask, fi = pc.mask[org], pc.fires[org]
+    mask[:, i], fi[:, i] = causal, fires
+    res = _Level(Flat(V, Z, vst, vct, R, rst, rct), pc.par[org], mask, fi)
+    if left == 0 and len(org):
+        res = _merge(_Level(geo, pc.par, pc.mask, pc.fires), res, org, G, H, F, lv, i, tol, eps, scale, stats)
+    return res, left == 0
 
 
-def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float, eps: float, scale: float,
-           stats: dict) -> _Cells:
-    """Replace the pieces of ``out`` that came from one parent piece of ``pc`` and lie in one cell
-    of neuron ``i`` by one piece: the parent cut by that cell's rows.
+def _merge(pc: _Level, out: _Level, org: np.ndarray, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int,
+           tol: float, eps: float, scale: float, stats: dict) -> _Level:
+    """Replace the pieces of ``out`` that came from one piece of ``pc`` (``org``) and lie in one
+    cell of neuron ``i`` by one piece: that piece cut by the cell's rows.
 
     The refinement cuts a cell into several pieces where the plane of another cell's row crosses
     it; merged, the next neuron refines one piece instead of several. The cell is the one of a
     representative piece, its rows written on the parent (so every arrival order the parent leaves
     open is fixed); a piece with the same causal set joins it when all its vertices satisfy those
     rows (with mixed signs one causal set can have several cells: the others stay as they are)."""
-    assert out.parent is not None and out.mask is not None and out.fires is not None
-    key = np.concatenate([out.parent[:, None].view(np.uint8).reshape(len(out), -1),
+    N = len(org)
+    key = np.concatenate([org[:, None].view(np.uint8).reshape(N, -1),
                           np.packbits(np.column_stack([out.mask[:, i], out.fires[:, i]]), axis=1)], axis=1)
     _, first, inv, cnt = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel(),
                                    return_index=True, return_inverse=True, return_counts=True)
@@ -201,47 +299,43 @@ def _merge(pc: _Cells, out: _Cells, lv, i: int, src_cols: np.ndarray, tol: float
     if not len(multi):
         return out
     reps = first[multi]
-    base = pc.take(out.parent[reps])
-    base.parent = out.parent[reps]
-    assert base.mask is not None and base.fires is not None
-    base.mask[:, i], base.fires[:, i] = out.mask[reps, i], out.fires[reps, i]
+    parent = org[reps]
+    q = pc.par[parent]
     # the rows of the representatives' cells, written on their parent piece
-    _, _, rp, ra, rc = _rows(base, lv, i, src_cols, centroid(out.geo.take(reps)), scale)
-    norm = np.linalg.norm(ra, axis=1)
-    ok = norm > DEFAULT.zero_row
-    rp, ra, rc = rp[ok], ra[ok] / norm[ok, None], rc[ok] / norm[ok]
-    geo, alive, _ = _cut(base.geo, rp, ra, rc, tol, eps, stats)
+    # the vertices bound the arrivals only for inhibitory sources (padding them costs more than the rest)
+    base = pc.geo.take(parent).padded() if (lv.W[i] < 0).any() else None
+    r = out.geo.take(reps)
+    y = _centres(r.V, r.vst, r.vct, r.R, r.rst, r.rct)[0]
+    live = F[q] & lv.present[i]
+    _, _, rp, ra, rc = _neuron_rows(G[q], H[q] + lv.D[i], live, lv.W[i], float(lv.thresholds[i]), y,
+                                    None, None if base is None else base.V, None if base is None else base.n, scale)
+    ra, rc, gst, gct = _unit_rows(rp, ra, rc, len(reps))
+    geo = pc.geo
+    while True:
+        cut = _cut_rows(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, parent, gst, gct, ra, rc, eps, tol)
+        if not cut[-1]:
+            break
+        geo = _widen(geo)
+    merged, alive = Flat(*cut[:7]), cut[7]
     # members: pieces of a group whose vertices all satisfy the group's rows
     grp = np.full(len(cnt), -1)
     grp[multi] = np.arange(len(multi))
     frag = np.flatnonzero(grp[inv] >= 0)
     g = grp[inv[frag]]
-    order = np.argsort(rp, kind="stable")
-    rp, ra, rc = rp[order], ra[order], rc[order]
-    nrow = np.bincount(rp, minlength=len(reps))
-    start = np.concatenate([[0], np.cumsum(nrow)[:-1]])
-    pf = np.repeat(np.arange(len(frag)), nrow[g])
-    row = np.repeat(start[g], nrow[g]) + np.arange(len(pf)) - np.repeat(np.cumsum(nrow[g]) - nrow[g], nrow[g])
-    V = out.geo.V[frag[pf]]
-    kv = np.arange(V.shape[1])[None, :] < out.geo.n[frag[pf]][:, None]
-    viol = np.where(kv, np.einsum("pkd,pd->pk", V, ra[row]) - rc[row][:, None], -np.inf).max(axis=1)
-    outside = np.zeros(len(frag), dtype=bool)
-    outside[pf[viol > 1e3 * eps]] = True
-    member = frag[~outside]
+    member = frag[_satisfy(out.geo.V, out.geo.vst, out.geo.vct, frag, g, gst, gct, ra, rc, 1e3 * eps)]
     stats["merged"] = stats.get("merged", 0) + len(member) - int(np.unique(inv[member]).size)
     used = np.zeros(len(reps), dtype=bool)
     used[grp[inv[member]]] = True
-    rest = np.ones(len(out), dtype=bool)
+    rest = np.ones(N, dtype=bool)
     rest[member] = False
-    base.geo = geo
     keep = np.flatnonzero(alive & used)
-    return _Cells.cat([out.take(np.flatnonzero(rest)), base.take(keep)]) if len(keep) else out.take(np.flatnonzero(rest))
-
-
-def _finish(pc: _Cells, lv, src_cols: np.ndarray, d: int) -> _Cells:
-    """The level's affine maps and pattern bits (:func:`.refine2d._finish_level`), geometry kept."""
-    f = _finish_level(Pieces(pc.V, pc.n, pc.maps, pc.fire, pc.bits, pc.mask, pc.fires), lv, src_cols, d)
-    return _Cells(pc.geo, f.maps, f.fire, f.bits)
+    kept = out.take(np.flatnonzero(rest))
+    if not len(keep):
+        return kept
+    new = out.take(reps[keep])
+    new.geo = merged.take(keep)
+    return _Level(Flat.cat([kept.geo, new.geo]), np.concatenate([kept.par, new.par]),
+                  np.concatenate([kept.mask, new.mask]), np.concatenate([kept.fires, new.fires]))
 
 
 def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
@@ -278,23 +372,30 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             state["complete"], state["stopped"] = False, why
         return why is not None
 
-    pc = _Cells(box(domain.lo, domain.hi), maps0, np.ones((1, net.first_neuron), dtype=bool), [])
+    geo, maps, fire = Flat.of(box(domain.lo, domain.hi)), maps0, np.ones((1, net.first_neuron), dtype=bool)
+    bits: list[np.ndarray] = []
     for li, lv in enumerate(net.levels):
         src_cols = col_of[lv.sources]
-        pc.mask = np.zeros((len(pc), *lv.W.shape), dtype=bool)
-        pc.fires = np.zeros((len(pc), len(lv.neurons)), dtype=bool)
+        G, H = np.ascontiguousarray(maps[:, src_cols, :d]), np.ascontiguousarray(maps[:, src_cols, d])
+        F = np.ascontiguousarray(fire[:, src_cols])
+        N = len(geo)
+        pc = _Level(geo, np.arange(N), np.zeros((N, *lv.W.shape), dtype=bool), np.zeros((N, len(lv.neurons)), dtype=bool))
         for i in range(len(lv.neurons)):
             if stop():
                 break
-            pc, ok = _split_neuron(pc, lv, i, src_cols, tol, eps, scale, stats)
+            pc, ok = _split_neuron(pc, G, H, F, lv, i, tol, eps, scale, stats)
             if not ok:
                 state["complete"], state["rounds_exceeded"] = False, True
-            progress(i + 1, len(lv.neurons), f"level {li + 1}, neuron {i + 1}/{len(lv.neurons)}: {len(pc)} pieces")
+            progress(i + 1, len(lv.neurons), f"level {li + 1}, neuron {i + 1}/{len(lv.neurons)}: {len(pc.par)} pieces")
         if state["stopped"]:
-            pc = pc.take(np.zeros(0, dtype=np.int64))     # an unfinished level has no patterns
+            geo = geo.take(np.zeros(0, dtype=np.int64))     # an unfinished level has no patterns
+            maps, fire, bits = maps[:0], fire[:0], [b[:0] for b in bits]
             break
-        pc = _finish(pc, lv, src_cols, d)
-    return _result(net, domain, pc, col_of, tol, eps, adjacency, max_regions, stats, state, t0)
+        f = _finish_level(Pieces(np.zeros((len(pc.par), 0, d)), pc.geo.vct, maps[pc.par], fire[pc.par],
+                                 [b[pc.par] for b in bits], pc.mask, pc.fires), lv, src_cols, d)
+        geo, maps, fire, bits = pc.geo, f.maps, f.fire, f.bits
+    return _result(net, domain, _Cells(geo, maps, fire, bits), col_of, tol, eps, adjacency, max_regions,
+                   stats, state, t0)
 
 
 def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: float, eps: float, adjacency: bool,
@@ -303,18 +404,19 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     warnings: list[str] = []
     if state.get("rounds_exceeded"):
         warnings.append(f"a neuron needed more than {MAX_ROUNDS} refinement rounds: some pieces are unfinished")
-    y = centroid(fin.geo)
-    rho = thickness(fin.geo, y)
+    geo = fin.geo
+    y, rho = _centres(geo.V, geo.vst, geo.vct, geo.R, geo.rst, geo.rct)
     # a piece neither provably thick nor provably thin: the Chebyshev LP on its rows decides
     keep = rho > tol
     unsure = np.flatnonzero(~keep)
-    for k in unsure[half_width(fin.geo.take(unsure)) > tol]:
-        R = fin.geo.R[k, : fin.geo.m[k]]
+    for k in unsure[half_width(geo.take(unsure).padded()) > tol]:
+        R = geo.R[geo.rst[k]: geo.rst[k] + geo.rct[k]]
         c, r = ChebyshevLP(R[:, :d], R[:, d], domain.lo, domain.hi).centre()
         stats["lps"] += 1
         if c is not None and r > tol:
             keep[k], y[k], rho[k] = True, c, r
-    fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
+    if not keep.all():
+        fin, y, rho = fin.take(np.flatnonzero(keep)), y[keep], rho[keep]
     if fin.fire.shape[1] < net.n_total:                     # stopped before the last level: nothing finished
         none = fin.take(np.zeros(0, dtype=np.int64))
         fin = _Cells(none.geo, np.zeros((0, net.n_total, d + 1)), np.zeros((0, net.n_total), dtype=bool), [])
@@ -338,16 +440,19 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         oG = oG / net.decoder.scale[None, :, None]
         oh = (oh - net.decoder.offset) / net.decoder.scale
     # linear regions: components of pieces joined across facets where the output map is the
-    # same; a piece whose map no other piece has is one by itself, so only the others are probed
+    # same; a piece whose map no other piece has is one by itself, so only the others are probed.
+    # Maps (rounded to 7 decimals, -0.0 made 0.0) are compared by a hash of their bits in integer
+    # arithmetic (exact, so equal maps hash alike in any summation order); a collision only probes
+    # a piece more.
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
-    mid = _ids(np.round(maps, 7).reshape(N, maps[0].size if N else 0))
+    words = (np.round(maps, 7) + 0.0).reshape(N, maps.shape[1] * (d + 1)).view(np.uint64)
+    mult = np.random.default_rng(13).integers(1, 2 ** 63, words.shape[1], dtype=np.uint64) | np.uint64(1)
+    key = (words * mult).sum(axis=1, dtype=np.uint64)
+    mid = np.unique(key, return_inverse=True)[1].ravel()
     shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
     probe = np.arange(N) if adjacency else shared
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
-    link = nx.Graph()
-    link.add_nodes_from(shared.tolist())
-    link.add_edges_from(zip(u[same].tolist(), v[same].tolist()))
-    linear = N - link.number_of_nodes() + nx.number_connected_components(link)
+    linear = int(K.components(N, u[same], v[same]))
     graph = None
     if adjacency:
         graph = nx.Graph()
@@ -355,8 +460,15 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
                              for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
     X = domain.point(y) if N else np.zeros((0, len(domain.c)))
-    regions = [Region(key.tobytes().hex(), x, r, om)
-               for key, x, r, om in zip(packed, X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
+    hexes, w = np.ascontiguousarray(packed).tobytes().hex(), 2 * packed.shape[1]
+    was = gc.isenabled()
+    gc.disable()             # many new objects: the collector's passes over them cost more than they
+    try:
+        regions = [Region(hexes[k * w: k * w + w], x, r, om)
+                   for k, x, r, om in zip(range(N), X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
+    finally:
+        if was:
+            gc.enable()
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=int(pid.max(initial=-1)) + 1, cells=N,
         linear_regions=linear, complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol,
@@ -364,38 +476,114 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         regions=regions, graph=graph, stats=stats, warnings=warnings)
 
 
+@nb.njit(cache=True)
+def _centres(V, vst, vct, R, rst, rct):
+    """Vertex average ``y`` of every flat polytope and the smallest slack of its rows there (a
+    ball of that radius around ``y`` is inside: a lower bound of the inradius)."""
+    N, d = len(vst), V.shape[1]
+    y, rho = np.zeros((N, d)), np.full(N, np.inf)
+    for p in range(N):
+        for k in range(vst[p], vst[p] + vct[p]):
+            for e in range(d):
+                y[p, e] += V[k, e]
+        for e in range(d):
+            y[p, e] /= max(vct[p], 1)
+        for r in range(rst[p], rst[p] + rct[p]):
+            s = R[r, d]
+            for e in range(d):
+                s -= R[r, e] * y[p, e]
+            rho[p] = min(rho[p], s)
+    return y, rho
+
+
+@nb.njit(cache=True)
+def _facet_probes(V, Z, vst, vct, R, rst, rct, probe, lo, hi, step):
+    """For every facet (row tight at ``d`` or more vertices) of the flat polytopes ``probe``: the
+    polytope, a point ``step`` beyond the facet's vertex average, and that average (facets whose
+    point is outside the box ``lo, hi`` left out)."""
+    d = V.shape[1]
+    tot = 0
+    for p in probe:
+        tot += rct[p]
+    pi, q, f = np.empty(tot, dtype=np.int64), np.empty((tot, d)), np.empty((tot, d))
+    c = 0
+    x = np.empty(d)
+    for p in probe:
+        for r in range(rct[p]):
+            w, b = r >> 6, np.uint64(1) << np.uint64(r & 63)
+            cnt = 0
+            x[:] = 0.0
+            for k in range(vst[p], vst[p] + vct[p]):
+                if Z[k, w] & b:
+                    cnt += 1
+                    for e in range(d):
+                        x[e] += V[k, e]
+            if cnt < d:
+                continue
+            inb = True
+            for e in range(d):
+                f[c, e] = x[e] / cnt
+                q[c, e] = f[c, e] + step * R[rst[p] + r, e]
+                inb = inb and lo[e] < q[c, e] < hi[e]
+            if inb:
+                pi[c] = p
+                c += 1
+    return pi[:c], q[:c], f[:c]
+
+
+@nb.njit(cache=True)
+def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
+    """For every probe ``q[i]`` the first flat polytope among ``members[cand_start[i] : +
+    cand_count[i]]`` whose rows it satisfies up to ``tol`` (the only one without a test), or -1."""
+    out = np.full(len(q), -1, dtype=np.int64)
+    d = q.shape[1]
+    for i in range(len(q)):
+        c0, cn = cand_start[i], cand_count[i]
+        if cn == 1:
+            out[i] = members[c0]
+            continue
+        for c in range(c0, c0 + cn):
+            k = members[c]
+            inside = True
+            for r in range(rst[k], rst[k] + rct[k]):
+                s = -R[r, d]
+                for e in range(d):
+                    s += R[r, e] * q[i, e]
+                if s > tol:
+                    inside = False
+                    break
+            if inside:
+                out[i] = k
+                break
+    return out
+
+
 def _ids(rows: np.ndarray) -> np.ndarray:
-    """An id per distinct row of ``rows`` (N, k): ``0..#distinct - 1``."""
+    """An id per distinct row of ``rows`` (N, k) (bytes compared; ids in the rows' byte order)."""
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
-    return np.unique(rows, axis=0, return_inverse=True)[1].ravel()
+    r = np.ascontiguousarray(rows)
+    return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
-def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray, probe: np.ndarray,
-               oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
+def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray,
+               probe: np.ndarray, oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
                warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pieces sharing a facet with the pieces ``probe``: probe just across the vertex average of
-    each of their facets, locate the piece there by its simulated pattern (and, where a pattern
-    has several pieces, by their rows). Returns the edges ``u < v`` and whether the output is
+    each of their facets, locate the piece there by its pattern (a float simulation,
+    :func:`.refine2d.float_keys`) and, where a pattern has several pieces, by their rows. Returns the edges ``u < v`` and whether the output is
     continuous across each and has the same map on both sides."""
     d = domain.dim
     empty = np.zeros(0, dtype=np.int64)
     if not len(probe):
         return empty, empty, empty.astype(bool), empty.astype(bool)
-    geo = fin.geo.take(probe)
-    K, C = geo.V.shape[1], geo.rid.shape[1]
-    valid = np.arange(K)[None, :] < geo.n[:, None]
-    inc = _unpack(geo.Z)[:, :, :C] & valid[:, :, None]                       # (P, K, C)
-    cnt = inc.sum(axis=1)
-    pi, ri = np.nonzero((cnt >= d) & (np.arange(C)[None, :] < geo.m[:, None]))
-    fpt = np.einsum("pk,pkd->pd", inc[pi, :, ri].astype(float), geo.V[pi]) / cnt[pi, ri][:, None]
-    q = fpt + 1e2 * eps * fin.geo.rows[geo.rid[pi, ri]][:, :d]
-    inb = np.all((q > domain.lo) & (q < domain.hi), axis=1)
-    pi, q, fpt = probe[pi[inb]], q[inb], fpt[inb]
+    geo = fin.geo
+    pi, q, fpt = _facet_probes(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, probe, domain.lo,
+                               domain.hi, 1e2 * eps)
     found = np.full(len(q), -1)
     if len(q):
         qid = np.full(len(q), -1)
-        pb = np.packbits(pattern_bits(net, domain, q), axis=1)
+        pb = float_keys(net, domain, q)
         both = _ids(np.concatenate([packed, pb]))
         first = np.full(both.max() + 1, -1)
         first[pid[::-1]] = np.arange(len(pid))[::-1]                 # a piece of every pattern id
@@ -406,22 +594,11 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
         remap[both[: len(packed)]] = pid
         qid[known[qpat]] = remap[qpat[known[qpat]]]
         count = np.bincount(pid)
-        one = (qid >= 0) & (count[np.maximum(qid, 0)] == 1)
         by = np.argsort(pid, kind="stable")
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
-        found[one] = by[start[qid[one]]]
-        many = np.flatnonzero((qid >= 0) & ~one)
-        if len(many):
-            reps = count[qid[many]]
-            qq = np.repeat(many, reps)
-            cand = by[np.repeat(start[qid[many]], reps) + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)]
-            Rc = fin.geo.R[cand]
-            viol = np.einsum("pcd,pd->pc", Rc[:, :, :d], q[qq]) - Rc[:, :, d]
-            inside = np.where(np.arange(Rc.shape[1])[None, :] < fin.geo.m[cand][:, None], viol, -np.inf).max(axis=1) \
-                <= 1e3 * eps
-            qi, ci = qq[inside], cand[inside]
-            first = np.unique(qi, return_index=True)[1]                 # the first containing candidate
-            found[qi[first]] = ci[first]
+        hit = qid >= 0
+        found = _locate(q, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
+                        by, geo.R, geo.rst, geo.rct, 1e3 * eps)
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
     if miss.any():
