@@ -596,8 +596,9 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     box is done when all its conjunctions are closed; a box with at most
     :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open
     conjunctions by exact leaf MILPs (:func:`conjunction_program`). Open boxes are split, least
-    proven first, on the coordinate chosen by the split rule (:data:`SPLIT_RULES`: a search
-    that does not finish in its share of the time limit is restarted with the next rule).
+    proven first, on the coordinate chosen by the split rule; each rule of :data:`SPLIT_RULES`
+    has its own search, and the searches run interleaved by their shares of the CPU time
+    (:func:`interleave`) until one decides.
     Falsification runs throughout: the minimisers of the linear bounds and the box centres are
     evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
     (:mod:`~srmverify.verify.attack`) starts from the least proven boxes. A float point that
@@ -618,7 +619,7 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     deadline = None if timeout is None else t0 + timeout
     searches = {split: _decide(nets, box, dnf, accept, split, engine, deadline, progress, settings)
                 for split, _ in SPLIT_RULES}
-    split, r, last, spent = interleave(searches, dict(SPLIT_RULES), deadline)
+    split, r, last, spent = interleave(searches, dict(SPLIT_RULES), deadline, HEAD_START)
     total: dict = {}
     for stats in last.values():                  # counts summed over the searches
         for k, v in stats.items():
