@@ -25,6 +25,11 @@ per run: rerunning one tool on some instances is ``--tools srmverify --only rows
 ``python -m srmverify`` from a frozen copy of the code (``git archive``: ``DIR/srmverify`` and
 ``DIR/srmverify_cli``) so that editing the working tree cannot change a run in progress.
 ``--summary CSV`` only prints the table of an existing results file.
+
+``--cpu-clock`` (srmverify only): srmverify runs with ``time.perf_counter`` replaced by
+``time.process_time``, so its ``--timeout`` (and every deadline inside) counts CPU seconds, and the
+time recorded is the process's CPU time: on a loaded machine each instance then gets the work a
+quiet machine does in that many seconds (its wall time is not limited; nnenum is not run this way).
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -57,12 +63,19 @@ def instances(root: Path, subset: str) -> list[tuple[str, str]]:
 def run(cmd: list[str], timeout: float, env: dict | None = None) -> tuple[str, float, str]:
     """``(stdout, wall time, stderr tail)``; a process past ``timeout + 15`` s is killed with its
     whole process group (nnenum's worker processes outlived a plain kill and took CPU from the
-    instances after them)."""
+    instances after them). With ``--cpu-clock`` the time is the CPU time of the process (and
+    of the children it waited for) and the kill comes after ``20 * timeout + 15`` s."""
+    if CPU_CLOCK[0]:
+        timeout = 20 * timeout
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                          start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout + 15)
+        if CPU_CLOCK[0]:
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return out, c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime, err[-300:]
         return out, time.perf_counter() - t0, err[-300:]
     except subprocess.TimeoutExpired:
         return "", time.perf_counter() - t0, "killed"
@@ -74,12 +87,18 @@ def run(cmd: list[str], timeout: float, env: dict | None = None) -> tuple[str, f
         p.communicate()
 
 
+#: ``--cpu-clock``: the srmverify command line with every deadline in CPU seconds.
+CPU_CLOCK_MAIN = "import time; time.perf_counter = time.process_time; from srmverify_cli.main import main; main()"
+
+
 def srmverify(net: Path, prop: Path, timeout: float, src: str | None) -> tuple[str, float]:
-    if src:
-        cmd = [sys.executable, "-m", "srmverify"]
+    if src:          # -P: the current folder (a checkout's own srmverify/) does not shadow src
+        cmd = [sys.executable, "-P", "-m", "srmverify"]
         env: dict | None = dict(os.environ, PYTHONPATH=src)
     else:
         cmd, env = [str(Path(sys.executable).with_name("srmverify"))], None
+    if CPU_CLOCK[0]:
+        cmd = [sys.executable, "-P", "-c", CPU_CLOCK_MAIN]
     out, t, err = run(cmd + ["verify", str(net), str(prop), "--timeout", str(timeout), "--json"], timeout, env)
     try:
         return json.loads(out)["verdict"], t
@@ -98,6 +117,8 @@ def nnenum(net: Path, prop: Path, timeout: float, src: Path, python: str) -> tup
 
 #: Set by ``main``: a verdict returned after the wall-clock limit counts as a timeout.
 LIMIT = [float("inf")]
+#: Set by ``main`` (``--cpu-clock``).
+CPU_CLOCK = [False]
 
 
 def solved(row: dict, tool: str) -> bool:
@@ -150,8 +171,11 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true", help="skip the instances already in --csv")
     ap.add_argument("--only", help="run only the (onnx, vnnlib) rows of this CSV")
     ap.add_argument("--summary", help="print the table of this results CSV and exit")
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="srmverify's deadlines and recorded times in CPU seconds (a loaded machine)")
     args = ap.parse_args()
     LIMIT[0] = args.timeout
+    CPU_CLOCK[0] = args.cpu_clock
     root = Path(args.dir)
     tools = args.tools.split(",") if args.tools else ["srmverify"] + (["nnenum"] if args.nnenum else [])
     if args.summary:
@@ -161,6 +185,8 @@ def main() -> None:
         sys.exit(1 if any(wrong(r, t) for r in rows for t in tools) else 0)
     if "nnenum" in tools and not args.nnenum:
         ap.error("--tools nnenum needs --nnenum DIR")
+    if args.cpu_clock and "nnenum" in tools:
+        ap.error("--cpu-clock times srmverify only: add --tools srmverify")
     published = {(r["onnx"], r["vnnlib"]): r["verdict"] for r in csv.DictReader(open(root / "published_verdicts.csv"))}
     todo = instances(root, args.subset)
     if args.only:

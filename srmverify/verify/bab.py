@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Callable, Generator, NamedTuple, Protocol
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +51,8 @@ from ..network import ReLUNet
 from ..results import Progress, no_progress
 from ..simulate import relu_exact
 from ..encode.program import Lin, Program, float_arithmetic
-from ..solvers import solve
+from ..solvers import Solution, solve
+from ..solvers.bigm import lower
 from ..settings import DEFAULT, Settings
 
 
@@ -225,6 +226,18 @@ def _program(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np
     return p
 
 
+def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings = DEFAULT) -> Solution:
+    """Solve a leaf program with ``engine``; HiGHS without presolve. HiGHS' presolve is not
+    trusted with a proof of infeasibility (:func:`~srmverify.solvers.highs_milp.solve_arrays`
+    confirms each presolved ``infeasible`` by a second solve without it) and almost every leaf
+    is infeasible, so one solve without presolve does the same work once (0.47x the CPU time on
+    60 leaves of ACAS Xu 3_3 prop 2; benchmarks/README.md, ACAS Xu)."""
+    if engine != "highs":
+        return solve(p, engine, limit, settings)
+    from ..solvers.highs_milp import solve_arrays     # the engine's module only when it is used
+    return solve_arrays(lower(p, settings.tau), limit, settings, presolve=False)
+
+
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
     """Symbolic upper bound of the output on each box, its linear bound's slopes, the number of
     unstable ReLUs and the intermediate bounds."""
@@ -330,7 +343,7 @@ class ReluObjective:
     def leaf(self, f: int, box: np.ndarray, bb: BoxBounds, cutoff: float, engine: str, limit: float | None,
              settings: Settings) -> tuple[np.ndarray | None, float | None]:
         pre_b = [(lo[f], hi[f]) for lo, hi in bb.state]
-        sol = solve(leaf_program(self.net, box, pre_b, cutoff), engine, limit, settings)
+        sol = solve_leaf(leaf_program(self.net, box, pre_b, cutoff), engine, limit, settings)
         pts = np.clip(sol.point[:box.shape[0]], box[:, 0], box[:, 1])[None] if sol.has_point else None
         return pts, cutoff if sol.status == "infeasible" else sol.bound if sol.status == "optimal" else None
 
@@ -534,14 +547,18 @@ ATTACK_EVERY = 8
 ATTACK_STARTS = 64
 #: Exact re-checks (``accept``) of float candidates allowed in one search (near ties cost one each).
 MAX_ACCEPTS = 64
-#: The split rules used in turn and the share of the time limit each gets (the last: the rest;
-#: without a limit, the first gets :data:`FIRST_RULE_TIME` seconds): ``grad`` splits the coordinate
+#: The split rules and each one's share of the time: every rule has its own search tree, and the
+#: searches run interleaved, one batch at a time, the next batch going to the search with the least
+#: time spent relative to its share, until one of them decides (so a rule that needs ``t`` s alone
+#: decides in about ``t / share``, and no search restarts from the root). ``grad`` splits the coordinate
 #: with the largest ``|slope| * width`` of the linear bound (best on large boxes), ``wide`` the one
-#: split least so far relative to the root box (best on thin boxes, where the slopes mislead). A
-#: search that does not finish in its share is restarted with the next rule (continuing one
-#: rule's open boxes with the other was measured slower: each rule needs its own tree).
-SPLIT_RULES = (("grad", 1 / 3), ("wide", 1.0))
-FIRST_RULE_TIME = 30.0
+#: split least so far relative to the root box (best on thin boxes, where the slopes mislead).
+#: Continuing one rule's open boxes with the other was measured slower: each rule needs its own tree.
+#: ACAS Xu (CPU seconds, loaded machine): 3_3 prop 2 needs 31.5 s with ``grad``, > 41 s with
+#: ``wide``; 1_1 prop 3 22.6 s with ``grad``, 4.2 s with ``wide``: ``grad`` gets most of the time.
+SPLIT_RULES = (("grad", 0.8), ("wide", 0.2))
+#: CPU seconds the first rule runs alone before the others join (most searches end before).
+HEAD_START = 1.0
 #: ``wide`` measures a coordinate's width relative to its root width, but never to less than this
 #: fraction of the root box's largest width (a nearly fixed input is split only once the others
 #: are as thin).
@@ -581,8 +598,9 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     box is done when all its conjunctions are closed; a box with at most
     :attr:`~srmverify.settings.Settings.bab_leaf_unstable` unstable ReLUs closes its open
     conjunctions by exact leaf MILPs (:func:`conjunction_program`). Open boxes are split, least
-    proven first, on the coordinate chosen by the split rule (:data:`SPLIT_RULES`: a search
-    that does not finish in its share of the time limit is restarted with the next rule).
+    proven first, on the coordinate chosen by the split rule; each rule of :data:`SPLIT_RULES`
+    has its own search, and the searches run interleaved by their shares of the CPU time
+    (:func:`interleave`) until one decides.
     Falsification runs throughout: the minimisers of the linear bounds and the box centres are
     evaluated, and every :data:`ATTACK_EVERY` batches projected gradient descent
     (:mod:`~srmverify.verify.attack`) starts from the least proven boxes. A float point that
@@ -600,33 +618,74 @@ def decide_dnf(nets: list[ReLUNet], box: np.ndarray, dnf: list[list[tuple[np.nda
     'unsat'
     """
     t0 = time.perf_counter()
+    deadline = None if timeout is None else t0 + timeout
+    searches = {split: _decide(nets, box, dnf, accept, split, engine, deadline, progress, settings)
+                for split, _ in SPLIT_RULES}
+    split, r, last, spent = interleave(searches, dict(SPLIT_RULES), deadline, HEAD_START)
     total: dict = {}
-    r = DnfResult(None, None)
-    for i, (split, share) in enumerate(SPLIT_RULES):
-        last = i == len(SPLIT_RULES) - 1
-        left = None if timeout is None else timeout - (time.perf_counter() - t0)
-        if left is not None and left <= 0:
-            break
-        limit = FIRST_RULE_TIME if timeout is None else share * timeout
-        if not last and left is not None:
-            limit = min(limit, left)
-        r = _decide(nets, box, dnf, accept, split, engine, left if last else limit, progress, settings)
-        for k, v in r.stats.items():
-            total[k] = total.get(k, 0) + v if isinstance(v, (int, float)) and k != "time" else v
-        total["split"] = split
-        if r.verdict is not None or r.stats.get("stop") != "timeout":
-            break
-    total["time"] = time.perf_counter() - t0
-    return DnfResult(r.verdict, r.x, total)
+    for stats in last.values():                  # counts summed over the searches
+        for k, v in stats.items():
+            if isinstance(v, (int, float)) and k != "time":
+                total[k] = total.get(k, 0) + v
+    total.update(time=time.perf_counter() - t0, split=split, split_time={k: round(v, 3) for k, v in spent.items()},
+                 stop=r.stats.get("stop", "timeout") if r is not None else "timeout")
+    return DnfResult(r.verdict if r is not None else None, r.x if r is not None else None, total)
+
+
+def interleave(searches: dict[str, Generator[dict, None, DnfResult]], share: dict[str, float],
+               deadline: float | None, head_start: float = HEAD_START,
+               clock: Callable[[], float] = time.process_time) -> tuple[str | None, DnfResult | None, dict, dict]:
+    """Run resumable searches (each yields its statistics after every step and returns a
+    :class:`DnfResult`) one step at a time until one returns a verdict, all have returned, or the
+    deadline passes. The first search runs alone for ``head_start`` seconds of ``clock`` (CPU
+    time: the work done, whatever the load); then each step goes to the search with the least
+    time spent relative to its ``share``. Returns ``(the deciding search or None, its result or
+    None (time limit, or the last result without a verdict), each search's last statistics,
+    the time each spent)``; searches not finished are closed.
+
+    >>> def search(steps, verdict):
+    ...     for i in range(steps):
+    ...         yield {"steps": i + 1}
+    ...     return DnfResult(verdict, None, {"steps": steps, "stop": "closed"})
+    >>> t = iter(range(1000))                       # a clock: every step costs one unit
+    >>> split, r, last, spent = interleave({"a": search(20, None), "b": search(5, "unsat")}, {"a": 2 / 3, "b": 1 / 3},
+    ...                                    None, head_start=2, clock=lambda: next(t))
+    >>> split, r.verdict, last, spent          # b decides after 6 steps, a had 2 alone and then twice b's time
+    ('b', 'unsat', {'a': {'steps': 11}, 'b': {'steps': 5, 'stop': 'closed'}}, {'a': 11.0, 'b': 6.0})
+    """
+    first = next(iter(searches))
+    searches = dict(searches)
+    spent = dict.fromkeys(searches, 0.0)
+    last: dict = {}
+    result = None
+    try:
+        while searches and not expired(deadline):
+            key = first if first in searches and spent[first] < head_start else \
+                min(searches, key=lambda k: spent[k] / share[k])
+            t1 = clock()
+            try:
+                last[key] = next(searches[key])
+            except StopIteration as done:
+                result = done.value
+                last[key] = result.stats
+                del searches[key]
+                if result.verdict is not None:
+                    return key, result, last, spent
+            finally:
+                spent[key] += clock() - t1
+        return None, result if not searches else None, last, spent
+    finally:
+        for search in searches.values():
+            search.close()
 
 
 def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str, engine: str,
-            timeout: float | None, progress: Progress, settings: Settings) -> DnfResult:
-    """One search of :func:`decide_dnf` with the split rule ``split``."""
+            deadline: float | None, progress: Progress, settings: Settings) -> Generator[dict, None, DnfResult]:
+    """One search of :func:`decide_dnf` with the split rule ``split``, resumable: it yields its
+    statistics after every batch and returns its result."""
     from .attack import margins, pgd        # attack imports nothing from here; local: no cycle at import
 
     t0 = time.perf_counter()
-    deadline = None if timeout is None else t0 + timeout
     box = np.asarray(box, dtype=float)
     n = box.shape[0]
     sizes = np.cumsum([0] + [nt.n_outputs for nt in nets])
@@ -744,7 +803,7 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
                     limit = settings.bab_leaf_time if deadline is None else \
                         min(settings.bab_leaf_time, max(deadline - time.perf_counter(), settings.min_time_slice))
                     leaf = conjunction_program(net, bx, [(lo[f], hi[f]) for lo, hi in pre], conjs[kc])
-                    sol = solve(leaf, engine, limit, settings)
+                    sol = solve_leaf(leaf, engine, limit, settings)
                     stats["leaf_milps"] += 1
                     stats["leaf_time"] += time.perf_counter() - t1
                     if sol.status == "infeasible":
@@ -773,7 +832,8 @@ def _decide(nets: list[ReLUNet], box: np.ndarray, dnf: list, accept, split: str,
         if batches % ATTACK_EVERY == 0:
             if attack(np.array([h[2].mean(axis=1) for h in heapq.nsmallest(ATTACK_STARTS // 2, heap)])):
                 break
-        progress(stats["boxes"], None, f"{len(heap)} open boxes")
+        progress(stats["boxes"], None, f"{len(heap)} open boxes ({split})")
+        yield stats
         parents = [heapq.heappop(heap)[2:] for _ in range(min(settings.bab_batch // 2, len(heap)))]
         boxes, res = expand(parents)
     stats.update(time=time.perf_counter() - t0, open=len(heap), unresolved=unresolved)
