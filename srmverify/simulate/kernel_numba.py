@@ -178,131 +178,226 @@ def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
     return _finish(a, m, w[s[m - 1]], Wk, Bk, stage, t_lo, t_mid, t_hi, theta, sabs, eps, gamma, amax)
 
 
+#: Steps of the compiled block walk between two threshold checks when every weight of the block
+#: is >= 0 (the loop in :func:`_walk_block` is unrolled by hand to this length).
+CHUNK = 8
+
+
+@nb.njit(cache=True, inline="always")
+def _add(x, y, w, a):
+    """One step of the prefix sums ``W``, ``B``."""
+    return x + w, y + w * a
+
+
+#: Offsets of the per-lane quantities in the block walk's scratch ``acc`` (one flat array, so the
+#: compiler sees that its rows never overlap and vectorises the loops over the lanes): prefix
+#: sums, next threshold, the three thresholds, their crossings, the sums at the chunk's start,
+#: the chunk's screening level.
+_W, _B, _NXT, _THL, _THH, _TL, _TM, _TH, _W0, _B0, _LIM = [q * BLOCK for q in range(11)]
+
+
+@nb.njit(cache=True, inline="always")
+def _lane_hit(acc, b, v, P, stage, theta, mrg, W, B, ak, an):
+    """:func:`_advance` for lane ``b`` (neuron ``v``) at potential ``P``; true if the lane has now
+    reached ``theta + E``."""
+    stage[b], acc[_NXT + b], acc[_TL + b], acc[_TM + b], acc[_TH + b] = _advance(
+        stage[b], P, acc[_THL + b], theta[v], acc[_THH + b], W, B, ak, an, acc[_TL + b], acc[_TM + b], acc[_TH + b])
+    acc[_LIM + b] = acc[_NXT + b] - mrg
+    return stage[b] == 3
+
+
 @nb.njit(cache=True)
-def _walk_block(a, s, stk, st, m, Wb, blk, nv, theta, sabs, dmax, eps, gamma, tabs, lane, stage, out_t, out_e, out_a):
+def _walk_block(a, s, stk, st, m, Wb, mono, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, acc, stage, out_t,
+                out_e, out_a):
     """:func:`_walk` for the ``nv`` neurons of block ``blk`` at once, on one shared order of the
     arrivals, sorted lazily as far as the blocks reach (:func:`_ensure`; the next block reuses it).
 
-    ``Wb[blk, j, b]`` is the weight from source ``j`` to neuron ``blk * BLOCK + b``. Every step
-    updates the block's prefix sums and end potentials in one branch-free loop over the lanes
-    (SIMD); only a step where some lane reaches its next threshold (rare: three times per
-    neuron) goes lane by lane. The block stops once every lane has reached ``theta + E``. Each
-    lane does the operations of :func:`_walk` in the same order: bit-identical results.
-    ``lane`` (8, BLOCK) float and ``stage`` (BLOCK) int are scratch.
+    ``Wb[blk, j, b]`` is the weight from source ``j`` to lane ``b``, neuron ``order[blk * BLOCK + b]``.
+    Every step updates the block's prefix sums and end potentials in one branch-free loop over
+    the lanes (SIMD); only a step where some lane reaches its next threshold (rare: three times
+    per neuron) goes lane by lane. The block stops once every lane has reached ``theta + E``.
+    Each lane does the operations of :func:`_walk` in the same order: bit-identical results.
+
+    ``mono`` (every weight of the block >= 0): the lanes check their thresholds only every
+    :data:`CHUNK` steps, against the next threshold minus ``2 E`` (the screening level ``_LIM``):
+    the exact potential at the (float) arrivals is then nondecreasing and the float one within
+    ``E / 2`` of it (:mod:`.kernel`), so if ``P`` reaches the threshold at some step of the chunk,
+    ``P`` at its end reaches the screening level; a lane that does replays the chunk step by step
+    from the sums saved at its start (the same numbers). ``acc`` (11 * BLOCK) float and ``stage``
+    (BLOCK) int are scratch.
     """
-    Wk, Bk, nxt, thl, thh, tl, tm, th = lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6], lane[7]
     v0 = blk * BLOCK
+    _ensure(a, s, stk, st, 0)
     for b in range(BLOCK):
-        Wk[b] = Bk[b] = 0.0
-        tl[b] = tm[b] = th[b] = nxt[b] = _INF   # lanes past nv never reach a threshold
+        acc[_W + b] = acc[_B + b] = 0.0
+        acc[_TL + b] = acc[_TM + b] = acc[_TH + b] = acc[_NXT + b] = acc[_LIM + b] = _INF   # lanes past nv: idle
         stage[b] = 3
     for b in range(nv):
-        v = v0 + b
-        thl[b], thh[b] = _band(theta[v], sabs[v], eps, gamma, tabs + dmax[v])
-        stage[b], nxt[b] = 0, thl[b]
-        if thl[b] <= 0.0:
-            tl[b], stage[b], nxt[b] = a[0], 1, theta[v]
+        v = order[v0 + b]
+        acc[_THL + b], acc[_THH + b] = _band(theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+        stage[b], acc[_NXT + b] = 0, acc[_THL + b]
+        if acc[_THL + b] <= 0.0:
+            acc[_TL + b], stage[b], acc[_NXT + b] = a[0], 1, theta[v]
+        acc[_LIM + b] = acc[_NXT + b] - (acc[_THH + b] - acc[_THL + b])
     left = nv
     row = Wb[blk]
-    _ensure(a, s, stk, st, 0)
-    for k in range(m - 1):
+    k = 0
+    if mono[blk]:
+        while k + CHUNK < m:
+            k1 = k + CHUNK
+            if k1 >= st[0]:
+                _ensure(a, s, stk, st, k1)
+            a0, a1, a2, a3, a4, a5, a6, a7, an = a[k], a[k + 1], a[k + 2], a[k + 3], a[k + 4], a[k + 5], a[k + 6], \
+                a[k + 7], a[k1]
+            j0, j1, j2, j3, j4, j5, j6, j7 = s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5], s[k + 6], s[k + 7]
+            hit = False
+            for b in range(BLOCK):
+                x, y = acc[_W + b], acc[_B + b]
+                acc[_W0 + b], acc[_B0 + b] = x, y
+                x, y = _add(x, y, row[j0, b], a0)
+                x, y = _add(x, y, row[j1, b], a1)
+                x, y = _add(x, y, row[j2, b], a2)
+                x, y = _add(x, y, row[j3, b], a3)
+                x, y = _add(x, y, row[j4, b], a4)
+                x, y = _add(x, y, row[j5, b], a5)
+                x, y = _add(x, y, row[j6, b], a6)
+                x, y = _add(x, y, row[j7, b], a7)
+                acc[_W + b], acc[_B + b] = x, y
+                hit |= (x * an - y) >= acc[_LIM + b]
+            if hit:
+                for b in range(nv):
+                    if not (acc[_W + b] * an - acc[_B + b]) >= acc[_LIM + b]:
+                        continue
+                    v = order[v0 + b]
+                    mrg = acc[_THH + b] - acc[_THL + b]
+                    x, y = acc[_W0 + b], acc[_B0 + b]
+                    for kk in range(k, k1):
+                        x, y = _add(x, y, row[s[kk], b], a[kk])
+                        P = x * a[kk + 1] - y
+                        if P >= acc[_NXT + b] and _lane_hit(acc, b, v, P, stage, theta, mrg, x, y, a[kk], a[kk + 1]):
+                            left -= 1
+                            break
+                if left == 0:
+                    break
+            k = k1
+    for k in range(k, m - 1 if left > 0 else 0):
         if k + 1 >= st[0]:
             _ensure(a, s, stk, st, k + 1)
         ak = a[k]
         an = a[k + 1]
-        wr = row[s[k]]
+        j = s[k]
         hit = False
         for b in range(BLOCK):
-            wk = wr[b]
-            x = Wk[b] + wk
-            y = Bk[b] + wk * ak
-            Wk[b] = x
-            Bk[b] = y
-            hit |= (x * an - y) >= nxt[b]
+            x, y = _add(acc[_W + b], acc[_B + b], row[j, b], ak)
+            acc[_W + b], acc[_B + b] = x, y
+            hit |= (x * an - y) >= acc[_NXT + b]
         if hit:
             for b in range(nv):
-                P = Wk[b] * an - Bk[b]
-                if P >= nxt[b]:
-                    v = v0 + b
-                    stage[b], nxt[b], tl[b], tm[b], th[b] = _advance(stage[b], P, thl[b], theta[v], thh[b], Wk[b],
-                                                                     Bk[b], ak, an, tl[b], tm[b], th[b])
-                    if stage[b] == 3:
-                        left -= 1
+                x, y = acc[_W + b], acc[_B + b]
+                P = x * an - y
+                if P >= acc[_NXT + b] and _lane_hit(acc, b, order[v0 + b], P, stage, theta, 0.0, x, y, ak, an):
+                    left -= 1
             if left == 0:
                 break
     for b in range(nv):
-        v = v0 + b
-        out_t[v], out_e[v], out_a[v] = _finish(a, m, row[s[m - 1], b], Wk[b], Bk[b], stage[b], tl[b], tm[b], th[b],
-                                               theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+        v = order[v0 + b]
+        out_t[v], out_e[v], out_a[v] = _finish(a, m, row[s[m - 1], b], acc[_W + b], acc[_B + b], stage[b],
+                                               acc[_TL + b], acc[_TM + b], acc[_TH + b], theta[v], sabs[v], eps, gamma,
+                                               tabs + dmax[v])
+
+
+@nb.njit(cache=True, inline="always")
+def _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, with_min):
+    """One step of :func:`_newton_block`: per lane, ``sum w``, ``sum w a`` and the count over the
+    arrivals ``a < c`` of the sources ``cand[:ncand]``, in order; ``with_min``: also ``min a``."""
+    for b in range(BLOCK):
+        Wk[b] = Bk[b] = nk[b] = 0.0
+    for q in range(ncand):
+        j = cand[q]
+        tj = Ti[j]
+        wr, dr = Wr[j], Dr[j]
+        for b in range(BLOCK):
+            a = tj + dr[b]
+            keep = a < c[b]
+            wk = wr[b]
+            Wk[b] += wk if keep else 0.0
+            Bk[b] += wk * a if keep else 0.0
+            nk[b] += 1.0 if keep else 0.0
+            if with_min:
+                amin[b] = min(amin[b], a)
 
 
 @nb.njit(cache=True)
-def _newton(tf, idx, nf, Dv, w, theta, sabs, eps, gamma, amax, af, wf, ac, wc):
-    """Time, error bound and ambiguity of a neuron with weights >= 0 by the causal-set
-    iteration (no sort): ``tf[:nf]`` are the firing sources' times, ``idx`` their indices;
-    ``af``, ``wf``, ``ac``, ``wc`` are scratch (n_src).
+def _newton_block(Ti, idx, nf, Wn, Dn, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, lane, cand,
+                  out_t, out_e, out_a):
+    """Time, error bound and ambiguity of the ``nv`` neurons (weights >= 0) of block ``blk`` by
+    the causal-set iteration (no sort; see :mod:`.kernel`), all at once: lane ``b`` is neuron
+    ``order[blk * BLOCK + b]``; one sample: ``Ti`` its source times, ``idx[:nf]`` the firing ones;
+    ``Wn[blk, j, b]``, ``Dn[blk, j, b]`` the weight and delay from source ``j`` to lane ``b``.
 
-    Each step sums ``w`` and ``w a`` over ``S = {a < c}`` in source order. The set only shrinks,
-    so a step scans the previous step's set, compacted (contiguous, branch-free), not every
-    arrival; the sums are the same numbers in the same order as over all arrivals with the mask.
-    Should rounding move the cut ``c`` above an arrival dropped earlier (the set would grow
-    back), the remaining steps scan every arrival, as the definition does.
+    A step sums ``w`` and ``w a`` of every lane over ``S = {a < c}`` in source order in one
+    branch-free SIMD loop over the lanes, adding ``0.0`` for an arrival outside the set (the same
+    numbers as the sums over the set alone); a lane that has stopped gets ``c = -inf`` (an empty
+    set). Arrivals are ``t_j + d >= t_j``, so a source with ``t_j >= max c`` is outside every set
+    and skipped: ``cand`` holds the sources still in reach, compacted as ``max c`` falls.
+    ``lane`` (8, BLOCK) float scratch.
     """
-    a_min = _INF
-    W = 0.0
-    B = 0.0
-    for q in range(nf):  # the first step: every firing source (c = inf)
-        j = idx[q]
-        a = tf[q] + Dv[j]
-        af[q] = ac[q] = a
-        wf[q] = wc[q] = w[j]
-        a_min = min(a_min, a)
-        W += w[j]
-        B += w[j] * a
-    if not W > 0.0:
-        return _INF, 0.0, False          # every weight is zero: the potential stays 0
-    t = (theta + B) / W
-    n_prev = nf
-    m = nf                               # the compacted set: ac[:m], wc[:m]
-    dropped = _INF                       # the earliest arrival dropped so far
-    full = False
-    while True:
-        c = t
-        if not full and c > dropped:
-            full = True
-        W = 0.0
-        B = 0.0
-        n = 0
-        if full:
-            for q in range(nf):
-                a = af[q]
-                if a < c:
-                    W += wf[q]
-                    B += wf[q] * a
-                    n += 1
+    c, Wk, Bk, nk, tk, npv, amin = lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6]
+    Wr, Dr = Wn[blk], Dn[blk]
+    for b in range(BLOCK):
+        c[b] = _INF
+        amin[b] = _INF
+    for q in range(nf):
+        cand[q] = idx[q]
+    ncand = nf
+    left = nv
+    first = True
+    while left > 0:
+        if first:
+            _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, True)
         else:
-            for q in range(m):
-                a = ac[q]
-                wq = wc[q]
-                keep = a < c
-                W += wq if keep else 0.0
-                B += wq * a if keep else 0.0
-                dropped = min(dropped, _INF if keep else a)
-                ac[n] = a
-                wc[n] = wq
-                n += keep
-            m = n
-        if n == n_prev:
-            break
-        if n > n_prev:
-            return t, _INF, True         # rounding made the iteration go back: settle exactly
-        if not W > 0.0:
-            return t, _INF, True         # rounding emptied the causal set: settle exactly
-        t = (theta + B) / W
-        n_prev = n
-    el = sabs * (eps + gamma * (2.0 * amax + 2.0 * max(amax, abs(t)) + 1.0)) + gamma * theta
-    e = 2.0 * el / W + el * (t - a_min + 1.0) / theta + 8.0 * U * (abs(t) + amax) * (1.0 + sabs / W)
-    return t, e, False
+            _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, False)
+        cmax = -_INF
+        for b in range(nv):
+            if c[b] == -_INF:
+                continue
+            v = order[blk * BLOCK + b]
+            W = Wk[b]
+            if first:
+                if not W > 0.0:
+                    out_t[v], out_e[v], out_a[v] = _INF, 0.0, False   # every weight is zero
+                    c[b] = -_INF
+                    left -= 1
+                    continue
+            elif nk[b] == npv[b]:
+                t = tk[b]
+                am = tabs + dmax[v]
+                el = sabs[v] * (eps + gamma * (2.0 * am + 2.0 * max(am, abs(t)) + 1.0)) + gamma * theta[v]
+                out_t[v], out_a[v] = t, False
+                out_e[v] = (2.0 * el / W + el * (t - amin[b] + 1.0) / theta[v]
+                            + 8.0 * U * (abs(t) + am) * (1.0 + sabs[v] / W))
+                c[b] = -_INF
+                left -= 1
+                continue
+            elif nk[b] > npv[b] or not W > 0.0:
+                out_t[v], out_e[v], out_a[v] = tk[b], _INF, True   # rounding went back or emptied the set
+                c[b] = -_INF
+                left -= 1
+                continue
+            tk[b] = (theta[v] + Bk[b]) / W
+            npv[b] = nk[b]
+            c[b] = tk[b]
+            cmax = max(cmax, c[b])
+        if first:
+            for b in range(nv, BLOCK):
+                c[b] = -_INF
+            first = False
+        n = 0
+        for q in range(ncand):
+            j = cand[q]
+            cand[n] = j
+            n += Ti[j] < cmax
+        ncand = n
 
 
 @nb.njit(cache=True)
@@ -322,12 +417,14 @@ def _firing(Ti, Ei, idx):
 
 
 @nb.njit(cache=True, parallel=True)
-def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
     """Every (sample, neuron) of a level; threads take groups of :data:`~.kernel.SAMPLES` samples,
-    and within a group each neuron (block of neurons) runs on every sample before the next, so its
-    weights and delays stay in cache instead of streaming from memory once per sample."""
+    and within a group each block of neurons (each neuron outside the blocks) runs on every sample
+    before the next, so its weights and delays stay in cache instead of streaming from memory once
+    per sample."""
     c, n_src = T.shape
     n_out = W.shape[0]
+    n_blk = Wb.shape[0]
     for g in nb.prange((c + SAMPLES - 1) // SAMPLES):
         lo = g * SAMPLES
         ns = min(c, lo + SAMPLES) - lo
@@ -341,6 +438,8 @@ def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_
         s = np.empty((ns, n_src), np.int64)
         stk = np.empty((ns, n_src + 2), np.int64)
         st = np.empty((ns, 2), np.int64)
+        lane = np.empty((8, BLOCK))
+        acc = np.empty(11 * BLOCK)
         if shared:  # one order per sample for the whole level, sorted as far as needed; neurons in blocks
             for r in range(ns):
                 for q in range(nf[r]):
@@ -349,34 +448,35 @@ def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_
                 st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
                 if nf[r] == 0:
                     out_t[lo + r, :], out_e[lo + r, :], out_a[lo + r, :] = _INF, 0.0, False
-            lane = np.empty((8, BLOCK))
             stage = np.empty(BLOCK, np.int64)
-            for blk in range(Wb.shape[0]):
+            for blk in range(n_blk):
                 nv = min(BLOCK, n_out - blk * BLOCK)
                 for r in range(ns):
                     if nf[r] > 0:
-                        _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, blk, nv, theta, sabs, dmax, eps[r], gamma,
-                                    tabs[r], lane, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+                        _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, mono, blk, nv, order, theta, sabs, dmax, eps[r],
+                                    gamma, tabs[r], acc, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
             continue
         tf = np.empty((ns, n_src))
         for r in range(ns):
             for q in range(nf[r]):
                 tf[r, q] = T[lo + r, idx[r, q]]
-        af, wf, ac, wc = np.empty(n_src), np.empty(n_src), np.empty(n_src), np.empty(n_src)
-        for v in range(n_out):
+        cand = np.empty(n_src, np.int64)
+        for blk in range(n_blk):  # the nonnegative-weight neurons, in blocks
+            nv = min(BLOCK, len(order) - blk * BLOCK)
+            for r in range(ns):
+                _newton_block(T[lo + r], idx[r], nf[r], Wb, Db, blk, nv, order, theta, sabs, dmax, eps[r],
+                              gamma, tabs[r], lane, cand, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+        for v in range(n_out):  # the others, one by one
+            if newton[v]:
+                continue
             Dv = D[v]
             for r in range(ns):
-                if newton[v]:
-                    res = _newton(tf[r], idx[r], nf[r], Dv, W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v],
-                                  af, wf, ac, wc)
-                else:
-                    for q in range(nf[r]):
-                        a[r, q] = tf[r, q] + Dv[idx[r, q]]
-                        s[r, q] = idx[r, q]
-                    st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
-                    res = _walk(a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma,
-                                tabs[r] + dmax[v])
-                out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = res
+                for q in range(nf[r]):
+                    a[r, q] = tf[r, q] + Dv[idx[r, q]]
+                    s[r, q] = idx[r, q]
+                st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
+                out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = _walk(
+                    a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
 
 
 def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -384,5 +484,6 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarr
     c, n_out = T.shape[0], la.W.shape[0]
     out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.blocks, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs, la.dmax,
+           la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a
