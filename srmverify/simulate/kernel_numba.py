@@ -89,6 +89,49 @@ def _ensure(a, s, stk, st, k):
         st[1] += 1
 
 
+#: Arrivals per value bucket of the first pass of the sort (:func:`_arrange`).
+_PER_BUCKET = 2
+
+
+@nb.njit(cache=True)
+def _arrange(ta, ts, m, a, s, stk, st, cnt):
+    """Start the lazy sort of the ``m`` arrivals ``ta`` (sources ``ts``) into ``a``, ``s``: one
+    counting pass distributes them into value buckets of equal width (``cnt`` (n_src + 1) int
+    scratch), whose ends are stacked for :func:`_ensure`, first bucket on top. The bucket index
+    ``(x - min) * scale`` is nondecreasing in ``x`` (rounding is monotone), so every arrival of a
+    bucket precedes every arrival of a later one and equal arrivals share a bucket; :func:`_ensure`
+    then sorts each bucket when the walk reaches it (spread-out arrivals: a few per bucket, an
+    insertion sort; a crowded bucket: quicksort, as without buckets).
+    """
+    st[0] = 0
+    if m == 0:
+        st[1] = 0
+        return
+    lo, hi = ta[0], ta[0]
+    for q in range(1, m):
+        lo, hi = min(lo, ta[q]), max(hi, ta[q])
+    nb_, scale = 1, 0.0
+    if hi - lo > 0.0 and hi - lo < _INF and (m // _PER_BUCKET) / (hi - lo) < _INF:
+        nb_ = max(1, m // _PER_BUCKET)
+        scale = nb_ / (hi - lo)
+    cnt[:nb_ + 1] = 0
+    for q in range(m):
+        cnt[min(int((ta[q] - lo) * scale), nb_ - 1) + 1] += 1
+    for b in range(nb_):
+        cnt[b + 1] += cnt[b]
+    for q in range(m):
+        b = min(int((ta[q] - lo) * scale), nb_ - 1)
+        p = cnt[b]
+        a[p], s[p] = ta[q], ts[q]
+        cnt[b] = p + 1
+    n = 0
+    for b in range(nb_ - 1, -1, -1):   # cnt[b] is now the end of bucket b
+        if b == 0 or cnt[b] > cnt[b - 1]:
+            stk[n] = cnt[b]
+            n += 1
+    st[1] = n
+
+
 @nb.njit(cache=True, inline="always")
 def _band(theta, sabs, eps, gamma, amax):
     """``theta - E`` and ``theta + E``: the thresholds around ``theta`` the walk watches."""
@@ -306,29 +349,56 @@ def _walk_block(a, s, stk, st, m, Wb, mono, blk, nv, order, theta, sabs, dmax, e
                                                tabs + dmax[v])
 
 
+#: Offsets of the per-lane quantities of :func:`_newton_block` in its scratch ``acc``: the cut
+#: ``c``, the sums ``W``, ``B``, the count of the set, the time, the previous count, ``min a``.
+_NC, _NW, _NB, _NN, _NT, _NPV, _NMIN = [q * BLOCK for q in range(7)]
+
+
 @nb.njit(cache=True, inline="always")
-def _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, with_min):
+def _keep(x, y, z, t, d, w, c):
+    """Add the arrival ``t + d`` (weight ``w``) to the sums ``x``, ``y`` and count ``z`` if ``< c``."""
+    a = t + d
+    keep = a < c
+    return x + (w if keep else 0.0), y + (w * a if keep else 0.0), z + (1.0 if keep else 0.0), a
+
+
+@nb.njit(cache=True, inline="always")
+def _sums(cand, ctim, ncand, Wr, Dr, acc, with_min):
     """One step of :func:`_newton_block`: per lane, ``sum w``, ``sum w a`` and the count over the
-    arrivals ``a < c`` of the sources ``cand[:ncand]``, in order; ``with_min``: also ``min a``."""
+    arrivals ``a < c`` of the sources ``cand[:ncand]`` (times ``ctim``), in order; ``with_min``:
+    also ``min a``. The lists are padded to a multiple of 8 with time ``inf`` (never added)."""
     for b in range(BLOCK):
-        Wk[b] = Bk[b] = nk[b] = 0.0
-    for q in range(ncand):
-        j = cand[q]
-        tj = Ti[j]
-        wr, dr = Wr[j], Dr[j]
+        acc[_NW + b] = acc[_NB + b] = acc[_NN + b] = 0.0
+    for q in range(0, ncand, 8):
+        j0, j1, j2, j3, j4, j5, j6, j7 = cand[q], cand[q + 1], cand[q + 2], cand[q + 3], cand[q + 4], cand[q + 5], \
+            cand[q + 6], cand[q + 7]
+        t0, t1, t2, t3, t4, t5, t6, t7 = ctim[q], ctim[q + 1], ctim[q + 2], ctim[q + 3], ctim[q + 4], ctim[q + 5], \
+            ctim[q + 6], ctim[q + 7]
         for b in range(BLOCK):
-            a = tj + dr[b]
-            keep = a < c[b]
-            wk = wr[b]
-            Wk[b] += wk if keep else 0.0
-            Bk[b] += wk * a if keep else 0.0
-            nk[b] += 1.0 if keep else 0.0
+            c = acc[_NC + b]
+            x, y, z = acc[_NW + b], acc[_NB + b], acc[_NN + b]
+            x, y, z, a0 = _keep(x, y, z, t0, Dr[j0, b], Wr[j0, b], c)
+            x, y, z, a1 = _keep(x, y, z, t1, Dr[j1, b], Wr[j1, b], c)
+            x, y, z, a2 = _keep(x, y, z, t2, Dr[j2, b], Wr[j2, b], c)
+            x, y, z, a3 = _keep(x, y, z, t3, Dr[j3, b], Wr[j3, b], c)
+            x, y, z, a4 = _keep(x, y, z, t4, Dr[j4, b], Wr[j4, b], c)
+            x, y, z, a5 = _keep(x, y, z, t5, Dr[j5, b], Wr[j5, b], c)
+            x, y, z, a6 = _keep(x, y, z, t6, Dr[j6, b], Wr[j6, b], c)
+            x, y, z, a7 = _keep(x, y, z, t7, Dr[j7, b], Wr[j7, b], c)
+            acc[_NW + b], acc[_NB + b], acc[_NN + b] = x, y, z
             if with_min:
-                amin[b] = min(amin[b], a)
+                acc[_NMIN + b] = min(acc[_NMIN + b], a0, a1, a2, a3, a4, a5, a6, a7)
+
+
+@nb.njit(cache=True, inline="always")
+def _pad(cand, ctim, n):
+    """Pad the candidate list ``cand[:n]`` (times ``ctim``) to a multiple of 8 with time ``inf``."""
+    for q in range(n, (n + 7) // 8 * 8):
+        cand[q], ctim[q] = 0, _INF
 
 
 @nb.njit(cache=True)
-def _newton_block(Ti, idx, nf, Wn, Dn, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, lane, cand,
+def _newton_block(Ti, idx, nf, Wn, Dn, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, acc, cand, ctim,
                   out_t, out_e, out_a):
     """Time, error bound and ambiguity of the ``nv`` neurons (weights >= 0) of block ``blk`` by
     the causal-set iteration (no sort; see :mod:`.kernel`), all at once: lane ``b`` is neuron
@@ -336,67 +406,66 @@ def _newton_block(Ti, idx, nf, Wn, Dn, blk, nv, order, theta, sabs, dmax, eps, g
     ``Wn[blk, j, b]``, ``Dn[blk, j, b]`` the weight and delay from source ``j`` to lane ``b``.
 
     A step sums ``w`` and ``w a`` of every lane over ``S = {a < c}`` in source order in one
-    branch-free SIMD loop over the lanes, adding ``0.0`` for an arrival outside the set (the same
-    numbers as the sums over the set alone); a lane that has stopped gets ``c = -inf`` (an empty
-    set). Arrivals are ``t_j + d >= t_j``, so a source with ``t_j >= max c`` is outside every set
-    and skipped: ``cand`` holds the sources still in reach, compacted as ``max c`` falls.
-    ``lane`` (8, BLOCK) float scratch.
+    branch-free SIMD loop over the lanes (:func:`_sums`), adding ``0.0`` for an arrival outside
+    the set (the same numbers as the sums over the set alone); a lane that has stopped gets
+    ``c = -inf`` (an empty set). Arrivals are ``t_j + d >= t_j``, so a source with
+    ``t_j >= max c`` is outside every set and skipped: ``cand`` (times ``ctim``) holds the
+    sources still in reach, compacted as ``max c`` falls. ``acc`` (7 * BLOCK) float scratch,
+    ``cand``, ``ctim`` (n_src + 8).
     """
-    c, Wk, Bk, nk, tk, npv, amin = lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6]
     Wr, Dr = Wn[blk], Dn[blk]
     for b in range(BLOCK):
-        c[b] = _INF
-        amin[b] = _INF
+        acc[_NC + b] = acc[_NMIN + b] = _INF
     for q in range(nf):
-        cand[q] = idx[q]
+        cand[q], ctim[q] = idx[q], Ti[idx[q]]
+    _pad(cand, ctim, nf)
     ncand = nf
     left = nv
     first = True
     while left > 0:
         if first:
-            _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, True)
+            _sums(cand, ctim, ncand, Wr, Dr, acc, True)
         else:
-            _sums(Ti, cand, ncand, Wr, Dr, c, Wk, Bk, nk, amin, False)
+            _sums(cand, ctim, ncand, Wr, Dr, acc, False)
         cmax = -_INF
         for b in range(nv):
-            if c[b] == -_INF:
+            if acc[_NC + b] == -_INF:
                 continue
             v = order[blk * BLOCK + b]
-            W = Wk[b]
+            W = acc[_NW + b]
             if first:
                 if not W > 0.0:
                     out_t[v], out_e[v], out_a[v] = _INF, 0.0, False   # every weight is zero
-                    c[b] = -_INF
+                    acc[_NC + b] = -_INF
                     left -= 1
                     continue
-            elif nk[b] == npv[b]:
-                t = tk[b]
+            elif acc[_NN + b] == acc[_NPV + b]:
+                t = acc[_NT + b]
                 am = tabs + dmax[v]
                 el = sabs[v] * (eps + gamma * (2.0 * am + 2.0 * max(am, abs(t)) + 1.0)) + gamma * theta[v]
                 out_t[v], out_a[v] = t, False
-                out_e[v] = (2.0 * el / W + el * (t - amin[b] + 1.0) / theta[v]
+                out_e[v] = (2.0 * el / W + el * (t - acc[_NMIN + b] + 1.0) / theta[v]
                             + 8.0 * U * (abs(t) + am) * (1.0 + sabs[v] / W))
-                c[b] = -_INF
+                acc[_NC + b] = -_INF
                 left -= 1
                 continue
-            elif nk[b] > npv[b] or not W > 0.0:
-                out_t[v], out_e[v], out_a[v] = tk[b], _INF, True   # rounding went back or emptied the set
-                c[b] = -_INF
+            elif acc[_NN + b] > acc[_NPV + b] or not W > 0.0:
+                out_t[v], out_e[v], out_a[v] = acc[_NT + b], _INF, True   # rounding went back or emptied the set
+                acc[_NC + b] = -_INF
                 left -= 1
                 continue
-            tk[b] = (theta[v] + Bk[b]) / W
-            npv[b] = nk[b]
-            c[b] = tk[b]
-            cmax = max(cmax, c[b])
+            t = (theta[v] + acc[_NB + b]) / W
+            acc[_NT + b], acc[_NPV + b], acc[_NC + b] = t, acc[_NN + b], t
+            cmax = max(cmax, t)
         if first:
             for b in range(nv, BLOCK):
-                c[b] = -_INF
+                acc[_NC + b] = -_INF
             first = False
         n = 0
         for q in range(ncand):
-            j = cand[q]
-            cand[n] = j
-            n += Ti[j] < cmax
+            cand[n], ctim[n] = cand[q], ctim[q]
+            n += ctim[q] < cmax
+        _pad(cand, ctim, n)
         ncand = n
 
 
@@ -438,14 +507,14 @@ def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, g
         s = np.empty((ns, n_src), np.int64)
         stk = np.empty((ns, n_src + 2), np.int64)
         st = np.empty((ns, 2), np.int64)
-        lane = np.empty((8, BLOCK))
         acc = np.empty(11 * BLOCK)
+        ta, ts, cnt = np.empty(n_src), np.empty(n_src, np.int64), np.empty(n_src + 1, np.int64)
         if shared:  # one order per sample for the whole level, sorted as far as needed; neurons in blocks
             for r in range(ns):
                 for q in range(nf[r]):
-                    a[r, q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
-                    s[r, q] = idx[r, q]
-                st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
+                    ta[q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
+                    ts[q] = idx[r, q]
+                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
                 if nf[r] == 0:
                     out_t[lo + r, :], out_e[lo + r, :], out_a[lo + r, :] = _INF, 0.0, False
             stage = np.empty(BLOCK, np.int64)
@@ -460,21 +529,22 @@ def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, g
         for r in range(ns):
             for q in range(nf[r]):
                 tf[r, q] = T[lo + r, idx[r, q]]
-        cand = np.empty(n_src, np.int64)
+        cand = np.empty(n_src + 8, np.int64)
+        ctim = np.empty(n_src + 8)
         for blk in range(n_blk):  # the nonnegative-weight neurons, in blocks
             nv = min(BLOCK, len(order) - blk * BLOCK)
             for r in range(ns):
                 _newton_block(T[lo + r], idx[r], nf[r], Wb, Db, blk, nv, order, theta, sabs, dmax, eps[r],
-                              gamma, tabs[r], lane, cand, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+                              gamma, tabs[r], acc, cand, ctim, out_t[lo + r], out_e[lo + r], out_a[lo + r])
         for v in range(n_out):  # the others, one by one
             if newton[v]:
                 continue
             Dv = D[v]
             for r in range(ns):
                 for q in range(nf[r]):
-                    a[r, q] = tf[r, q] + Dv[idx[r, q]]
-                    s[r, q] = idx[r, q]
-                st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
+                    ta[q] = tf[r, q] + Dv[idx[r, q]]
+                    ts[q] = idx[r, q]
+                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
                 out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = _walk(
                     a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
 
