@@ -156,16 +156,19 @@ def _numba_available() -> bool:
     return True
 
 
-def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
+                out_e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Times, error bounds and ambiguity flags ``(c, n_out)`` of a level's neurons.
 
     ``T`` (c, n_src) are the sources' float times (``inf`` = never fires) and ``E`` their error
-    bounds.
+    bounds (views of a larger array are fine: the compiled backend reads them in place). The
+    times and bounds are written to ``out_t``, ``out_e`` (float (c, n_out), e.g. views) when given,
+    and returned.
     """
-    T = np.ascontiguousarray(T, dtype=float)
-    E = np.ascontiguousarray(E, dtype=float)
     if backend() == "numba":
         from .kernel_numba import level_times as run
     else:
         from .kernel_numpy import level_times as run
-    return run(la, T, E)
+        T = np.ascontiguousarray(T, dtype=float)
+        E = np.ascontiguousarray(E, dtype=float)
+    return run(la, T, E, out_t, out_e)

@@ -549,11 +549,13 @@ def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, g
                     a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
 
 
-def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
+                out_e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """See :func:`srmverify.simulate.kernel.level_times`."""
     c, n_out = T.shape[0], la.W.shape[0]
-    out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
+    out_t = np.empty((c, n_out)) if out_t is None else out_t
+    out_e = np.empty((c, n_out)) if out_e is None else out_e
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs, la.dmax,
-           la.gamma, out_t, out_e, out_a)
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
+           la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a
