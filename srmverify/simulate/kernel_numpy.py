@@ -89,9 +89,10 @@ def _newton_level(la: LevelArrays, T: np.ndarray, E: np.ndarray):
     while todo.any():
         m = A < cut[..., None]
         Wc, Bc = np.zeros(shape), np.zeros(shape)
-        for j in range(A.shape[2]):
-            Wc += np.where(m[..., j], la.W[:, j], 0.0)
-            Bc += np.where(m[..., j], la.W[:, j] * A[..., j], 0.0)
+        with np.errstate(invalid="ignore"):          # 0 * inf of a silent source: not taken
+            for j in range(A.shape[2]):
+                Wc += np.where(m[..., j], la.W[:, j], 0.0)
+                Bc += np.where(m[..., j], la.W[:, j] * A[..., j], 0.0)
         n = m.sum(axis=2)
         stop = todo & (n == n_prev)
         W = np.where(stop, Wc, W)
