@@ -204,6 +204,41 @@ def test_block_walk_several_blocks_bit_identical(monkeypatch, mixed):
     check_against_exact(net, X[:3])
 
 
+def test_delay_blocks_and_mixed_rows_bit_identical(monkeypatch):
+    # per-neuron delays: more nonnegative-weight neurons than one block of the compiled
+    # causal-set iteration, interleaved with mixed-sign neurons (walked one by one), equal arrivals
+    rng = np.random.default_rng(5)
+    net = random_net(rng, (24, 2 * kernel.BLOCK + 7, 3), True, False)
+    W = net.levels[0].W.copy()
+    W[1::3] -= 1.0 / 24                                           # every third row gets negative weights
+    net = SNN.layered([W, net.levels[1].W], [net.levels[0].thresholds, net.levels[1].thresholds],
+                      [net.levels[0].D, net.levels[1].D])
+    X = rng.uniform(0.0, 1.0, (21, 24))
+    X[::3, 5] = X[::3, 9]
+    monkeypatch.setenv(BACKEND_ENV, "numpy")
+    a = spike_times(net, X)
+    monkeypatch.setenv(BACKEND_ENV, "numba")
+    b = spike_times(net, X)
+    assert np.array_equal(a, b)
+    check_against_exact(net, X[:1])
+
+
+def test_crowded_arrivals_bit_identical(monkeypatch):
+    # the sort's value buckets: arrivals in a few tight clusters (crowded buckets, sorted by
+    # quicksort), many exactly equal, one far outlier; the 8-step screening of the block walk
+    rng = np.random.default_rng(8)
+    n = 150
+    net = random_net(rng, (n, 40, 2), False, False)
+    X = rng.choice([0.1, 0.3, 0.30000000000000004], (12, n)) + rng.uniform(0.0, 1e-9, (12, n)) * (rng.random((12, n)) < 0.5)
+    X[:, 0] = 50.0
+    monkeypatch.setenv(BACKEND_ENV, "numpy")
+    a = spike_times(net, X)
+    monkeypatch.setenv(BACKEND_ENV, "numba")
+    b = spike_times(net, X)
+    assert np.array_equal(a, b)
+    check_against_exact(net, X[:1])
+
+
 def test_backend_setting(monkeypatch):
     monkeypatch.setenv(BACKEND_ENV, "numpy")
     assert kernel.backend() == "numpy"

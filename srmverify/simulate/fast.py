@@ -55,10 +55,11 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
     with an ambiguous neuron)."""
     batch = t_in.shape[0]
     T = np.empty((batch, net.n_total))
-    E = np.zeros((batch, net.n_total))
+    E = np.empty((batch, net.n_total))       # every neuron's column is written by its level
     T[:, : net.n_inputs] = t_in
     E[:, : net.n_inputs] = e_in
     T[:, net.n_inputs: net.first_neuron] = net.constants
+    E[:, net.n_inputs: net.first_neuron] = 0.0
     known: dict[int, dict[int, Time]] = {}
     compiled = backend() == "numba"
     settled = 0
@@ -67,9 +68,12 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
         src, dst = _span(lv.sources), _span(lv.neurons)
         for lo in range(0, batch, chunk):
             hi = min(batch, lo + chunk)
-            t, e, amb = level_times(la, T[lo:hi, src], E[lo:hi, src])
-            T[lo:hi, dst], E[lo:hi, dst] = t, e
-            for i in np.unique(np.nonzero(amb)[0]):
+            if isinstance(dst, slice):   # written in place
+                _, _, amb = level_times(la, T[lo:hi, src], E[lo:hi, src], T[lo:hi, dst], E[lo:hi, dst])
+            else:
+                t, e, amb = level_times(la, T[lo:hi, src], E[lo:hi, src])
+                T[lo:hi, dst], E[lo:hi, dst] = t, e
+            for i in np.flatnonzero(amb.any(axis=1)):
                 i = lo + int(i)
                 if i not in known:
                     known[i] = dict(enumerate([to_fraction(v) for v in exact_inputs(i)]

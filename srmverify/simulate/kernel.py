@@ -60,8 +60,12 @@ class LevelArrays:
     ``theta`` thresholds, ``sabs`` = ``sum_j |W[v, j]|``, ``dmax`` = ``max_j D[v, j]``, ``gamma``
     the rounding constant of the sums and ``newton[v]``: neuron ``v`` is solved by the
     causal-set iteration (no sort; weights >= 0 and per-neuron delays) instead of the walk.
-    ``blocks`` (n_blocks, n_src, BLOCK): with a shared order, ``W`` transposed in blocks of
-    :data:`BLOCK` neurons (zero-padded), the layout of the compiled block walk; else empty.
+    ``order``, ``blocks``, ``dblocks``: the layout of the compiled kernel's blocks of
+    :data:`BLOCK` neurons (:func:`_blocks`): lane ``b`` of block ``k`` is neuron
+    ``order[k * BLOCK + b]``, ``blocks[k, j, b]`` its weight from source ``j`` and
+    ``dblocks[k, j, b]`` its delay (zero-padded), ``mono[k]`` whether every weight of block ``k``
+    is >= 0; with a shared order every neuron is in a block (the block walk), else the ``newton``
+    neurons are (``dblocks`` empty with a shared order).
     """
 
     W: np.ndarray
@@ -72,36 +76,57 @@ class LevelArrays:
     gamma: float
     shared_order: bool
     newton: np.ndarray
+    order: np.ndarray
     blocks: np.ndarray
+    mono: np.ndarray
+    dblocks: np.ndarray
 
     @classmethod
     def of(cls, lv: Level) -> "LevelArrays":
         W = np.ascontiguousarray(lv.W, dtype=float)
         D = np.ascontiguousarray(lv.D, dtype=float)
-        newton = np.all(W >= 0.0, axis=1) & (not lv.shared_order)
-        return cls(W, D, np.ascontiguousarray(lv.thresholds, dtype=float), np.abs(W).sum(axis=1),
-                   D.max(axis=1, initial=0.0), 2.0 * (W.shape[1] + 8) * U, bool(lv.shared_order), newton,
-                   _blocks(W, bool(lv.shared_order)))
+        return cls._make(W, D, np.ascontiguousarray(lv.thresholds, dtype=float), bool(lv.shared_order))
+
+    @classmethod
+    def _make(cls, W: np.ndarray, D: np.ndarray, theta: np.ndarray, shared: bool) -> "LevelArrays":
+        newton = np.all(W >= 0.0, axis=1) & (not shared)
+        return cls(W, D, theta, np.abs(W).sum(axis=1), D.max(axis=1, initial=0.0), 2.0 * (W.shape[1] + 8) * U,
+                   shared, newton, *_blocks(W, D, theta, shared, newton))
 
     def rows(self, sel: np.ndarray) -> "LevelArrays":
         """The same level restricted to the neurons ``sel`` (a boolean mask)."""
-        return LevelArrays(self.W[sel], self.D[sel], self.theta[sel], self.sabs[sel], self.dmax[sel], self.gamma,
-                           self.shared_order, self.newton[sel], _blocks(self.W[sel], self.shared_order))
+        return LevelArrays._make(self.W[sel], self.D[sel], self.theta[sel],
+                                 self.shared_order)
 
 
-def _blocks(W: np.ndarray, shared: bool) -> np.ndarray:
-    """``W`` (n_out, n_src) as (n_blocks, n_src, BLOCK), zero-padded; empty without a shared order.
+def _blocks(W: np.ndarray, D: np.ndarray, theta: np.ndarray, shared: bool,
+            newton: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``order``, ``blocks``, ``mono``, ``dblocks`` of :class:`LevelArrays`.
 
-    >>> _blocks(np.arange(6.0).reshape(3, 2), True)[0, :, :4].tolist()
-    [[0.0, 2.0, 4.0, 0.0], [1.0, 3.0, 5.0, 0.0]]
+    The blocked neurons (all with a shared order, else the ``newton`` ones) are ordered by
+    ``theta / sum of positive weights``, a proxy of the firing time, so that the neurons of a
+    block tend to fire together and the block stops early (the results do not depend on the
+    order); ``W`` and ``D`` of each block are transposed to (n_src, BLOCK), zero-padded.
+
+    >>> order, blocks, mono, _ = _blocks(np.array([[1.0, 0.0], [2.0, 1.0], [1.0, 1.0]]), np.zeros((1, 2)),
+    ...                            np.ones(3), True, np.zeros(3, bool))
+    >>> order.tolist(), blocks[0, :, :4].tolist(), mono.tolist()
+    ([1, 2, 0], [[2.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]], [True])
     """
-    if not shared:
-        return np.empty((0, W.shape[1], BLOCK))
     n_out, n_src = W.shape
-    n_blk = -(-n_out // BLOCK)
-    Wp = np.zeros((n_blk * BLOCK, n_src))
-    Wp[:n_out] = W
-    return np.ascontiguousarray(Wp.reshape(n_blk, BLOCK, n_src).transpose(0, 2, 1))
+    ids = np.arange(n_out) if shared else np.flatnonzero(newton)
+    with np.errstate(divide="ignore"):
+        proxy = theta[ids] / np.maximum(W[ids], 0.0).sum(axis=1)
+    order = ids[np.argsort(proxy, kind="stable")]
+    n_blk = -(-len(order) // BLOCK)
+
+    def lay(M: np.ndarray) -> np.ndarray:
+        Mp = np.zeros((n_blk * BLOCK, n_src))
+        Mp[:len(order)] = M[order]
+        return np.ascontiguousarray(Mp.reshape(n_blk, BLOCK, n_src).transpose(0, 2, 1))
+
+    blocks = lay(W)
+    return order, blocks, (blocks >= 0.0).all(axis=(1, 2)), (np.empty((0, n_src, BLOCK)) if shared else lay(D))
 
 
 def backend() -> str:
@@ -131,16 +156,19 @@ def _numba_available() -> bool:
     return True
 
 
-def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
+                out_e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Times, error bounds and ambiguity flags ``(c, n_out)`` of a level's neurons.
 
     ``T`` (c, n_src) are the sources' float times (``inf`` = never fires) and ``E`` their error
-    bounds.
+    bounds (views of a larger array are fine: the compiled backend reads them in place). The
+    times and bounds are written to ``out_t``, ``out_e`` (float (c, n_out), e.g. views) when given,
+    and returned.
     """
-    T = np.ascontiguousarray(T, dtype=float)
-    E = np.ascontiguousarray(E, dtype=float)
     if backend() == "numba":
         from .kernel_numba import level_times as run
     else:
         from .kernel_numpy import level_times as run
-    return run(la, T, E)
+        T = np.ascontiguousarray(T, dtype=float)
+        E = np.ascontiguousarray(E, dtype=float)
+    return run(la, T, E, out_t, out_e)

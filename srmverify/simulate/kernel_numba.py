@@ -89,6 +89,49 @@ def _ensure(a, s, stk, st, k):
         st[1] += 1
 
 
+#: Arrivals per value bucket of the first pass of the sort (:func:`_arrange`).
+_PER_BUCKET = 2
+
+
+@nb.njit(cache=True)
+def _arrange(ta, ts, m, a, s, stk, st, cnt):
+    """Start the lazy sort of the ``m`` arrivals ``ta`` (sources ``ts``) into ``a``, ``s``: one
+    counting pass distributes them into value buckets of equal width (``cnt`` (n_src + 1) int
+    scratch), whose ends are stacked for :func:`_ensure`, first bucket on top. The bucket index
+    ``(x - min) * scale`` is nondecreasing in ``x`` (rounding is monotone), so every arrival of a
+    bucket precedes every arrival of a later one and equal arrivals share a bucket; :func:`_ensure`
+    then sorts each bucket when the walk reaches it (spread-out arrivals: a few per bucket, an
+    insertion sort; a crowded bucket: quicksort, as without buckets).
+    """
+    st[0] = 0
+    if m == 0:
+        st[1] = 0
+        return
+    lo, hi = ta[0], ta[0]
+    for q in range(1, m):
+        lo, hi = min(lo, ta[q]), max(hi, ta[q])
+    nb_, scale = 1, 0.0
+    if hi - lo > 0.0 and hi - lo < _INF and (m // _PER_BUCKET) / (hi - lo) < _INF:
+        nb_ = max(1, m // _PER_BUCKET)
+        scale = nb_ / (hi - lo)
+    cnt[:nb_ + 1] = 0
+    for q in range(m):
+        cnt[min(int((ta[q] - lo) * scale), nb_ - 1) + 1] += 1
+    for b in range(nb_):
+        cnt[b + 1] += cnt[b]
+    for q in range(m):
+        b = min(int((ta[q] - lo) * scale), nb_ - 1)
+        p = cnt[b]
+        a[p], s[p] = ta[q], ts[q]
+        cnt[b] = p + 1
+    n = 0
+    for b in range(nb_ - 1, -1, -1):   # cnt[b] is now the end of bucket b
+        if b == 0 or cnt[b] > cnt[b - 1]:
+            stk[n] = cnt[b]
+            n += 1
+    st[1] = n
+
+
 @nb.njit(cache=True, inline="always")
 def _band(theta, sabs, eps, gamma, amax):
     """``theta - E`` and ``theta + E``: the thresholds around ``theta`` the walk watches."""
@@ -178,131 +221,252 @@ def _walk(a, s, stk, st, m, w, theta, sabs, eps, gamma, amax):
     return _finish(a, m, w[s[m - 1]], Wk, Bk, stage, t_lo, t_mid, t_hi, theta, sabs, eps, gamma, amax)
 
 
+#: Steps of the compiled block walk between two threshold checks when every weight of the block
+#: is >= 0 (the loop in :func:`_walk_block` is unrolled by hand to this length).
+CHUNK = 8
+
+
+@nb.njit(cache=True, inline="always")
+def _add(x, y, w, a):
+    """One step of the prefix sums ``W``, ``B``."""
+    return x + w, y + w * a
+
+
+#: Offsets of the per-lane quantities in the block walk's scratch ``acc`` (one flat array, so the
+#: compiler sees that its rows never overlap and vectorises the loops over the lanes): prefix
+#: sums, next threshold, the three thresholds, their crossings, the sums at the chunk's start,
+#: the chunk's screening level.
+_W, _B, _NXT, _THL, _THH, _TL, _TM, _TH, _W0, _B0, _LIM = [q * BLOCK for q in range(11)]
+
+
+@nb.njit(cache=True, inline="always")
+def _lane_hit(acc, b, v, P, stage, theta, mrg, W, B, ak, an):
+    """:func:`_advance` for lane ``b`` (neuron ``v``) at potential ``P``; true if the lane has now
+    reached ``theta + E``."""
+    stage[b], acc[_NXT + b], acc[_TL + b], acc[_TM + b], acc[_TH + b] = _advance(
+        stage[b], P, acc[_THL + b], theta[v], acc[_THH + b], W, B, ak, an, acc[_TL + b], acc[_TM + b], acc[_TH + b])
+    acc[_LIM + b] = acc[_NXT + b] - mrg
+    return stage[b] == 3
+
+
 @nb.njit(cache=True)
-def _walk_block(a, s, stk, st, m, Wb, blk, nv, theta, sabs, dmax, eps, gamma, tabs, lane, stage, out_t, out_e, out_a):
+def _walk_block(a, s, stk, st, m, Wb, mono, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, acc, stage, out_t,
+                out_e, out_a):
     """:func:`_walk` for the ``nv`` neurons of block ``blk`` at once, on one shared order of the
     arrivals, sorted lazily as far as the blocks reach (:func:`_ensure`; the next block reuses it).
 
-    ``Wb[blk, j, b]`` is the weight from source ``j`` to neuron ``blk * BLOCK + b``. Every step
-    updates the block's prefix sums and end potentials in one branch-free loop over the lanes
-    (SIMD); only a step where some lane reaches its next threshold (rare: three times per
-    neuron) goes lane by lane. The block stops once every lane has reached ``theta + E``. Each
-    lane does the operations of :func:`_walk` in the same order: bit-identical results.
-    ``lane`` (8, BLOCK) float and ``stage`` (BLOCK) int are scratch.
+    ``Wb[blk, j, b]`` is the weight from source ``j`` to lane ``b``, neuron ``order[blk * BLOCK + b]``.
+    Every step updates the block's prefix sums and end potentials in one branch-free loop over
+    the lanes (SIMD); only a step where some lane reaches its next threshold (rare: three times
+    per neuron) goes lane by lane. The block stops once every lane has reached ``theta + E``.
+    Each lane does the operations of :func:`_walk` in the same order: bit-identical results.
+
+    ``mono`` (every weight of the block >= 0): the lanes check their thresholds only every
+    :data:`CHUNK` steps, against the next threshold minus ``2 E`` (the screening level ``_LIM``):
+    the exact potential at the (float) arrivals is then nondecreasing and the float one within
+    ``E / 2`` of it (:mod:`.kernel`), so if ``P`` reaches the threshold at some step of the chunk,
+    ``P`` at its end reaches the screening level; a lane that does replays the chunk step by step
+    from the sums saved at its start (the same numbers). ``acc`` (11 * BLOCK) float and ``stage``
+    (BLOCK) int are scratch.
     """
-    Wk, Bk, nxt, thl, thh, tl, tm, th = lane[0], lane[1], lane[2], lane[3], lane[4], lane[5], lane[6], lane[7]
     v0 = blk * BLOCK
+    _ensure(a, s, stk, st, 0)
     for b in range(BLOCK):
-        Wk[b] = Bk[b] = 0.0
-        tl[b] = tm[b] = th[b] = nxt[b] = _INF   # lanes past nv never reach a threshold
+        acc[_W + b] = acc[_B + b] = 0.0
+        acc[_TL + b] = acc[_TM + b] = acc[_TH + b] = acc[_NXT + b] = acc[_LIM + b] = _INF   # lanes past nv: idle
         stage[b] = 3
     for b in range(nv):
-        v = v0 + b
-        thl[b], thh[b] = _band(theta[v], sabs[v], eps, gamma, tabs + dmax[v])
-        stage[b], nxt[b] = 0, thl[b]
-        if thl[b] <= 0.0:
-            tl[b], stage[b], nxt[b] = a[0], 1, theta[v]
+        v = order[v0 + b]
+        acc[_THL + b], acc[_THH + b] = _band(theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+        stage[b], acc[_NXT + b] = 0, acc[_THL + b]
+        if acc[_THL + b] <= 0.0:
+            acc[_TL + b], stage[b], acc[_NXT + b] = a[0], 1, theta[v]
+        acc[_LIM + b] = acc[_NXT + b] - (acc[_THH + b] - acc[_THL + b])
     left = nv
     row = Wb[blk]
-    _ensure(a, s, stk, st, 0)
-    for k in range(m - 1):
+    k = 0
+    if mono[blk]:
+        while k + CHUNK < m:
+            k1 = k + CHUNK
+            if k1 >= st[0]:
+                _ensure(a, s, stk, st, k1)
+            a0, a1, a2, a3, a4, a5, a6, a7, an = a[k], a[k + 1], a[k + 2], a[k + 3], a[k + 4], a[k + 5], a[k + 6], \
+                a[k + 7], a[k1]
+            j0, j1, j2, j3, j4, j5, j6, j7 = s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5], s[k + 6], s[k + 7]
+            hit = False
+            for b in range(BLOCK):
+                x, y = acc[_W + b], acc[_B + b]
+                acc[_W0 + b], acc[_B0 + b] = x, y
+                x, y = _add(x, y, row[j0, b], a0)
+                x, y = _add(x, y, row[j1, b], a1)
+                x, y = _add(x, y, row[j2, b], a2)
+                x, y = _add(x, y, row[j3, b], a3)
+                x, y = _add(x, y, row[j4, b], a4)
+                x, y = _add(x, y, row[j5, b], a5)
+                x, y = _add(x, y, row[j6, b], a6)
+                x, y = _add(x, y, row[j7, b], a7)
+                acc[_W + b], acc[_B + b] = x, y
+                hit |= (x * an - y) >= acc[_LIM + b]
+            if hit:
+                for b in range(nv):
+                    if not (acc[_W + b] * an - acc[_B + b]) >= acc[_LIM + b]:
+                        continue
+                    v = order[v0 + b]
+                    mrg = acc[_THH + b] - acc[_THL + b]
+                    x, y = acc[_W0 + b], acc[_B0 + b]
+                    for kk in range(k, k1):
+                        x, y = _add(x, y, row[s[kk], b], a[kk])
+                        P = x * a[kk + 1] - y
+                        if P >= acc[_NXT + b] and _lane_hit(acc, b, v, P, stage, theta, mrg, x, y, a[kk], a[kk + 1]):
+                            left -= 1
+                            break
+                if left == 0:
+                    break
+            k = k1
+    for k in range(k, m - 1 if left > 0 else 0):
         if k + 1 >= st[0]:
             _ensure(a, s, stk, st, k + 1)
         ak = a[k]
         an = a[k + 1]
-        wr = row[s[k]]
+        j = s[k]
         hit = False
         for b in range(BLOCK):
-            wk = wr[b]
-            x = Wk[b] + wk
-            y = Bk[b] + wk * ak
-            Wk[b] = x
-            Bk[b] = y
-            hit |= (x * an - y) >= nxt[b]
+            x, y = _add(acc[_W + b], acc[_B + b], row[j, b], ak)
+            acc[_W + b], acc[_B + b] = x, y
+            hit |= (x * an - y) >= acc[_NXT + b]
         if hit:
             for b in range(nv):
-                P = Wk[b] * an - Bk[b]
-                if P >= nxt[b]:
-                    v = v0 + b
-                    stage[b], nxt[b], tl[b], tm[b], th[b] = _advance(stage[b], P, thl[b], theta[v], thh[b], Wk[b],
-                                                                     Bk[b], ak, an, tl[b], tm[b], th[b])
-                    if stage[b] == 3:
-                        left -= 1
+                x, y = acc[_W + b], acc[_B + b]
+                P = x * an - y
+                if P >= acc[_NXT + b] and _lane_hit(acc, b, order[v0 + b], P, stage, theta, 0.0, x, y, ak, an):
+                    left -= 1
             if left == 0:
                 break
     for b in range(nv):
-        v = v0 + b
-        out_t[v], out_e[v], out_a[v] = _finish(a, m, row[s[m - 1], b], Wk[b], Bk[b], stage[b], tl[b], tm[b], th[b],
-                                               theta[v], sabs[v], eps, gamma, tabs + dmax[v])
+        v = order[v0 + b]
+        out_t[v], out_e[v], out_a[v] = _finish(a, m, row[s[m - 1], b], acc[_W + b], acc[_B + b], stage[b],
+                                               acc[_TL + b], acc[_TM + b], acc[_TH + b], theta[v], sabs[v], eps, gamma,
+                                               tabs + dmax[v])
+
+
+#: Offsets of the per-lane quantities of :func:`_newton_block` in its scratch ``acc``: the cut
+#: ``c``, the sums ``W``, ``B``, the count of the set, the time, the previous count, ``min a``.
+_NC, _NW, _NB, _NN, _NT, _NPV, _NMIN = [q * BLOCK for q in range(7)]
+
+
+@nb.njit(cache=True, inline="always")
+def _keep(x, y, z, t, d, w, c):
+    """Add the arrival ``t + d`` (weight ``w``) to the sums ``x``, ``y`` and count ``z`` if ``< c``."""
+    a = t + d
+    keep = a < c
+    return x + (w if keep else 0.0), y + (w * a if keep else 0.0), z + (1.0 if keep else 0.0), a
+
+
+@nb.njit(cache=True, inline="always")
+def _sums(cand, ctim, ncand, Wr, Dr, acc, with_min):
+    """One step of :func:`_newton_block`: per lane, ``sum w``, ``sum w a`` and the count over the
+    arrivals ``a < c`` of the sources ``cand[:ncand]`` (times ``ctim``), in order; ``with_min``:
+    also ``min a``. The lists are padded to a multiple of 8 with time ``inf`` (never added)."""
+    for b in range(BLOCK):
+        acc[_NW + b] = acc[_NB + b] = acc[_NN + b] = 0.0
+    for q in range(0, ncand, 8):
+        j0, j1, j2, j3, j4, j5, j6, j7 = cand[q], cand[q + 1], cand[q + 2], cand[q + 3], cand[q + 4], cand[q + 5], \
+            cand[q + 6], cand[q + 7]
+        t0, t1, t2, t3, t4, t5, t6, t7 = ctim[q], ctim[q + 1], ctim[q + 2], ctim[q + 3], ctim[q + 4], ctim[q + 5], \
+            ctim[q + 6], ctim[q + 7]
+        for b in range(BLOCK):
+            c = acc[_NC + b]
+            x, y, z = acc[_NW + b], acc[_NB + b], acc[_NN + b]
+            x, y, z, a0 = _keep(x, y, z, t0, Dr[j0, b], Wr[j0, b], c)
+            x, y, z, a1 = _keep(x, y, z, t1, Dr[j1, b], Wr[j1, b], c)
+            x, y, z, a2 = _keep(x, y, z, t2, Dr[j2, b], Wr[j2, b], c)
+            x, y, z, a3 = _keep(x, y, z, t3, Dr[j3, b], Wr[j3, b], c)
+            x, y, z, a4 = _keep(x, y, z, t4, Dr[j4, b], Wr[j4, b], c)
+            x, y, z, a5 = _keep(x, y, z, t5, Dr[j5, b], Wr[j5, b], c)
+            x, y, z, a6 = _keep(x, y, z, t6, Dr[j6, b], Wr[j6, b], c)
+            x, y, z, a7 = _keep(x, y, z, t7, Dr[j7, b], Wr[j7, b], c)
+            acc[_NW + b], acc[_NB + b], acc[_NN + b] = x, y, z
+            if with_min:
+                acc[_NMIN + b] = min(acc[_NMIN + b], a0, a1, a2, a3, a4, a5, a6, a7)
+
+
+@nb.njit(cache=True, inline="always")
+def _pad(cand, ctim, n):
+    """Pad the candidate list ``cand[:n]`` (times ``ctim``) to a multiple of 8 with time ``inf``."""
+    for q in range(n, (n + 7) // 8 * 8):
+        cand[q], ctim[q] = 0, _INF
 
 
 @nb.njit(cache=True)
-def _newton(tf, idx, nf, Dv, w, theta, sabs, eps, gamma, amax, af, wf, ac, wc):
-    """Time, error bound and ambiguity of a neuron with weights >= 0 by the causal-set
-    iteration (no sort): ``tf[:nf]`` are the firing sources' times, ``idx`` their indices;
-    ``af``, ``wf``, ``ac``, ``wc`` are scratch (n_src).
+def _newton_block(Ti, idx, nf, Wn, Dn, blk, nv, order, theta, sabs, dmax, eps, gamma, tabs, acc, cand, ctim,
+                  out_t, out_e, out_a):
+    """Time, error bound and ambiguity of the ``nv`` neurons (weights >= 0) of block ``blk`` by
+    the causal-set iteration (no sort; see :mod:`.kernel`), all at once: lane ``b`` is neuron
+    ``order[blk * BLOCK + b]``; one sample: ``Ti`` its source times, ``idx[:nf]`` the firing ones;
+    ``Wn[blk, j, b]``, ``Dn[blk, j, b]`` the weight and delay from source ``j`` to lane ``b``.
 
-    Each step sums ``w`` and ``w a`` over ``S = {a < c}`` in source order. The set only shrinks,
-    so a step scans the previous step's set, compacted (contiguous, branch-free), not every
-    arrival; the sums are the same numbers in the same order as over all arrivals with the mask.
-    Should rounding move the cut ``c`` above an arrival dropped earlier (the set would grow
-    back), the remaining steps scan every arrival, as the definition does.
+    A step sums ``w`` and ``w a`` of every lane over ``S = {a < c}`` in source order in one
+    branch-free SIMD loop over the lanes (:func:`_sums`), adding ``0.0`` for an arrival outside
+    the set (the same numbers as the sums over the set alone); a lane that has stopped gets
+    ``c = -inf`` (an empty set). Arrivals are ``t_j + d >= t_j``, so a source with
+    ``t_j >= max c`` is outside every set and skipped: ``cand`` (times ``ctim``) holds the
+    sources still in reach, compacted as ``max c`` falls. ``acc`` (7 * BLOCK) float scratch,
+    ``cand``, ``ctim`` (n_src + 8).
     """
-    a_min = _INF
-    W = 0.0
-    B = 0.0
-    for q in range(nf):  # the first step: every firing source (c = inf)
-        j = idx[q]
-        a = tf[q] + Dv[j]
-        af[q] = ac[q] = a
-        wf[q] = wc[q] = w[j]
-        a_min = min(a_min, a)
-        W += w[j]
-        B += w[j] * a
-    if not W > 0.0:
-        return _INF, 0.0, False          # every weight is zero: the potential stays 0
-    t = (theta + B) / W
-    n_prev = nf
-    m = nf                               # the compacted set: ac[:m], wc[:m]
-    dropped = _INF                       # the earliest arrival dropped so far
-    full = False
-    while True:
-        c = t
-        if not full and c > dropped:
-            full = True
-        W = 0.0
-        B = 0.0
-        n = 0
-        if full:
-            for q in range(nf):
-                a = af[q]
-                if a < c:
-                    W += wf[q]
-                    B += wf[q] * a
-                    n += 1
+    Wr, Dr = Wn[blk], Dn[blk]
+    for b in range(BLOCK):
+        acc[_NC + b] = acc[_NMIN + b] = _INF
+    for q in range(nf):
+        cand[q], ctim[q] = idx[q], Ti[idx[q]]
+    _pad(cand, ctim, nf)
+    ncand = nf
+    left = nv
+    first = True
+    while left > 0:
+        if first:
+            _sums(cand, ctim, ncand, Wr, Dr, acc, True)
         else:
-            for q in range(m):
-                a = ac[q]
-                wq = wc[q]
-                keep = a < c
-                W += wq if keep else 0.0
-                B += wq * a if keep else 0.0
-                dropped = min(dropped, _INF if keep else a)
-                ac[n] = a
-                wc[n] = wq
-                n += keep
-            m = n
-        if n == n_prev:
-            break
-        if n > n_prev:
-            return t, _INF, True         # rounding made the iteration go back: settle exactly
-        if not W > 0.0:
-            return t, _INF, True         # rounding emptied the causal set: settle exactly
-        t = (theta + B) / W
-        n_prev = n
-    el = sabs * (eps + gamma * (2.0 * amax + 2.0 * max(amax, abs(t)) + 1.0)) + gamma * theta
-    e = 2.0 * el / W + el * (t - a_min + 1.0) / theta + 8.0 * U * (abs(t) + amax) * (1.0 + sabs / W)
-    return t, e, False
+            _sums(cand, ctim, ncand, Wr, Dr, acc, False)
+        cmax = -_INF
+        for b in range(nv):
+            if acc[_NC + b] == -_INF:
+                continue
+            v = order[blk * BLOCK + b]
+            W = acc[_NW + b]
+            if first:
+                if not W > 0.0:
+                    out_t[v], out_e[v], out_a[v] = _INF, 0.0, False   # every weight is zero
+                    acc[_NC + b] = -_INF
+                    left -= 1
+                    continue
+            elif acc[_NN + b] == acc[_NPV + b]:
+                t = acc[_NT + b]
+                am = tabs + dmax[v]
+                el = sabs[v] * (eps + gamma * (2.0 * am + 2.0 * max(am, abs(t)) + 1.0)) + gamma * theta[v]
+                out_t[v], out_a[v] = t, False
+                out_e[v] = (2.0 * el / W + el * (t - acc[_NMIN + b] + 1.0) / theta[v]
+                            + 8.0 * U * (abs(t) + am) * (1.0 + sabs[v] / W))
+                acc[_NC + b] = -_INF
+                left -= 1
+                continue
+            elif acc[_NN + b] > acc[_NPV + b] or not W > 0.0:
+                out_t[v], out_e[v], out_a[v] = acc[_NT + b], _INF, True   # rounding went back or emptied the set
+                acc[_NC + b] = -_INF
+                left -= 1
+                continue
+            t = (theta[v] + acc[_NB + b]) / W
+            acc[_NT + b], acc[_NPV + b], acc[_NC + b] = t, acc[_NN + b], t
+            cmax = max(cmax, t)
+        if first:
+            for b in range(nv, BLOCK):
+                acc[_NC + b] = -_INF
+            first = False
+        n = 0
+        for q in range(ncand):
+            cand[n], ctim[n] = cand[q], ctim[q]
+            n += ctim[q] < cmax
+        _pad(cand, ctim, n)
+        ncand = n
 
 
 @nb.njit(cache=True)
@@ -322,12 +486,14 @@ def _firing(Ti, Ei, idx):
 
 
 @nb.njit(cache=True, parallel=True)
-def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
     """Every (sample, neuron) of a level; threads take groups of :data:`~.kernel.SAMPLES` samples,
-    and within a group each neuron (block of neurons) runs on every sample before the next, so its
-    weights and delays stay in cache instead of streaming from memory once per sample."""
+    and within a group each block of neurons (each neuron outside the blocks) runs on every sample
+    before the next, so its weights and delays stay in cache instead of streaming from memory once
+    per sample."""
     c, n_src = T.shape
     n_out = W.shape[0]
+    n_blk = Wb.shape[0]
     for g in nb.prange((c + SAMPLES - 1) // SAMPLES):
         lo = g * SAMPLES
         ns = min(c, lo + SAMPLES) - lo
@@ -341,48 +507,55 @@ def _level(T, E, D, shared, newton, W, Wb, theta, sabs, dmax, gamma, out_t, out_
         s = np.empty((ns, n_src), np.int64)
         stk = np.empty((ns, n_src + 2), np.int64)
         st = np.empty((ns, 2), np.int64)
+        acc = np.empty(11 * BLOCK)
+        ta, ts, cnt = np.empty(n_src), np.empty(n_src, np.int64), np.empty(n_src + 1, np.int64)
         if shared:  # one order per sample for the whole level, sorted as far as needed; neurons in blocks
             for r in range(ns):
                 for q in range(nf[r]):
-                    a[r, q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
-                    s[r, q] = idx[r, q]
-                st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
+                    ta[q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
+                    ts[q] = idx[r, q]
+                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
                 if nf[r] == 0:
                     out_t[lo + r, :], out_e[lo + r, :], out_a[lo + r, :] = _INF, 0.0, False
-            lane = np.empty((8, BLOCK))
             stage = np.empty(BLOCK, np.int64)
-            for blk in range(Wb.shape[0]):
+            for blk in range(n_blk):
                 nv = min(BLOCK, n_out - blk * BLOCK)
                 for r in range(ns):
                     if nf[r] > 0:
-                        _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, blk, nv, theta, sabs, dmax, eps[r], gamma,
-                                    tabs[r], lane, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+                        _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, mono, blk, nv, order, theta, sabs, dmax, eps[r],
+                                    gamma, tabs[r], acc, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
             continue
         tf = np.empty((ns, n_src))
         for r in range(ns):
             for q in range(nf[r]):
                 tf[r, q] = T[lo + r, idx[r, q]]
-        af, wf, ac, wc = np.empty(n_src), np.empty(n_src), np.empty(n_src), np.empty(n_src)
-        for v in range(n_out):
+        cand = np.empty(n_src + 8, np.int64)
+        ctim = np.empty(n_src + 8)
+        for blk in range(n_blk):  # the nonnegative-weight neurons, in blocks
+            nv = min(BLOCK, len(order) - blk * BLOCK)
+            for r in range(ns):
+                _newton_block(T[lo + r], idx[r], nf[r], Wb, Db, blk, nv, order, theta, sabs, dmax, eps[r],
+                              gamma, tabs[r], acc, cand, ctim, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+        for v in range(n_out):  # the others, one by one
+            if newton[v]:
+                continue
             Dv = D[v]
             for r in range(ns):
-                if newton[v]:
-                    res = _newton(tf[r], idx[r], nf[r], Dv, W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v],
-                                  af, wf, ac, wc)
-                else:
-                    for q in range(nf[r]):
-                        a[r, q] = tf[r, q] + Dv[idx[r, q]]
-                        s[r, q] = idx[r, q]
-                    st[r, 0], st[r, 1], stk[r, 0] = 0, 1, nf[r]
-                    res = _walk(a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma,
-                                tabs[r] + dmax[v])
-                out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = res
+                for q in range(nf[r]):
+                    ta[q] = tf[r, q] + Dv[idx[r, q]]
+                    ts[q] = idx[r, q]
+                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
+                out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = _walk(
+                    a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
 
 
-def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
+                out_e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """See :func:`srmverify.simulate.kernel.level_times`."""
     c, n_out = T.shape[0], la.W.shape[0]
-    out_t, out_e = np.empty((c, n_out)), np.empty((c, n_out))
+    out_t = np.empty((c, n_out)) if out_t is None else out_t
+    out_e = np.empty((c, n_out)) if out_e is None else out_e
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.blocks, la.theta, la.sabs, la.dmax, la.gamma, out_t, out_e, out_a)
+    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
+           la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a

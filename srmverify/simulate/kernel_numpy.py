@@ -51,13 +51,17 @@ def _first_hit(P: np.ndarray, th: np.ndarray, As, nxt, Wk, Bk) -> np.ndarray:
     return np.where(np.take_along_axis(hit, k, axis=0)[0], t, np.inf)
 
 
-def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
+                out_e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """See :func:`srmverify.simulate.kernel.level_times`."""
-    if not la.newton.any():
-        return _walk_level(la, T, E)
-    out = [np.empty((T.shape[0], la.W.shape[0]), dtype=d) for d in (float, float, bool)]
+    shape = (T.shape[0], la.W.shape[0])
+    out = [np.empty(shape) if out_t is None else out_t, np.empty(shape) if out_e is None else out_e,
+           np.empty(shape, dtype=bool)]
     for sel, run in ((la.newton, _newton_level), (~la.newton, _walk_level)):
-        if sel.any():
+        if sel.all():
+            for o, r in zip(out, run(la, T, E)):
+                o[...] = r
+        elif sel.any():
             for o, r in zip(out, run(la.rows(sel), T, E)):
                 o[:, sel] = r
     return out[0], out[1], out[2]
@@ -85,9 +89,10 @@ def _newton_level(la: LevelArrays, T: np.ndarray, E: np.ndarray):
     while todo.any():
         m = A < cut[..., None]
         Wc, Bc = np.zeros(shape), np.zeros(shape)
-        for j in range(A.shape[2]):
-            Wc += np.where(m[..., j], la.W[:, j], 0.0)
-            Bc += np.where(m[..., j], la.W[:, j] * A[..., j], 0.0)
+        with np.errstate(invalid="ignore"):          # 0 * inf of a silent source: not taken
+            for j in range(A.shape[2]):
+                Wc += np.where(m[..., j], la.W[:, j], 0.0)
+                Bc += np.where(m[..., j], la.W[:, j] * A[..., j], 0.0)
         n = m.sum(axis=2)
         stop = todo & (n == n_prev)
         W = np.where(stop, Wc, W)
