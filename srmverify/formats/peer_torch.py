@@ -29,7 +29,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
-import importlib.util
 import io
 import math
 import pickle
@@ -54,6 +53,7 @@ FIELDS = ("n_inputs", "n_layers", "layer_sizes", "n_biases", "bias_times", "subs
           "rounding_precision", "activation", "use_forward_integrator", "delta", "leak", "threshold",
           "train_threshold")
 _SECTIONS = ("network_layout", "training_params", "neuron_params")     # later sections win, as in the peer
+_REFUSED = "nothing in the file was run; save net.state_dict(), not the module"
 _KEY = re.compile(r"layers\.(\d+)\.(weight|delays|thresholds)")
 
 _default_config: contextvars.ContextVar[Path | None] = contextvars.ContextVar("peer_config", default=None)
@@ -171,16 +171,18 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     the restricted reader (:func:`read_state_dict_restricted`). Either way a file that needs any
     other object than dictionaries and tensors is refused (:class:`InputError`), never executed.
     """
-    if importlib.util.find_spec("torch") is None:
+    try:
+        import torch
+    except ImportError:
         return read_state_dict_restricted(path)
-    import torch
 
     name = str(path)
     try:
         obj = torch.load(name, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise InputError(name, "file", Path(name).name, "torch.load(weights_only=True) refused it: "
-                         f"{_first_line(exc)} (save net.state_dict(), not the module)") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        raise InputError(name, "data.pkl", found.group(1) if found else _first_line(exc),
+                         f"refused by torch.load(weights_only=True) ({_REFUSED})") from None
     except OSError as exc:
         raise InputError(name, "file", name, f"cannot read ({exc.strerror or exc})") from None
     except Exception as exc:      # torch raises RuntimeError, EOFError, ... for files that are no checkpoint
@@ -398,7 +400,7 @@ def _check(a: np.ndarray, source: str, key: str, ok, problem: str) -> None:
 def _constant_ids(constants: list[float], times: list[float]) -> np.ndarray:
     """Indices into ``constants`` of a layer's bias spikes: the ``k``-th spike at time ``t`` uses the
     ``k``-th constant at ``t`` (appended when missing), so layers with the same times share them."""
-    ids = []
+    ids: list[int] = []
     for t in times:
         used = sum(1 for i in ids if constants[i] == t)
         same = [i for i, c in enumerate(constants) if c == t]
@@ -489,9 +491,8 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return _ALLOWED[(module, name)]
-        raise InputError(self.name, "data.pkl", f"{module}.{name}",
-                         "refused: a plain tensor state_dict needs no such class (nothing was executed; "
-                         "save net.state_dict(), not the module)")
+        raise InputError(self.name, "data.pkl", f"{module}.{name}", f"refused: a plain tensor state_dict needs no "
+                         f"such class ({_REFUSED})")
 
     def persistent_load(self, pid: Any) -> np.ndarray:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], _Storage)
