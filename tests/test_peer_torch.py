@@ -118,8 +118,8 @@ def test_keyword_options_and_flat_config():
     (lambda sd, c: sd.update({"layers.0.weight": np.ones((2, 2))}), r"layers\.0\.delays = 'shape \(3, 2\)'"),
     (lambda sd, c: sd.update({"layers.1.thresholds": np.ones(2)}), r"layers\.1\.thresholds = 'shape \(2,\)'"),
     (lambda sd, c: sd.update({"fc.weight": np.ones(2)}), r"fc\.weight = 'shape \(2,\)': not a key"),
-    (lambda sd, c: c["network_layout"].pop("n_biases"), r"n_biases = None: missing required"),
-    (lambda sd, c: c["network_layout"].pop("bias_times"), r"bias_times = None: missing required"),
+    (lambda sd, c: c["network_layout"].pop("n_biases"), r"c\.yaml: network_layout\.n_biases = None: missing required"),
+    (lambda sd, c: c["network_layout"].pop("bias_times"), r"network_layout\.bias_times = None: missing required"),
     (lambda sd, c: c["network_layout"].update(bias_times=[0.9, 0.1]), r"network_layout\.bias_times = \[0\.9, 0\.1\]"),
     (lambda sd, c: c["network_layout"].update(n_inputs=3), r"network_layout\.n_inputs = 3: does not match"),
     (lambda sd, c: c["network_layout"].update(layer_sizes=[3, 1]), r"network_layout\.layer_sizes = \[3, 1\]"),
@@ -261,3 +261,20 @@ def test_yaml_errors_name_the_file(tmp_path):
     with pytest.raises(InputError, match=r"c\.yaml: yaml = .*malformed yaml"):
         read_peer_config(tmp_path / "c.yaml")
     assert read_peer_config(DATA / "s1.yaml")["network_layout"]["bias_times"] == [0.9]
+
+
+def test_cli_bad_config_field(tmp_path):
+    cfg = read_peer_config(DATA / "s1.yaml")
+    del cfg["network_layout"]["n_biases"]
+    (tmp_path / "c.yaml").write_text(json.dumps(cfg))
+    o = check(invoke("info", DATA / "s1.pt", "--peer-config", tmp_path / "c.yaml"), {3})
+    assert "c.yaml: network_layout.n_biases = None: missing required peer config field" in o.err
+
+
+def test_saved_module_is_refused(tmp_path):
+    """``torch.save(net)`` (how the peer saves) needs the module's class: refused by both readers."""
+    torch = pytest.importorskip("torch")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "m.pt")
+    for reader in (read_state_dict, read_state_dict_restricted):
+        with pytest.raises(InputError, match=r"data\.pkl = 'torch\.nn\.modules\.linear\.Linear': refused"):
+            reader(tmp_path / "m.pt")

@@ -48,10 +48,12 @@ from .files import read_text
 MAX_STORAGE_BYTES = 1 << 31
 MAX_TENSOR_ENTRIES = 20_000_000
 
-#: Configuration fields the reader uses (keyword options of :func:`peer_snn` take these names).
-FIELDS = ("n_inputs", "n_layers", "layer_sizes", "n_biases", "bias_times", "substitute_delay",
-          "rounding_precision", "activation", "use_forward_integrator", "delta", "leak", "threshold",
-          "train_threshold")
+#: Configuration fields the reader uses (keyword options of :func:`peer_snn` take these names) and
+#: the section of the peer's yaml they are in.
+FIELDS = {**dict.fromkeys(("n_inputs", "n_layers", "layer_sizes", "n_biases", "bias_times"), "network_layout"),
+          **dict.fromkeys(("substitute_delay", "rounding_precision", "use_forward_integrator", "train_threshold"),
+                          "training_params"),
+          **dict.fromkeys(("activation", "delta", "leak", "threshold"), "neuron_params")}
 _SECTIONS = ("network_layout", "training_params", "neuron_params")     # later sections win, as in the peer
 _REFUSED = "nothing in the file was run; save net.state_dict(), not the module"
 _KEY = re.compile(r"layers\.(\d+)\.(weight|delays|thresholds)")
@@ -311,8 +313,8 @@ class _Config:
 
     def require(self, key: str) -> Any:
         if key not in self.values:
-            raise InputError(self.src, key, None, "missing required peer config field (network_layout."
-                             f"{key} in the peer's yaml, or the option {key}=...)")
+            raise InputError(self.src, f"{FIELDS[key]}.{key}", None,
+                             f"missing required peer config field (or the option {key}=...)")
         return self.values[key][1]
 
     def number(self, key: str, default: float | None = None) -> float:
