@@ -21,16 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-import yaml
-
-PEER = Path(os.environ["PEER"])
-sys.path.insert(0, str(PEER / "src"))
-from networks.spiking_network import SpikingNet  # noqa: E402
-
 OUT = Path(__file__).resolve().parent
-torch.set_default_dtype(torch.float64)
 
 #: name -> (peer config, changed network_layout fields, torch seed or None (the config's), abs weights)
 VARIANTS = {
@@ -53,13 +44,23 @@ def sim_params(cfg: dict) -> dict:
 
 
 def main() -> None:
+    """Only here: torch and the peer's code (pytest imports this file to collect doctests)."""
+    import numpy as np
+    import torch
+    import yaml
+
+    peer = Path(os.environ["PEER"])
+    sys.path.insert(0, str(peer / "src"))
+    from networks.spiking_network import SpikingNet
+
+    torch.set_default_dtype(torch.float64)
     rng = np.random.default_rng(13)
     xy = rng.random((8, 2))
     early, late = 0.15, 2.0                       # the peer's linear_regions.py slice
     inputs = early + np.hstack([xy, 1 - xy]) * (late - early)
     outputs = {}
     for name, (base, layout, seed, absolute) in VARIANTS.items():
-        cfg = yaml.safe_load((PEER / "experiment_configs" / f"{base}.yaml").read_text())
+        cfg = yaml.safe_load((peer / "experiment_configs" / f"{base}.yaml").read_text())
         cfg["network_layout"].update(layout)
         if seed is not None:
             cfg["training_params"]["torch_seed"] = seed
