@@ -217,6 +217,8 @@ def test_non_state_dict_pickles_are_refused(tmp_path):
     (tmp_path / "t.pt").write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a torch zip checkpoint"):
         read_state_dict_restricted(tmp_path / "t.pt")
+    with pytest.raises(InputError, match=r"t\.pt: .*(refused|not a torch)"):    # torch.load, where installed
+        read_state_dict(tmp_path / "t.pt")
 
 
 def test_out_of_bounds_view_is_refused(tmp_path):

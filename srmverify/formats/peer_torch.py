@@ -183,8 +183,11 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         obj = torch.load(name, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        raise InputError(name, "data.pkl", found.group(1) if found else _first_line(exc),
-                         f"refused by torch.load(weights_only=True) ({_REFUSED})") from None
+        if found:
+            raise InputError(name, "data.pkl", found.group(1),
+                             f"refused by torch.load(weights_only=True) ({_REFUSED})") from None
+        raise InputError(name, "data.pkl", Path(name).name,
+                         f"refused by torch.load(weights_only=True): {_torch_reason(exc)}") from None
     except OSError as exc:
         raise InputError(name, "file", name, f"cannot read ({exc.strerror or exc})") from None
     except Exception as exc:      # torch raises RuntimeError, EOFError, ... for files that are no checkpoint
@@ -421,6 +424,13 @@ def _shape(value: Any) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _torch_reason(exc: BaseException) -> str:
+    """The line of a weights-only refusal that says what was wrong (torch wraps it in advice)."""
+    boiler = ("Weights only load failed", "Please file an issue", "Check the documentation")
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return next((ln for ln in lines if not ln.startswith(boiler)), _first_line(exc))
 
 
 def _beside(path: Path) -> Path:
