@@ -21,8 +21,8 @@ import pytest
 from cli_harness import check, invoke
 from srmverify.errors import InputError, UnsupportedNetwork
 from srmverify.formats import load_network
-from srmverify.formats.peer_torch import (load_peer, peer_snn, read_peer_config, read_state_dict,
-                                          read_state_dict_restricted, use_peer_config)
+from srmverify.formats.peer_torch import load_peer, peer_snn, read_peer_config, use_peer_config
+from srmverify.formats.torch_zip import read_state_dict, read_state_dict_restricted
 from srmverify.network import SNN
 from srmverify.simulate.exact import run_exact
 

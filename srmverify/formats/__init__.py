@@ -12,7 +12,8 @@ from .files import stem
 _EXPORTS = {
     ".json_net": ("load_json", "save_json", "network_from_dict", "network_to_dict"),
     ".arrays": ("load_inputs", "parse_box", "parse_vector"),
-    ".peer_torch": ("load_peer", "peer_snn", "read_state_dict", "use_peer_config"),
+    ".peer_torch": ("load_peer", "peer_snn", "use_peer_config"),
+    ".torch_zip": ("read_state_dict",),
 }
 __getattr__, __dir__, _LAZY = lazy_exports(__name__, _EXPORTS)
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from ..network import ReLUNet, SNN
     from .arrays import load_inputs, parse_box, parse_vector
     from .json_net import load_json, network_from_dict, network_to_dict, save_json
-    from .peer_torch import load_peer, peer_snn, read_state_dict, use_peer_config
+    from .peer_torch import load_peer, peer_snn, use_peer_config
+    from .torch_zip import read_state_dict
 
 
 def load_network(path: str | Path) -> SNN | ReLUNet:
