@@ -174,6 +174,16 @@ def test_torch_reader_and_float32_views(tmp_path):
         assert np.array_equal(got["layers.0.weight"], big.t()[1:].double().numpy())
 
 
+def test_restricted_reader_views_and_dtypes():
+    """float32 / float16 views with an offset and strides (``views.pt``, written by torch.save)."""
+    base = np.arange(12, dtype=np.float32).reshape(3, 4) / np.float32(3)
+    got = read_state_dict_restricted(DATA / "views.pt")
+    assert list(got) == ["f32_view", "f16", "f64"]
+    assert np.array_equal(got["f32_view"], base.T[1:].astype(np.float64))
+    assert np.array_equal(got["f16"], base.astype(np.float16)[1].astype(np.float64))
+    assert np.array_equal(got["f64"], base.astype(np.float64)[:, ::2])
+
+
 def _checkpoint(path: Path, payload: bytes) -> Path:
     """A zip laid out as torch.save writes it, with ``payload`` as its pickle."""
     with zipfile.ZipFile(path, "w") as z:

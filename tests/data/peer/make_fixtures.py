@@ -5,7 +5,8 @@ The five networks of ``shared/benchmarks/peer-nets`` rebuilt with frafranz/Expre
 initialised with the config's ``torch_seed`` (the changed ones with seed 7). Per network this
 writes ``NAME.pt`` (``torch.save(net.state_dict())``), ``NAME.yaml`` (the config, written like the
 peer's ``save_config``) and, for all of them, ``outputs.json``: the peer's explicit forward pass
-(label and hidden spike times) on points of the 2-D slice its region experiments use.
+(label and hidden spike times) on points of the 2-D slice its region experiments use; and
+``views.pt``, tensor views of other dtypes for the restricted reader.
 
 Usage (torch and the peer's ``src/`` on the path)::
 
@@ -82,6 +83,9 @@ def main() -> None:
         as_list = lambda t: [[None if not np.isfinite(v) else float(v) for v in row] for row in t.numpy()]  # noqa: E731
         outputs[name] = {"label": as_list(label), "hidden": [as_list(h) for h in hidden]}
     (OUT / "outputs.json").write_text(json.dumps({"inputs": inputs.tolist(), "nets": outputs}))
+    # float32 / float16 views with an offset and strides (the restricted reader without torch)
+    base = torch.arange(12, dtype=torch.float32).reshape(3, 4) / 3
+    torch.save({"f32_view": base.t()[1:], "f16": base.half()[1], "f64": base.double()[:, ::2]}, OUT / "views.pt")
 
 
 if __name__ == "__main__":
