@@ -231,6 +231,16 @@ def test_non_state_dict_pickles_are_refused(tmp_path):
         read_state_dict(tmp_path / "t.pt")
 
 
+def test_a_pickle_cannot_change_the_reader(tmp_path):
+    """BUILD on a looked-up global (here: the DoubleStorage marker's dtype) stays inside that load."""
+    before = read_state_dict_restricted(DATA / "s1.pt")
+    payload = b"\x80\x02ctorch\nDoubleStorage\nN}X\x05\x00\x00\x00dtypeX\x02\x00\x00\x00f4s\x86b."
+    with pytest.raises(InputError, match="must be a state_dict"):
+        read_state_dict_restricted(_checkpoint(tmp_path / "m.pt", payload))
+    after = read_state_dict_restricted(DATA / "s1.pt")          # still read as float64, not float32
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
 def test_out_of_bounds_view_is_refused(tmp_path):
     """A tensor whose size/stride reach past its storage is refused (no read outside the buffer)."""
     src = (DATA / "s1.pt").read_bytes()

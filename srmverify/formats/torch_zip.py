@@ -17,13 +17,14 @@ Both give ``{key: float64 array}`` (exact for float16/32/64 tensors).
 from __future__ import annotations
 
 import collections
+import functools
 import io
 import math
 import pickle
 import re
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -163,11 +164,13 @@ def _rebuild_parameter(data: Any, *_: Any) -> Any:
     return data
 
 
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    **{("torch", k): _Storage(v) for k, v in _STORAGES.items()},
+#: The globals a state_dict needs, each as a factory: every lookup gets a new object, so a pickle
+#: that sets attributes on what it looked up (BUILD) changes nothing outside its own load.
+_ALLOWED: dict[tuple[str, str], Callable[[], Any]] = {
+    ("collections", "OrderedDict"): lambda: collections.OrderedDict,      # an immutable type
+    ("torch._utils", "_rebuild_tensor_v2"): lambda: lambda *args: _rebuild_tensor(*args),
+    ("torch._utils", "_rebuild_parameter"): lambda: lambda *args: _rebuild_parameter(*args),
+    **{("torch", k): functools.partial(_Storage, v) for k, v in _STORAGES.items()},
 }
 
 
@@ -181,7 +184,7 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
+            return _ALLOWED[(module, name)]()
         raise InputError(self.name, "data.pkl", f"{module}.{name}", f"refused: a plain tensor state_dict needs no "
                          f"such class ({_REFUSED})")
 
