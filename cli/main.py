@@ -16,7 +16,8 @@ import importlib
 import os
 import signal
 import sys
-from typing import Any, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional
 
 import typer
 from typer._click import Command, Context, HelpFormatter
@@ -122,9 +123,19 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _root(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit."),
+          peer_config: Optional[Path] = typer.Option(
+              None, "--peer-config", metavar="CONFIG.yaml",
+              help="The peer's yaml config for a NET.pt state_dict (frafranz/ExpressivitySNN); without it the "
+                   "config is read from NET.yaml or config.yaml beside the checkpoint. Accepted after the "
+                   "command too.")) -> None:
     """Verify, convert and count linear regions of spiking neural networks (linear SRM, time-to-first-spike)."""
+    if peer_config is not None:
+        from srmverify.formats.peer_torch import use_peer_config
+
+        ctx.with_resource(use_peer_config(peer_config))     # for the whole command
 
 
 def run(argv: list[str] | None = None, *, process_start: bool = False) -> int:
@@ -158,7 +169,7 @@ def run(argv: list[str] | None = None, *, process_start: bool = False) -> int:
 def _dispatch(args: list[str]) -> tuple[int, str | None]:
     """Run the command: ``(exit code, error message or None)``; the message is already on stderr."""
     try:
-        rv = app(args=_aliased(args), standalone_mode=False, prog_name="srmverify")
+        rv = app(args=_hoisted(_aliased(args)), standalone_mode=False, prog_name="srmverify")
     except typer.Exit as e:
         return e.exit_code, None
     except typer.Abort:
@@ -201,6 +212,31 @@ def _aliased(argv: list[str]) -> list[str]:
         name, eq, value = a.partition("=")
         out.append(table[name] + eq + value if name in table else a)
     return out
+
+
+def _hoisted(argv: list[str]) -> list[str]:
+    """``argv`` with the root options of :data:`ROOT_OPTIONS` moved before the command, so that
+    every command takes them.
+
+    >>> _hoisted(["regions", "m.pt", "--peer-config", "c.yaml", "--slice", "0,0", "1,0", "0,1"])
+    ['--peer-config', 'c.yaml', 'regions', 'm.pt', '--slice', '0,0', '1,0', '0,1']
+    """
+    front, rest = [], []
+    i = 0
+    while i < len(argv) and argv[i] != "--":
+        name = argv[i].partition("=")[0]
+        if name in ROOT_OPTIONS:
+            take = 1 if "=" in argv[i] else 2
+            front += argv[i:i + take]
+            i += take
+        else:
+            rest.append(argv[i])
+            i += 1
+    return front + rest + argv[i:]
+
+
+#: Options of the root command that any command accepts (:func:`_hoisted`).
+ROOT_OPTIONS = ("--peer-config",)
 
 
 def _say(line: str) -> None:

@@ -1,4 +1,5 @@
-"""Readers and writers: JSON networks, ONNX ReLU networks, NIR spiking networks, VNN-LIB properties, input arrays."""
+"""Readers and writers: JSON networks, ONNX ReLU networks, NIR spiking networks, the peer's torch
+checkpoints, VNN-LIB properties, input arrays."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +12,8 @@ from .files import stem
 _EXPORTS = {
     ".json_net": ("load_json", "save_json", "network_from_dict", "network_to_dict"),
     ".arrays": ("load_inputs", "parse_box", "parse_vector"),
+    ".peer_torch": ("load_peer", "peer_snn", "use_peer_config"),
+    ".torch_zip": ("read_state_dict",),
 }
 __getattr__, __dir__, _LAZY = lazy_exports(__name__, _EXPORTS)
 
@@ -18,11 +21,18 @@ if TYPE_CHECKING:
     from ..network import ReLUNet, SNN
     from .arrays import load_inputs, parse_box, parse_vector
     from .json_net import load_json, network_from_dict, network_to_dict, save_json
+    from .peer_torch import load_peer, peer_snn, use_peer_config
+    from .torch_zip import read_state_dict
 
 
 def load_network(path: str | Path) -> SNN | ReLUNet:
     """Load a network from ``.json`` (SNN or ReLU) or ``.onnx`` (ReLU), either possibly gzipped
-    (``.json.gz``, ``.onnx.gz``), or ``.nir`` (SNN)."""
+    (``.json.gz``, ``.onnx.gz``), ``.nir`` (SNN), or ``.pt`` / ``.pth`` (SNN: a state_dict of the
+    peer implementation with its yaml config, :func:`~srmverify.formats.peer_torch.load_peer`)."""
+    if str(path).endswith((".pt", ".pth")):
+        from .peer_torch import load_peer
+
+        return load_peer(path)
     if str(path).endswith(".nir"):
         from .nir_net import load_nir
 
