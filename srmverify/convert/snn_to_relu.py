@@ -42,6 +42,7 @@ import numpy as np
 
 from ..bounds.relu import symbolic_bounds
 from ..bounds.snn import snn_time_bounds
+from ..deadline import check
 from ..errors import InputError, UnsupportedNetwork
 from ..network import SNN, ReLUNet
 from ..results import Progress, no_progress
@@ -156,12 +157,15 @@ def find_discontinuity(snn: SNN, box: np.ndarray, *, seed: int = 0, tries: int =
 
 
 def convert_snn_to_relu(snn: SNN, box: Any, *, max_pieces: int = 256, max_units: int = 200_000,
-                        samples: int = SAMPLES, progress: Progress = no_progress) -> tuple[ReLUNet, SNNToReLUReport]:
+                        samples: int = SAMPLES, progress: Progress = no_progress,
+                        deadline: float | None = None) -> tuple[ReLUNet, SNNToReLUReport]:
     """A ReLU network equal to the CPWL SNN ``snn`` on ``box`` (data space, encoder/decoder folded).
 
     Raises :class:`UnsupportedNetwork` when a neuron needs more than ``max_pieces`` pieces or the
     network more than ``max_units`` hidden units ("blows up"), and :class:`Discontinuous` (with a
-    witness) or :class:`UnsupportedNetwork` for mixed-weight networks that are not provably CPWL.
+    witness) or :class:`UnsupportedNetwork` for mixed-weight networks that are not provably CPWL;
+    :class:`~srmverify.errors.DeadlineExpired` once ``deadline`` (:mod:`srmverify.deadline`) has
+    passed (checked per neuron and per layer written).
 
     Examples
     --------
@@ -185,6 +189,7 @@ def convert_snn_to_relu(snn: SNN, box: Any, *, max_pieces: int = 256, max_units:
     pieces_of: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] | None] = {}
     n_pos = n_static = 0
     for v in range(snn.first_neuron, snn.n_total):
+        check(deadline)
         sl = snn.incoming(v)
         src, w, d = snn.src[sl], snn.weight[sl], snn.delay[sl]
         L, U = tlo[src] + d, thi[src] + d
@@ -195,7 +200,7 @@ def convert_snn_to_relu(snn: SNN, box: Any, *, max_pieces: int = 256, max_units:
         else:
             pieces_of[v] = None       # mixed: static (one piece) if the lift's bounds prove it (_build)
             n_static += 1
-    relu, bound = _build(snn, pieces_of, box, max_units, progress)
+    relu, bound = _build(snn, pieces_of, box, max_units, progress, deadline)
     dev = None
     if samples:
         X = np.random.default_rng(0).uniform(box[:, 0], box[:, 1], size=(samples, snn.n_inputs))
@@ -369,8 +374,8 @@ def _deviation(W: np.ndarray, b: np.ndarray, delta: np.ndarray, H: np.ndarray) -
 class _Lift:
     """The ReLU layers written so far and what is known of their float rounding."""
 
-    def __init__(self, box: np.ndarray, max_units: int, source: str) -> None:
-        self.box = box
+    def __init__(self, box: np.ndarray, max_units: int, source: str, deadline: float | None = None) -> None:
+        self.box, self.deadline = box, deadline
         self.layers: list[tuple[np.ndarray, np.ndarray]] = []
         self.delta = np.zeros(box.shape[0])                 # |ĥ − h*| of the current variables
         self.H0 = np.max(np.abs(box), axis=1)               # |x| on the box
@@ -384,6 +389,7 @@ class _Lift:
     def bounds(self, rows: list[Expr]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sound bounds ``(lo, hi)`` of the exact rows over the box (symbolic bounds of the float
         lift, widened by the rows' deviation), and the deviation itself."""
+        check(self.deadline)
         W, b = _floats(rows)
         pre = symbolic_bounds(ReLUNet(self.layers + [(W, b)]), self.box)
         H = self.H0 if not self.layers else np.maximum(pre[-2][1], 0.0) + self.delta
@@ -395,6 +401,7 @@ class _Lift:
 
     def add(self, rows: list[Expr]) -> None:
         """Write one ReLU layer ``relu(rows)``."""
+        check(self.deadline)
         self.units += len(rows)
         if self.units > self.max_units:
             raise UnsupportedNetwork(self.source, "network", f"> {self.max_units} ReLU units",
@@ -416,7 +423,7 @@ def _mass(p: Piece, is_const: np.ndarray) -> Fraction:
 
 
 def _build(snn: SNN, pieces_of: dict, box: np.ndarray, max_units: int,
-           progress: Progress) -> tuple[ReLUNet, np.ndarray]:
+           progress: Progress, deadline: float | None = None) -> tuple[ReLUNet, np.ndarray]:
     """Compose the ReLU layers generation by generation, exactly, and return the float lift with a
     sound bound of ``|lift(x) − snn(x)|`` per output on the box.
 
@@ -429,7 +436,7 @@ def _build(snn: SNN, pieces_of: dict, box: np.ndarray, max_units: int,
     n_in = snn.n_inputs
     enc_off = snn.encoder.offset if snn.encoder is not None else np.zeros(n_in)
     enc_sc = snn.encoder.scale if snn.encoder is not None else np.ones(n_in)
-    lift = _Lift(box, max_units, snn.source)
+    lift = _Lift(box, max_units, snn.source, deadline)
     expr: dict[int, Expr] = {}
     for i in range(n_in):
         sc, off = Fraction(float(enc_sc[i])), Fraction(float(enc_off[i]))
@@ -472,6 +479,7 @@ def _build(snn: SNN, pieces_of: dict, box: np.ndarray, max_units: int,
                     _refuse(snn, box, f"neuron {snn.names[v]} has mixed weights and no proof that it fires after all inputs")
                 pieces_of[v] = [(snn.src[sl], snn.weight[sl], snn.delay[sl], snn.threshold(v))]
         for v in level:
+            check(deadline)
             pcs = [_exact_piece(*p) for p in pieces_of[v]]
             ivl[v] = _interval(pcs, ivl)
             if len(pcs) == 1:
