@@ -12,10 +12,10 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from engine_nets import random_box, random_relu, random_snn, sample_box
-from srmverify.bounds.snn_batch import batch_time_bounds, crossing
+from srmverify.bounds.snn_batch import batch_time_bounds, concretise, crossing
 from srmverify.network import SNN
 from srmverify.settings import DEFAULT
-from srmverify.simulate import simulate, simulate_exact
+from srmverify.simulate import simulate, simulate_exact, spike_times
 from srmverify.simulate.exact import encode_exact, run_exact
 from srmverify.verify.bab_snn import maximize_snn
 from srmverify.verify.queries import output_bounds
@@ -72,6 +72,26 @@ def test_fixed_causal_sets_give_the_exact_affine_map():
     for x in ([0.0, 0.9], [0.1, 1.0], [0.05, 0.93]):
         t = float(simulate_exact(net, x)[0])
         assert abs(bb.lin_hi[0, o, :2] @ np.array(x) + bb.lin_hi[0, o, 2] - t) < 1e-12
+
+
+def test_back_substitution_cancels_a_shared_source():
+    """``t_o = 1 + 2 t_b - t_c`` with ``t_b = t_a + 1``, ``t_c = t_a + 0.5`` (every causal set after
+    ``a`` fixed on the box): ``t_o = t_a + 2.5`` exactly, so the output's linear upper bound may
+    be no looser than ``a``'s own (bounding ``t_b`` and ``t_c`` separately would add ``a``'s
+    relaxation gap twice more)."""
+    net = SNN.layered([[[1.0, 1.0, 0.0]], [[1.0, 0.0], [2.0, 0.0]], [[2.0, -1.0, 0.0]]],
+                      [[0.5], [1.0, 1.0], [1.0]], constants=[0.0])
+    box = np.array([[0.0, 0.4], [0.0, 0.4]])
+    bb = batch_time_bounds(net, box[None])
+    a, o = net.first_neuron, int(net.outputs[0])
+    corners = np.array(np.meshgrid(*box, indexing="ij")).reshape(2, -1).T
+    X = np.vstack([corners, sample_box(np.random.default_rng(0), box, 2000)])
+    ta = np.array([float(run_exact(net, encode_exact(net, x.tolist())).times[a]) for x in X[:50]])
+    to = np.array([float(simulate_exact(net, x.tolist())[0]) for x in X[:50]])
+    assert np.allclose(to, ta + 2.5, atol=1e-12)
+    up = concretise(bb.lin_hi[:, [a, o]], box[None], True)[0]
+    assert up[1] <= up[0] + 2.5 + 1e-9
+    assert spike_times(net, X)[:, o].max() <= up[1]
 
 
 def test_crossing_bounds_bracket_a_near_tie():

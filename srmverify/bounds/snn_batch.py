@@ -14,8 +14,12 @@ Per box ``b`` and neuron ``v`` (all bounds hold wherever ``v`` fires on the box)
   synapse term ``w_k max(0, t_v - a_k)`` is relaxed like a ReLU on the bounds of ``t_v - a_k``
   (exact where the bounds decide the synapse's causality, the chord above, the slope ``0`` or
   ``1`` of the box centre's causality below), which gives ``G t_v <= theta - c0 + sum g_k a_k``
-  and ``H t_v >= theta - c1 + sum h_k a_k``; dividing by ``G > 0`` / ``H > 0`` and substituting
-  the sources' own linear bounds gives linear bounds in ``x``. Where the box fixes the causal
+  and ``H t_v >= theta - c1 + sum h_k a_k``; dividing by ``G > 0`` / ``H > 0`` gives linear
+  bounds of ``t_v`` in its sources' times (a :class:`Relaxation`), which are back-substituted
+  level by level down to ``x`` (:func:`_back_substitute`, DeepPoly/CROWN style: the coefficients
+  of a neuron reached on several paths are summed before its own upper or lower relaxation
+  replaces it, so opposite-sign paths cancel; substituting each source's linear bound in ``x``
+  separately, as before, bounds them one by one). Where the box fixes the causal
   set ``S`` both are the exact affine map ``(theta + sum_S w_k a_k) / W_S``; for positive weights
   the upper one is the affine piece of the centre's causal set (model.md §1.1); where neither
   ``G`` nor ``H`` is positive the interval serves as constant bounds. Concretising a linear bound
@@ -27,6 +31,7 @@ is one affine map on the box), what an exact encoding of the box needs binaries 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -117,9 +122,9 @@ def _widen(v: np.ndarray, side: int) -> np.ndarray:
         return np.where(np.isfinite(v), v + side * DEFAULT.bound_margin * (1 + np.abs(v)), v)
 
 
-def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal, Al, Au):
-    """Linear bounds of the firing times of one level from ``P(t_v) = theta`` (module doc):
-    ``(lin_lo, lin_hi, has_lo, has_hi, stable)``, ``stable`` (B, V, m): synapses whose
+def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal):
+    """Linear bounds of the firing times of one level in its sources' times from ``P(t_v) =
+    theta`` (module doc): ``(lower, upper, has_lo, has_hi, stable)`` (two :class:`Relaxation`), ``stable`` (B, V, m): synapses whose
     causality the interval bounds decide."""
     fin = np.isfinite(t_lo) & np.isfinite(t_hi) & ~np.any(live & sure & ~np.isfinite(U), axis=2)
     lo_t, hi_t = np.where(fin, t_lo, 0.0)[..., None], np.where(fin, t_hi, 0.0)[..., None]
@@ -152,12 +157,41 @@ def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal, Al, 
     shift = np.where(sure, D, 0.0)                                    # a = t_src + D for a sure source
     Lc = np.where(sure, 0.0, L)                                       # an unsure source: the constant L
     Sd = sure.astype(float)
-    # t <= (theta - c0 + sum g a) / G: upper arrival bounds for positive coefficients
-    up = np.einsum("bvk,bkj->bvj", np.maximum(cu, 0) * Sd, Au) + np.einsum("bvk,bkj->bvj", np.minimum(cu, 0) * Sd, Al)
-    up[..., -1] += (theta - c0) / Gs + (cu * (shift + Lc)).sum(axis=2)
-    dn = np.einsum("bvk,bkj->bvj", np.maximum(cl, 0) * Sd, Al) + np.einsum("bvk,bkj->bvj", np.minimum(cl, 0) * Sd, Au)
-    dn[..., -1] += (theta - c1) / Hs + (cl * (shift + Lc)).sum(axis=2)
+    # t <= (theta - c0 + sum g a) / G, t >= (theta - c1 + sum h a) / H, in the sources' times
+    up = Relaxation(cu * Sd, (theta - c0) / Gs + (cu * (shift + Lc)).sum(axis=2))
+    dn = Relaxation(cl * Sd, (theta - c1) / Hs + (cl * (shift + Lc)).sum(axis=2))
     return dn, up, has_l, has_u, stable | ~live
+
+
+class Relaxation(NamedTuple):
+    """Linear bound of each neuron of a level in its sources' firing times (B, V, m):
+    ``t_v <=`` (or ``>=``) ``coef[b, v] @ t[sources] + const[b, v]`` wherever ``v`` fires."""
+
+    coef: np.ndarray
+    const: np.ndarray
+
+
+def _back_substitute(net: SNN, rels: list, E: np.ndarray, c: np.ndarray, scale: np.ndarray,
+                     offset: np.ndarray) -> np.ndarray:
+    """Upper linear bounds in the data inputs ``x`` of ``E[b, r] @ t + c[b, r]`` (``E`` (B, R,
+    n_total): coefficients of the firing times of the levels before ``len(rels)``), back-substituted
+    level by level from the last: a neuron's positive coefficient takes its upper relaxation, a
+    negative one its lower relaxation (``rels[i] = (lower, upper)`` of level ``i``), so the terms
+    of one neuron reached on several paths cancel before they are bounded. Returns (B, R, n + 1)."""
+    n = net.n_inputs
+    for lv, (low, upp) in zip(reversed(net.levels[:len(rels)]), reversed(rels)):
+        Ev = E[:, :, lv.neurons]
+        pos, neg = np.maximum(Ev, 0.0), np.minimum(Ev, 0.0)
+        E[:, :, lv.neurons] = 0.0
+        E[:, :, lv.sources] += pos @ upp.coef + neg @ low.coef             # batched matmul: BLAS, unlike einsum
+        with np.errstate(invalid="ignore"):
+            c = c + np.where(pos > 0, pos * upp.const[:, None], 0.0).sum(axis=2) \
+                + np.where(neg < 0, neg * low.const[:, None], 0.0).sum(axis=2)
+    out = np.empty(E.shape[:2] + (n + 1,))
+    out[..., :n] = E[:, :, :n] * scale
+    consts = np.asarray(net.constants, dtype=float)
+    out[..., n] = c + E[:, :, :n] @ offset + E[:, :, n:net.first_neuron] @ consts
+    return out
 
 
 def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None) -> BatchTimeBounds:
@@ -194,6 +228,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
     lo[:, n:net.first_neuron] = hi[:, n:net.first_neuron] = consts
     lin_lo[:, n:net.first_neuron, n] = lin_hi[:, n:net.first_neuron, n] = consts
     undecided = np.zeros(nb, int)
+    rels: list[tuple[Relaxation, Relaxation]] = []     # (lower, upper) of each level so far
     for lv in net.levels:
         s, vs = lv.sources, lv.neurons
         W, D = lv.W, lv.D                                               # (V, m)
@@ -214,13 +249,18 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
-        Al, Au = lin_lo[:, s] + 0.0, lin_hi[:, s] + 0.0                 # (B, m, n+1)
         tc = centre_times[:, vs]
         ac = centre_times[:, None, s] + D
         centre_causal = np.isfinite(ac) & (ac < tc[..., None])
+        V = len(vs)
         for _ in range(2):
-            lin_l, lin_u, has_l, has_u, stable = _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc,
-                                                         centre_causal, Al, Au)
+            low, upp, has_l, has_u, stable = _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal)
+            E = np.zeros((nb, 2 * V, N))
+            E[:, :V, s], E[:, V:, s] = upp.coef, -low.coef
+            with np.errstate(invalid="ignore"):
+                c = np.concatenate([np.where(has_u, upp.const, np.inf), -np.where(has_l, low.const, -np.inf)], axis=1)
+            lin = _back_substitute(net, rels, E, c, scale, offset)
+            lin_u, lin_l = lin[:, :V], -lin[:, V:]
             cu = _widen(concretise(lin_u, boxes, True), +1)
             cl = _widen(concretise(lin_l, boxes, False), -1)
             new_hi = np.where(has_u, np.minimum(t_hi, cu), t_hi)
@@ -241,6 +281,9 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
         const_hi[..., -1] = np.where(np.isfinite(t_hi), t_hi, 0.0)
         lin_lo[:, vs] = np.where(keep_l[..., None], lin_l, const_lo)
         lin_hi[:, vs] = np.where(keep_u[..., None], lin_u, const_hi)
+        ku, kl = keep_u[..., None], keep_l[..., None]
+        rels.append((Relaxation(np.where(kl, low.coef, 0.0), np.where(keep_l, low.const, t_lo)),
+                     Relaxation(np.where(ku, upp.coef, 0.0), np.where(keep_u, upp.const, t_hi))))
         lo[:, vs], hi[:, vs] = t_lo, t_hi
         fix = ~mnf & np.all(~live | (sure & stable), axis=2)
         may_not[:, vs], never[:, vs], fixed[:, vs] = mnf, nev, fix
