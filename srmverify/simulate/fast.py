@@ -73,7 +73,7 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
             else:
                 t, e, amb = level_times(la, T[lo:hi, src], E[lo:hi, src])
                 T[lo:hi, dst], E[lo:hi, dst] = t, e
-            for i in np.flatnonzero(amb.any(axis=1)):
+            for i in np.flatnonzero(amb.any(axis=1)).tolist():
                 i = lo + int(i)
                 if i not in known:
                     known[i] = dict(enumerate([to_fraction(v) for v in exact_inputs(i)]

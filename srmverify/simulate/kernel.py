@@ -126,7 +126,8 @@ def _blocks(W: np.ndarray, D: np.ndarray, theta: np.ndarray, shared: bool,
         return np.ascontiguousarray(Mp.reshape(n_blk, BLOCK, n_src).transpose(0, 2, 1))
 
     blocks = lay(W)
-    return order, blocks, (blocks >= 0.0).all(axis=(1, 2)), (np.empty((0, n_src, BLOCK)) if shared else lay(D))
+    mono = np.asarray((blocks >= 0.0).all(axis=(1, 2)))
+    return order, blocks, mono, (np.empty((0, n_src, BLOCK)) if shared else lay(D))
 
 
 def backend() -> str:
