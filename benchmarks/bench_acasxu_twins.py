@@ -4,7 +4,10 @@ SAME VNN-LIB property verified on the SNN file (``srmverify verify SNN.json PROP
 the ONNX original, in the same run, one process per query, as a user who only has the SNN would.
 
     python benchmarks/bench_acasxu_twins.py [--dir /work/shared/benchmarks/acasxu] [--timeout 60]
-        [--subset strat|all] [--csv out.csv]
+        [--subset strat|all] [--csv out.csv] [--srmverify-src DIR]
+
+``--srmverify-src DIR`` runs every query (and the conversion) with ``python -m srmverify`` from that
+source tree (e.g. a snapshot of a commit, so that editing the working tree does not change a run).
 
 Table: instance, published verdict, ReLU verdict/time, SNN verdict/time, ratio SNN/ReLU,
 conversion time (with the certificate), SNN size. A verdict that differs from the published one
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_acasxu import SRMVERIFY, instances, run, srmverify  # noqa: E402  (one runner, one subset)
+from bench_acasxu import instances, run, srmverify  # noqa: E402  (one runner, one subset)
 from srmverify.formats.vnnlib import parse_vnnlib  # noqa: E402
 
 
@@ -36,9 +40,11 @@ def hull(prop: Path) -> str:
     return json.dumps([[float(a), float(b)] for a, b in zip(lo, hi)])
 
 
-def convert(net: Path, prop: Path, out: Path, timeout: float) -> tuple[dict, float]:
-    stdout, t, err = run(SRMVERIFY + ["convert", str(net), "--box", hull(prop), "-o", str(out), "--certify",
-                                      "--json"], timeout)
+def convert(net: Path, prop: Path, out: Path, timeout: float, src: str | None) -> tuple[dict, float]:
+    cmd = [sys.executable, "-m", "srmverify"] if src else [str(Path(sys.executable).with_name("srmverify"))]
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    stdout, t, err = run(cmd + ["convert", str(net), "--box", hull(prop), "-o", str(out), "--certify", "--json"],
+                         timeout, env)
     try:
         return json.loads(stdout), t
     except ValueError:
@@ -52,6 +58,7 @@ def main() -> None:
     ap.add_argument("--subset", default="strat", choices=("strat", "all"))
     ap.add_argument("--csv", help="also write every row to this CSV file")
     ap.add_argument("--match", default="", help="only instances whose name contains this (e.g. prop_6)")
+    ap.add_argument("--srmverify-src", default=None, help="run `python -m srmverify` with this PYTHONPATH")
     args = ap.parse_args()
     root = Path(args.dir)
     published = {(r["onnx"], r["vnnlib"]): r["verdict"] for r in csv.DictReader(open(root / "published_verdicts.csv"))}
@@ -64,15 +71,15 @@ def main() -> None:
             if not (root / onnx).exists() or not (root / prop).exists() or args.match not in name:
                 continue
             snn_file = Path(tmp) / "twin.json"
-            conv, tc = convert(root / onnx, root / prop, snn_file, args.timeout)
+            conv, tc = convert(root / onnx, root / prop, snn_file, args.timeout, args.srmverify_src)
             accepted = conv.get("certificate", {}).get("verdict") == "accepted"
             row = {"instance": name, "published": published[(Path(onnx).name, Path(prop).name)],
                    "convert_time": tc, "certificate": "accepted" if accepted else conv.get("error", "rejected"),
                    "snn_neurons": conv.get("report", {}).get("snn_neurons"),
                    "kink_neurons": conv.get("report", {}).get("kink_neurons")}
-            row["relu"], row["relu_time"] = srmverify(root / onnx, root / prop, args.timeout)
+            row["relu"], row["relu_time"] = srmverify(root / onnx, root / prop, args.timeout, args.srmverify_src)
             if accepted:
-                row["snn"], row["snn_time"] = srmverify(snn_file, root / prop, args.timeout)
+                row["snn"], row["snn_time"] = srmverify(snn_file, root / prop, args.timeout, args.srmverify_src)
             else:
                 row["snn"], row["snn_time"] = "no twin", float("nan")
             rows.append(row)

@@ -179,8 +179,20 @@ def test_equiv_exact_with_z3_and_known_differences(capsys, files):
     assert np.abs(simulate(relu_2d(), x[None]) - simulate(relu_2d(0.1), x[None])).max() > 0.05
     code, d, _ = call(capsys, "equiv", a, b, "--box", "-1:1", "--eps", "0.11")
     assert code == 0 and d["verdict"] == "unsat"
-    code, d, _ = call(capsys, "equiv", a, b, "--box", "-1:1", "--top1")   # a common shift keeps the argmax
+    # a common shift keeps the argmax -- when it is exact: b2 + 0.1 rounds differently per output, and
+    # the branch and bound finds the exact near-tie where that flips the argmax; dyadic biases + 0.25 do not round
+    (W1, c1), (W2, c2) = relu_2d().layers
+    dyadic = lambda s: ReLUNet([(W1, c1), (W2, np.round(c2 * 1024) / 1024 + s)])  # noqa: E731
+    code, d, _ = call(capsys, "equiv", files("a2.json", dyadic(0.0)), files("b2.json", dyadic(0.25)),
+                      "--box", "-1:1", "--top1", "--timeout", "20")   # (ties: half the time in BaB, then the MILP)
     assert code == 0 and d["verdict"] == "unsat"
+    code, d, _ = call(capsys, "equiv", a, b, "--box", "-1:1", "--top1", "--timeout", "20")   # the rounded shift: only exact violations
+    if d["verdict"] == "sat":
+        x = [Fraction(v) for v in d["counterexample"]["exact_input"]]
+        ya, yb = simulate_exact(relu_2d(), x), simulate_exact(relu_2d(0.1), x)
+        assert any(all(ya[j] >= v for v in ya) and any(yb[j] < v for v in yb) for j in range(3))
+    else:
+        assert code == 0 and d["verdict"] == "unsat"
 
 
 def test_equiv_snn_against_relu_twin(capsys, files):

@@ -201,3 +201,69 @@ def test_timeouts_give_timeout(engine):
     if not b.complete:
         assert b.verdict == Verdict.TIMEOUT
     assert b.upper[0] >= m - 1e-9                    # still sound
+
+
+def _argmax_violation_exact(ya, yb) -> bool:
+    """Exactly: some argmax of ``a`` is not an argmax of ``b`` (the top-1 violation)."""
+    return any(all(ya[j] >= v for v in ya) and any(yb[j] < v for v in yb) for j in range(len(ya)))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seeds, st.sampled_from([0.0, 0.02, 0.3]))
+def test_top1_equivalence_by_branch_and_bound_agrees_with_z3_and_a_grid(seed, noise):
+    rng = np.random.default_rng(seed)
+    a = random_relu(rng, (2, 4, 3))
+    b = ReLUNet([(W + rng.normal(0, noise, W.shape), v + rng.normal(0, noise, v.shape)) for W, v in a.layers])
+    box = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+    r = equivalence(a, b, box, top1=True, timeout=30)
+    assert r.stats.get("found_by") in ("sampling", "branch and bound", "identity") or r.engine == "identity"
+    exact = equivalence(a, b, box, top1=True, engine="z3", timeout=60)      # the exact MILP-free route
+    assert r.verdict == exact.verdict
+    X = sample_box(rng, box, 400)
+    ya, yb = simulate(a, X), simulate(b, X)
+    grid = np.any(ya.argmax(axis=1) != yb.argmax(axis=1)) and \
+        np.any((np.sort(ya, axis=1)[:, -1] - np.sort(ya, axis=1)[:, -2] > 1e-9) &
+               (np.sort(yb, axis=1)[:, -1] - np.sort(yb, axis=1)[:, -2] > 1e-9) & (ya.argmax(axis=1) != yb.argmax(axis=1)))
+    if grid:
+        assert r.verdict == Verdict.SAT
+    if r.verdict == Verdict.SAT:
+        x = [Fraction(v) for v in r.counterexample.exact_input]
+        assert _argmax_violation_exact(simulate_exact(a, x), simulate_exact(b, x))
+
+
+@settings(max_examples=4, deadline=None)
+@given(seeds)
+def test_top1_equivalence_of_an_snn_is_decided_on_its_lift_like_its_relu_original(seed):
+    from srmverify.convert import convert_relu_to_snn
+    rng = np.random.default_rng(seed)
+    a = random_relu(rng, (2, 4, 3))
+    b = ReLUNet([(W + rng.normal(0, 0.1, W.shape), v) for W, v in a.layers])
+    box = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+    snn, _ = convert_relu_to_snn(b, box)
+    relu_pair = equivalence(a, b, box, top1=True, timeout=30)
+    lifted = equivalence(a, snn, box, top1=True, timeout=30, certificate=False)
+    assert lifted.details.get("route") == "relu lift"
+    assert lifted.verdict == relu_pair.verdict
+    if lifted.verdict == Verdict.SAT:
+        x = [Fraction(v) for v in lifted.counterexample.exact_input]
+        assert _argmax_violation_exact(simulate_exact(a, x), simulate_exact(snn, x))
+
+
+def test_lift_honours_the_deadline_and_equiv_top1_through_the_cli(tmp_path, capsys):
+    import json
+    from srmverify.convert import convert_relu_to_snn
+    from srmverify.formats import save_network
+    from srmverify.verify.lift import check_lifted
+    from srmverify_cli.main import run
+    rng = np.random.default_rng(5)
+    a = random_relu(rng, (2, 6, 6, 3))
+    box = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+    snn, _ = convert_relu_to_snn(a, box)
+    late = check_lifted(snn, [box], [[Atom(np.array([1.0, -1.0, 0.0]), 0.0)]], deadline=0.0)   # already passed
+    assert late is not None and late.verdict == Verdict.TIMEOUT and late.details["boxes_closed"] == 0
+    save_network(a, tmp_path / "a.json")
+    save_network(snn, tmp_path / "s.json")
+    code = run(["equiv", str(tmp_path / "s.json"), str(tmp_path / "a.json"), "--box", "-1:1", "--top1",
+                "--no-certificate", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert code == 0 and d["verdict"] == "unsat" and d["details"]["route"] == "relu lift"

@@ -25,7 +25,7 @@ from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
 from .bab import close_everywhere, maximize_relu, objective_net
 from .bab_snn import maximize_snn
-from .lift import check_lifted, liftable_query
+from .lift import check_lifted, decide_lifted, lift_all, liftable_query
 from .refine import refine
 from ..formats.arrays import check_box
 from ..formats.json_net import network_to_dict
@@ -380,10 +380,14 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
             return QueryResult(Verdict.UNSAT, "equivalence", "certificate", time.perf_counter() - t0, details=details,
                                message="a(x) = b(x) exactly on the box: compositional certificate accepted "
                                        "(exact dyadic arithmetic, srmverify.convert.certificate)")
-    if not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet) and engine not in EXACT_ENGINES \
-            and a.n_inputs <= settings.bab_max_inputs:
+    splitting = engine not in EXACT_ENGINES and a.n_inputs <= settings.bab_max_inputs
+    res: QueryResult | None = None
+    if splitting and not top1 and isinstance(a, ReLUNet) and isinstance(b, ReLUNet):
         res = _equivalence_bab(a, b, box, dnf, eps, engine, deadline, progress, details, settings)
-    else:
+    elif splitting and (top1 or eps > 0):
+        # (eps = 0 between an SNN and a ReLU network: every point meets the loosened atoms of the lift)
+        res = _equivalence_lifted(a, b, box, dnf, engine, deadline, progress, settings)
+    if res is None:
         res = find_violation([a, b], box, dnf, query="equivalence", engine=engine, timeout=remaining(deadline),
                              progress=progress, settings=settings)
     if res.counterexample is not None and not top1:
@@ -393,6 +397,55 @@ def equivalence(a: Net, b: Net, box, *, eps: float = 0.0, top1: bool = False, en
     res.details.update(details)
     res.time = time.perf_counter() - t0
     return res
+
+
+#: Seconds the branch and bound of :func:`_equivalence_lifted` may use without a time limit (then the MILP).
+BAB_SHARE_CAP = 10.0
+
+
+def _equivalence_lifted(a: Net, b: Net, box: np.ndarray, dnf: list[list[Atom]], engine: str, deadline: float | None,
+                        progress: Progress, settings: Settings = DEFAULT) -> QueryResult | None:
+    """Few inputs, ``top1`` or an SNN: the whole DNF by one input-splitting branch and bound on the
+    networks' exact ReLU lifts (:func:`~srmverify.verify.lift.decide_lifted`; a ReLU network is its
+    own lift), with at most half the time left. ``None`` when an SNN cannot be lifted or the search
+    leaves the question open with time left (the caller's MILP decides)."""
+    t0 = time.perf_counter()
+    nets = [a, b]
+
+    def result(verdict: Verdict, message: str, found_by: str = "branch and bound") -> QueryResult:
+        res = QueryResult(verdict, "equivalence", engine, time.perf_counter() - t0, tolerance=settings.tau,
+                          message=message)
+        res.stats["found_by"] = found_by
+        if any(isinstance(n, SNN) for n in nets):
+            res.details["route"] = "relu lift"
+        return res
+
+    try:
+        lifts = lift_all(nets, box, deadline)
+    except DeadlineExpired:
+        return result(Verdict.TIMEOUT, "time limit reached while lifting the SNN to a ReLU network")
+    if lifts is None:
+        return None
+    # a lifted SNN fires everywhere on the box: its "never fires" atoms are false there
+    finite = [conj for conj in dnf if all(at.silent is None for at in conj)]
+    # at most half the time left (BAB_SHARE_CAP s without a limit): exactly tied argmaxes (b = a + c) leave
+    # thin slivers that only leaf MILPs close, where one MILP of two small networks is quick
+    left = remaining(deadline)
+    share = deadline_after(BAB_SHARE_CAP if left is None else left / 2)
+    out = decide_lifted(nets, lifts, box, finite, engine=engine, deadline=share, progress=progress,
+                        settings=settings)
+    if out.verdict == "sat":
+        assert out.x is not None and out.Ys is not None      # a sat comes with its exact outputs
+        res = result(Verdict.SAT, "counterexample re-checked by exact simulation of both networks", out.found_by)
+        res.counterexample = counterexample(nets, out.x, out.Ys)
+        return res
+    if out.verdict == "unsat":
+        dev = float(lifts.deviation.max())
+        return result(Verdict.UNSAT, "no violation on the box: proven by branch and bound over input splits" +
+                      (f" on the exact ReLU lift (its deviation <= {dev:.3g} folded into the atoms)" if dev > 0 else ""))
+    if expired(deadline):
+        return result(Verdict.TIMEOUT, "time limit reached in the branch and bound, without a proof")
+    return None
 
 
 def _equivalence_bab(a: ReLUNet, b: ReLUNet, box: np.ndarray, dnf: list[list[Atom]], eps: float, engine: str,
