@@ -137,6 +137,7 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
     cap = m + m * (m + 1)
     ra, rc = np.empty((cap, d)), np.empty(cap)
     y, a, h = np.empty(d), np.empty(m), np.empty(m)
+    order = np.empty(m, dtype=np.int64)
     cau, live = np.zeros(m, dtype=np.bool_), np.zeros(m, dtype=np.bool_)
     rounds, cuts, dropped = 0, 0, 0
     for _ in range(max_rounds):
@@ -153,7 +154,7 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
             for j in range(m):
                 live[j] = F[q, j] and present[j]
                 h[j] = H[q, j] + D[j]
-            fires, nr = K._piece_rows(PV, kn, G[q], h, live, w, theta, eps, vtol, y, a, cau, ra, rc)
+            fires, nr = K._piece_rows(PV, kn, G[q], h, live, w, theta, eps, vtol, y, a, order, cau, ra, rc)
             alive = True
             for r in range(nr):
                 smax, smin = _spread(PV, ra[r], rc[r])
