@@ -152,14 +152,19 @@ def test_near_ties_float_agrees_with_exact(case):
 def test_backends_bit_identical_on_near_ties(case):
     net, X = case
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(BACKEND_ENV, "numpy")
-        a = spike_times(net, X)
-        mp.setenv(BACKEND_ENV, "numba")
-        b = spike_times(net, X)
-    assert np.array_equal(a, b)
+        both_backends(mp, net, X)
 
 
 # --------------------------------------------------------------------------- backends
+def both_backends(mp, net: SNN, X: np.ndarray) -> np.ndarray:
+    """Spike times of ``X`` with the numpy and the numba backend; asserts they are bit-identical."""
+    mp.setenv(BACKEND_ENV, "numpy")
+    a = spike_times(net, X)
+    mp.setenv(BACKEND_ENV, "numba")
+    assert np.array_equal(a, spike_times(net, X))
+    return a
+
+
 def random_net(rng, sizes, delays, mixed):
     ws, ths, ds = [], [], []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -178,11 +183,7 @@ def test_backends_bit_identical_random(monkeypatch, delays, mixed):
     net = random_net(rng, (12, 9, 7, 3), delays, mixed)
     X = rng.uniform(0.0, 1.0, (40, 12))
     X[::5, 3] = X[::5, 4]                                              # equal arrivals
-    monkeypatch.setenv(BACKEND_ENV, "numpy")
-    a = spike_times(net, X)
-    monkeypatch.setenv(BACKEND_ENV, "numba")
-    b = spike_times(net, X)
-    assert np.array_equal(a, b)
+    a = both_backends(monkeypatch, net, X)
     check_against_exact(net, X[:6])
 
 
@@ -195,11 +196,7 @@ def test_block_walk_several_blocks_bit_identical(monkeypatch, mixed):
     net = random_net(rng, (20, n_hidden, 3), False, mixed)
     X = rng.uniform(0.0, 1.0, (25, 20))
     X[::4, 2] = X[::4, 7]
-    monkeypatch.setenv(BACKEND_ENV, "numpy")
-    a = spike_times(net, X)
-    monkeypatch.setenv(BACKEND_ENV, "numba")
-    b = spike_times(net, X)
-    assert np.array_equal(a, b)
+    a = both_backends(monkeypatch, net, X)
     assert np.isinf(a[:, net.first_neuron:]).any() == mixed      # mixed signs: some neurons never fire
     check_against_exact(net, X[:3])
 
@@ -215,11 +212,7 @@ def test_delay_blocks_and_mixed_rows_bit_identical(monkeypatch):
                       [net.levels[0].D, net.levels[1].D])
     X = rng.uniform(0.0, 1.0, (21, 24))
     X[::3, 5] = X[::3, 9]
-    monkeypatch.setenv(BACKEND_ENV, "numpy")
-    a = spike_times(net, X)
-    monkeypatch.setenv(BACKEND_ENV, "numba")
-    b = spike_times(net, X)
-    assert np.array_equal(a, b)
+    a = both_backends(monkeypatch, net, X)
     check_against_exact(net, X[:1])
 
 
@@ -231,11 +224,7 @@ def test_crowded_arrivals_bit_identical(monkeypatch):
     net = random_net(rng, (n, 40, 2), False, False)
     X = rng.choice([0.1, 0.3, 0.30000000000000004], (12, n)) + rng.uniform(0.0, 1e-9, (12, n)) * (rng.random((12, n)) < 0.5)
     X[:, 0] = 50.0
-    monkeypatch.setenv(BACKEND_ENV, "numpy")
-    a = spike_times(net, X)
-    monkeypatch.setenv(BACKEND_ENV, "numba")
-    b = spike_times(net, X)
-    assert np.array_equal(a, b)
+    a = both_backends(monkeypatch, net, X)
     check_against_exact(net, X[:1])
 
 
