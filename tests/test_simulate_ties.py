@@ -212,7 +212,7 @@ def test_delay_blocks_and_mixed_rows_bit_identical(monkeypatch):
                       [net.levels[0].D, net.levels[1].D])
     X = rng.uniform(0.0, 1.0, (21, 24))
     X[::3, 5] = X[::3, 9]
-    a = both_backends(monkeypatch, net, X)
+    both_backends(monkeypatch, net, X)
     check_against_exact(net, X[:1])
 
 
@@ -224,7 +224,7 @@ def test_crowded_arrivals_bit_identical(monkeypatch):
     net = random_net(rng, (n, 40, 2), False, False)
     X = rng.choice([0.1, 0.3, 0.30000000000000004], (12, n)) + rng.uniform(0.0, 1e-9, (12, n)) * (rng.random((12, n)) < 0.5)
     X[:, 0] = 50.0
-    a = both_backends(monkeypatch, net, X)
+    both_backends(monkeypatch, net, X)
     check_against_exact(net, X[:1])
 
 
