@@ -9,7 +9,7 @@ import typer
 from srmverify.formats import load_network, parse_box
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_bounds
-from .render import progress_bar
+from .render import NETWORKS, progress_bar
 
 
 class Method(str, Enum):
@@ -19,7 +19,7 @@ class Method(str, Enum):
 
 
 def bounds_cmd(
-    net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
+    net: Path = typer.Argument(..., help=f"Network file ({NETWORKS})."),
     box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,l1:h1,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
     method: Method = typer.Option(Method.optimal, "--bounds", help="How to bound: optimal (MILP/SMT, tight), interval or symbolic (fast, sound)."),
     engine: EngineOpt = Engine.highs,

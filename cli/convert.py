@@ -13,11 +13,11 @@ from srmverify.errors import InputError
 from srmverify.formats.files import check_output_path
 from srmverify.network import ReLUNet
 
-from .render import JsonOpt, emit_json, err, fmt, out, progress_bar
+from .render import NETWORKS, JsonOpt, emit_json, err, fmt, out, progress_bar
 
 
 def convert_cmd(
-    net: Path = typer.Argument(..., help="Network to convert (.json ReLU/SNN, .onnx ReLU, .nir SNN)."),
+    net: Path = typer.Argument(..., help=f"Network to convert ({NETWORKS})."),
     box: Optional[str] = typer.Option(None, "--box", metavar="BOX",
                                       help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file (not needed for an SNN --to nir)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (.json; .onnx for a ReLU network; .nir for an SNN)."),

@@ -10,11 +10,11 @@ from srmverify.errors import InputError
 from srmverify.formats import load_network, parse_box
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
-from .render import progress_bar
+from .render import NETWORKS, progress_bar
 
 
 def equiv_cmd(
-    a: Path = typer.Argument(..., help="First network (.json SNN/ReLU, .onnx ReLU)."),
+    a: Path = typer.Argument(..., help=f"First network ({NETWORKS})."),
     b: Path = typer.Argument(..., help="Second network."),
     box: str = typer.Option(..., "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib file."),
     eps: Optional[float] = typer.Option(None, "--eps", help="Allowed max |A(x) - B(x)| over the outputs (default 0: exact with z3)."),

@@ -8,12 +8,11 @@ import typer
 
 from srmverify.results import EXIT_OK
 
-from .render import JsonOpt, emit_json
+from .render import NETWORKS, JsonOpt, emit_json
 
 
 def info_cmd(
-    net: Optional[Path] = typer.Argument(None, help="Network file (.json SNN/ReLU, .onnx ReLU); "
-                                                    "without one, print the versions."),
+    net: Optional[Path] = typer.Argument(None, help=f"Network file ({NETWORKS}); without one, print the versions."),
     as_json: JsonOpt = False,
 ) -> int:
     """Kind, sizes, weight signs and whether every neuron is guaranteed to fire; without a

@@ -15,7 +15,7 @@ from srmverify.network import ReLUNet, SNN
 from srmverify.results import EXIT_INCONCLUSIVE, EXIT_OK
 
 from .query_common import left_of
-from .render import JsonOpt, emit_json, err, out, progress_bar
+from .render import NETWORKS, JsonOpt, emit_json, err, out, progress_bar
 
 if TYPE_CHECKING:
     from srmverify.regions import RegionsResult
@@ -46,7 +46,7 @@ def _point(text: str, field: str, n: int) -> np.ndarray:
 
 
 def regions_cmd(
-    net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
+    net: Path = typer.Argument(..., help=f"Network file ({NETWORKS})."),
     box: Optional[str] = typer.Option(None, "--box", help="Input box: lo:hi, l0:h0,..., JSON [[lo, hi], ...], .json or .vnnlib."),
     slice_: Optional[Tuple[str, str, str]] = typer.Option(None, "--slice", help="2-D slice through three points x0 x1 x2 (comma-separated, or FILE@ROW): x0 + u (x1-x0) + v (x2-x0), u, v in [0, 1]."),
     line: Optional[Tuple[str, str]] = typer.Option(None, "--line", help="Segment x0 -> x1 (comma-separated, or FILE@ROW)."),

@@ -12,7 +12,7 @@ from srmverify.formats import load_network, parse_box, parse_vector
 
 from .batch import SchedulerOpt, WorkersOpt
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
-from .render import progress_bar
+from .render import NETWORKS, progress_bar
 from .robust_dataset import parse_eps, robust_dataset
 
 
@@ -28,7 +28,7 @@ class Mode(str, Enum):
 
 
 def robust_cmd(
-    net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
+    net: Path = typer.Argument(..., help=f"Network file ({NETWORKS})."),
     x0: Optional[str] = typer.Option(None, "--input", "-x", metavar="X", help="Centre input, comma-separated (data space)."),
     eps: str = typer.Option(..., "--eps", help="Radius of the input ball (data space); with --dataset E1,E2,... ."),
     norm: Norm = typer.Option(Norm.linf, "--norm", help="linf (box) or l1 ball."),

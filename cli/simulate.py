@@ -20,11 +20,11 @@ from srmverify.schemas import RESULT_FORMAT, stamp
 from srmverify.simulate.stream import simulate_chunks
 
 from .query_common import check_timeout, left_of
-from .render import JsonOpt, emit_json, err, fmt, progress_bar
+from .render import NETWORKS, JsonOpt, emit_json, err, fmt, progress_bar
 
 
 def simulate_cmd(
-    net: Path = typer.Argument(..., help="Network file (.json SNN/ReLU, .onnx ReLU)."),
+    net: Path = typer.Argument(..., help=f"Network file ({NETWORKS})."),
     input: Optional[str] = typer.Option(None, "--input", "-x", help="One input, comma-separated (data space)."),
     inputs: Optional[Path] = typer.Option(None, "--inputs", help="Inputs, one per row (.csv, .txt, .npy, .json, .jsonl; text may be .gz)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the outputs here (.csv, .txt, .npy, .jsonl, .json), atomically."),

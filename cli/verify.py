@@ -15,7 +15,7 @@ from srmverify.formats.vnnlib2 import read_query, write_counterexample2
 from srmverify.results import Verdict
 
 from .query_common import Engine, EngineOpt, JsonOpt, TimeoutOpt, check_timeout, left_of, render_query
-from .render import progress_bar
+from .render import NETWORKS, progress_bar
 
 
 def _network_args(args: list[str]) -> dict[str, Path] | list[Path]:
@@ -36,7 +36,7 @@ def _network_args(args: list[str]) -> dict[str, Path] | list[Path]:
 
 def verify_cmd(
     args: List[str] = typer.Argument(..., metavar="[NAME=]NET... PROP",
-                                     help="Network file(s) (.json SNN/ReLU, .onnx ReLU, .gz too), then the VNN-LIB "
+                                     help=f"Network file(s) ({NETWORKS}), then the VNN-LIB "
                                           "property (1.0 or 2.0). Several networks (VNN-LIB 2.0): NAME=PATH each."),
     cex_out: Optional[Path] = typer.Option(None, "--cex-out", help="On sat, write the counterexample here "
                                            "(VNN-LIB 1.0: ((X_0 v) ... (Y_0 v)); 2.0: NAME TYPE [shape] + values)."),
