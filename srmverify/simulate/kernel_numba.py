@@ -485,68 +485,81 @@ def _firing(Ti, Ei, idx):
     return nf, eps, tabs
 
 
-@nb.njit(cache=True, parallel=True)
-def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
-    """Every (sample, neuron) of a level; threads take groups of :data:`~.kernel.SAMPLES` samples,
-    and within a group each block of neurons (each neuron outside the blocks) runs on every sample
-    before the next, so its weights and delays stay in cache instead of streaming from memory once
-    per sample."""
+@nb.njit(cache=True)
+def _group(g, T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+    """The samples ``g * SAMPLES ..`` of a level (one group of :func:`_level`): each block of neurons
+    (each neuron outside the blocks) runs on every sample of the group before the next, so its weights
+    and delays stay in cache instead of streaming from memory once per sample."""
     c, n_src = T.shape
     n_out = W.shape[0]
     n_blk = Wb.shape[0]
-    for g in nb.prange((c + SAMPLES - 1) // SAMPLES):
-        lo = g * SAMPLES
-        ns = min(c, lo + SAMPLES) - lo
-        idx = np.empty((ns, n_src), np.int64)
-        nf = np.empty(ns, np.int64)
-        eps = np.empty(ns)
-        tabs = np.empty(ns)
-        for r in range(ns):
-            nf[r], eps[r], tabs[r] = _firing(T[lo + r], E[lo + r], idx[r])
-        a = np.empty((ns, n_src))
-        s = np.empty((ns, n_src), np.int64)
-        stk = np.empty((ns, n_src + 2), np.int64)
-        st = np.empty((ns, 2), np.int64)
-        acc = np.empty(11 * BLOCK)
-        ta, ts, cnt = np.empty(n_src), np.empty(n_src, np.int64), np.empty(n_src + 1, np.int64)
-        if shared:  # one order per sample for the whole level, sorted as far as needed; neurons in blocks
-            for r in range(ns):
-                for q in range(nf[r]):
-                    ta[q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
-                    ts[q] = idx[r, q]
-                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
-                if nf[r] == 0:
-                    out_t[lo + r, :], out_e[lo + r, :], out_a[lo + r, :] = _INF, 0.0, False
-            stage = np.empty(BLOCK, np.int64)
-            for blk in range(n_blk):
-                nv = min(BLOCK, n_out - blk * BLOCK)
-                for r in range(ns):
-                    if nf[r] > 0:
-                        _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, mono, blk, nv, order, theta, sabs, dmax, eps[r],
-                                    gamma, tabs[r], acc, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
-            continue
-        tf = np.empty((ns, n_src))
+    lo = g * SAMPLES
+    ns = min(c, lo + SAMPLES) - lo
+    idx = np.empty((ns, n_src), np.int64)
+    nf = np.empty(ns, np.int64)
+    eps = np.empty(ns)
+    tabs = np.empty(ns)
+    for r in range(ns):
+        nf[r], eps[r], tabs[r] = _firing(T[lo + r], E[lo + r], idx[r])
+    a = np.empty((ns, n_src))
+    s = np.empty((ns, n_src), np.int64)
+    stk = np.empty((ns, n_src + 2), np.int64)
+    st = np.empty((ns, 2), np.int64)
+    acc = np.empty(11 * BLOCK)
+    ta, ts, cnt = np.empty(n_src), np.empty(n_src, np.int64), np.empty(n_src + 1, np.int64)
+    if shared:  # one order per sample for the whole level, sorted as far as needed; neurons in blocks
         for r in range(ns):
             for q in range(nf[r]):
-                tf[r, q] = T[lo + r, idx[r, q]]
-        cand = np.empty(n_src + 8, np.int64)
-        ctim = np.empty(n_src + 8)
-        for blk in range(n_blk):  # the nonnegative-weight neurons, in blocks
-            nv = min(BLOCK, len(order) - blk * BLOCK)
+                ta[q] = T[lo + r, idx[r, q]] + D[0, idx[r, q]]
+                ts[q] = idx[r, q]
+            _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
+            if nf[r] == 0:
+                out_t[lo + r, :], out_e[lo + r, :], out_a[lo + r, :] = _INF, 0.0, False
+        stage = np.empty(BLOCK, np.int64)
+        for blk in range(n_blk):
+            nv = min(BLOCK, n_out - blk * BLOCK)
             for r in range(ns):
-                _newton_block(T[lo + r], idx[r], nf[r], Wb, Db, blk, nv, order, theta, sabs, dmax, eps[r],
-                              gamma, tabs[r], acc, cand, ctim, out_t[lo + r], out_e[lo + r], out_a[lo + r])
-        for v in range(n_out):  # the others, one by one
-            if newton[v]:
-                continue
-            Dv = D[v]
-            for r in range(ns):
-                for q in range(nf[r]):
-                    ta[q] = tf[r, q] + Dv[idx[r, q]]
-                    ts[q] = idx[r, q]
-                _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
-                out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = _walk(
-                    a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
+                if nf[r] > 0:
+                    _walk_block(a[r], s[r], stk[r], st[r], nf[r], Wb, mono, blk, nv, order, theta, sabs, dmax, eps[r],
+                                gamma, tabs[r], acc, stage, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+        return
+    tf = np.empty((ns, n_src))
+    for r in range(ns):
+        for q in range(nf[r]):
+            tf[r, q] = T[lo + r, idx[r, q]]
+    cand = np.empty(n_src + 8, np.int64)
+    ctim = np.empty(n_src + 8)
+    for blk in range(n_blk):  # the nonnegative-weight neurons, in blocks
+        nv = min(BLOCK, len(order) - blk * BLOCK)
+        for r in range(ns):
+            _newton_block(T[lo + r], idx[r], nf[r], Wb, Db, blk, nv, order, theta, sabs, dmax, eps[r],
+                          gamma, tabs[r], acc, cand, ctim, out_t[lo + r], out_e[lo + r], out_a[lo + r])
+    for v in range(n_out):  # the others, one by one
+        if newton[v]:
+            continue
+        Dv = D[v]
+        for r in range(ns):
+            for q in range(nf[r]):
+                ta[q] = tf[r, q] + Dv[idx[r, q]]
+                ts[q] = idx[r, q]
+            _arrange(ta, ts, nf[r], a[r], s[r], stk[r], st[r], cnt)
+            out_t[lo + r, v], out_e[lo + r, v], out_a[lo + r, v] = _walk(
+                a[r], s[r], stk[r], st[r], nf[r], W[v], theta[v], sabs[v], eps[r], gamma, tabs[r] + dmax[v])
+
+
+@nb.njit(cache=True, parallel=True)
+def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+    """Every (sample, neuron) of a level; threads take groups of :data:`~.kernel.SAMPLES` samples
+    (:func:`_group`)."""
+    for g in nb.prange((T.shape[0] + SAMPLES - 1) // SAMPLES):
+        _group(g, T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a)
+
+
+@nb.njit(cache=True)
+def _level_one(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+    """:func:`_level` for at most one group of samples, without starting threads (their start costs
+    more than a group's work, and on a busy machine far more)."""
+    _group(0, T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a)
 
 
 def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
@@ -556,6 +569,7 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray
     out_t = np.empty((c, n_out)) if out_t is None else out_t
     out_e = np.empty((c, n_out)) if out_e is None else out_e
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    _level(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
+    run = _level_one if c <= SAMPLES else _level
+    run(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
            la.dmax, la.gamma, out_t, out_e, out_a)
     return out_t, out_e, out_a
