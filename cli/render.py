@@ -16,9 +16,9 @@ from srmverify.stop import stop_signal
 if TYPE_CHECKING:
     from rich.console import Console
 
-#: The one ``--json`` option of every command.
 #: The network files every command reads (``srmverify.formats.load_network``).
 NETWORKS = ".json SNN/ReLU, .onnx ReLU, either .gz too; .nir SNN; .pt peer SNN (--peer-config or config.yaml beside it)"
+#: The one ``--json`` option of every command.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (progress stays on stderr).")]
 
 #: The consoles, created on first use (rich is not imported for ``srmverify --help``): ``out``

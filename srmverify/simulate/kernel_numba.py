@@ -556,10 +556,16 @@ def _level(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, g
 
 
 @nb.njit(cache=True)
-def _level_one(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
-    """:func:`_level` for at most one group of samples, without starting threads (their start costs
-    more than a group's work, and on a busy machine far more)."""
-    _group(0, T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a)
+def _level_serial(T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a):
+    """:func:`_level` on the calling thread, group after group."""
+    for g in range((T.shape[0] + SAMPLES - 1) // SAMPLES):
+        _group(g, T, E, D, shared, newton, W, order, Wb, mono, Db, theta, sabs, dmax, gamma, out_t, out_e, out_a)
+
+
+#: Below this many (sample, neuron, source) triples a level runs on the calling thread: starting the
+#: threads costs more than such work, and on a busy machine far more (single-neuron region counts
+#: simulate a few dozen witness points per call).
+PARALLEL_WORK = 1 << 15
 
 
 def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray | None = None,
@@ -569,7 +575,8 @@ def level_times(la: LevelArrays, T: np.ndarray, E: np.ndarray, out_t: np.ndarray
     out_t = np.empty((c, n_out)) if out_t is None else out_t
     out_e = np.empty((c, n_out)) if out_e is None else out_e
     out_a = np.empty((c, n_out), dtype=np.bool_)
-    run = _level_one if c <= SAMPLES else _level
-    run(T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
-           la.dmax, la.gamma, out_t, out_e, out_a)
+    args = (T, E, la.D, la.shared_order, la.newton, la.W, la.order, la.blocks, la.mono, la.dblocks, la.theta, la.sabs,
+            la.dmax, la.gamma, out_t, out_e, out_a)
+    run = _level if c > SAMPLES and c * n_out * T.shape[1] >= PARALLEL_WORK else _level_serial
+    run(*args)
     return out_t, out_e, out_a
