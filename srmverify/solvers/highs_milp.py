@@ -21,9 +21,11 @@ from .solution import Solution
 STATUS_MAP = highs.STATUS_MAP
 
 
-def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool) -> Solution:
+def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool, feasibility_jump: bool) -> Solution:
     t0 = time.perf_counter()
     h = highs.new_model(presolve=presolve)
+    if not feasibility_jump:
+        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     h.setOptionValue("mip_rel_gap", settings.mip_gap)
     h.setOptionValue("mip_abs_gap", settings.mip_gap)
     h.setOptionValue("mip_feasibility_tolerance", settings.feasibility_tol)
@@ -50,19 +52,22 @@ def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: boo
 
 
 def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings = DEFAULT,
-                 presolve: bool = True) -> Solution:
+                 presolve: bool = True, feasibility_jump: bool = True) -> Solution:
     """Solve lowered arrays with HiGHS. ``infeasible`` is confirmed by a second solve without
     presolve: HiGHS 1.16's presolve has called a feasible 7-row LP infeasible (its optimum sat
     on a variable bound), so presolve alone is not trusted with a proof; when the two disagree,
     the solve without presolve is the answer (``stats["presolve_disagreed"]``).
-    ``presolve=False`` skips the first solve."""
+    ``presolve=False`` skips the first solve. ``feasibility_jump=False`` switches off HiGHS'
+    feasibility-jump heuristic (a primal heuristic only: the proofs are the same); it costs about
+    half the time of a small MILP that is most likely infeasible (a branch-and-bound leaf: 4.8 ms
+    instead of 10.8 ms per leaf of a 5-10-10-1 SNN without presolve, 145 leaves)."""
     deadline = deadline_after(timeout)
-    sol = _run(m, timeout, settings, presolve=presolve)
+    sol = _run(m, timeout, settings, presolve, feasibility_jump)
     if not presolve:
         return sol
     if sol.status != "infeasible":
         return sol
-    check = _run(m, remaining(deadline), settings, presolve=False)
+    check = _run(m, remaining(deadline), settings, False, feasibility_jump)
     check.time += sol.time
     if check.status != "infeasible":
         check.stats["presolve_disagreed"] = True

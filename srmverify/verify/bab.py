@@ -227,15 +227,16 @@ def _program(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np
 
 
 def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings = DEFAULT) -> Solution:
-    """Solve a leaf program with ``engine``; HiGHS without presolve. HiGHS' presolve is not
-    trusted with a proof of infeasibility (:func:`~srmverify.solvers.highs_milp.solve_arrays`
-    confirms each presolved ``infeasible`` by a second solve without it) and almost every leaf
-    is infeasible, so one solve without presolve does the same work once (0.47x the CPU time on
-    60 leaves of ACAS Xu 3_3 prop 2; benchmarks/README.md, ACAS Xu)."""
+    """Solve a leaf program with ``engine``; HiGHS without presolve and without its
+    feasibility-jump heuristic. HiGHS' presolve is not trusted with a proof of infeasibility
+    (:func:`~srmverify.solvers.highs_milp.solve_arrays` confirms each presolved ``infeasible`` by
+    a second solve without it) and almost every leaf is infeasible, so one solve without presolve
+    does the same work once (0.47x the CPU time on 60 leaves of ACAS Xu 3_3 prop 2;
+    benchmarks/README.md, ACAS Xu), and a primal heuristic is wasted on it."""
     if engine != "highs":
         return solve(p, engine, limit, settings)
     from ..solvers.highs_milp import solve_arrays     # the engine's module only when it is used
-    return solve_arrays(lower(p, settings.tau), limit, settings, presolve=False)
+    return solve_arrays(lower(p, settings.tau), limit, settings, presolve=False, feasibility_jump=False)
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):

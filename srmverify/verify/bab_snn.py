@@ -33,9 +33,8 @@ from ..network import SNN
 from ..results import Progress, no_progress
 from ..settings import DEFAULT, Settings
 from ..simulate import simulate, simulate_exact, spike_times
-from ..solvers import solve
 from ..solvers.registry import EXACT_ENGINES
-from .bab import BoxBounds, MaxResult, corner_candidates, maximize
+from .bab import BoxBounds, MaxResult, corner_candidates, maximize, solve_leaf
 
 
 #: Random candidate points per bounded box.
@@ -120,7 +119,7 @@ class SnnObjective:
             obj = Lin.sum(terms) + Lin.constant(self.const)
             p.add(obj, ">=", cutoff, "cutoff")
             p.maximize(obj)
-        sol = solve(p, engine, limit, settings)
+        sol = solve_leaf(p, engine, limit, settings)
         pts = None
         if sol.has_point and sol.values is not None:
             # the MILP's point meets strict rows within tau: around it, points that do exactly
