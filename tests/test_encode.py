@@ -2,6 +2,8 @@
 (checked exactly with z3 and numerically with HiGHS), causal indicators match the simulator, and
 ReLU encodings agree with direct evaluation."""
 
+from fractions import Fraction
+
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
@@ -9,6 +11,7 @@ from engine_nets import random_box, random_relu, random_snn, sample_box  # noqa:
 
 from srmverify.encode import Lin, Program, encode_network  # noqa: E402
 from srmverify.encode.network import input_vars  # noqa: E402
+from srmverify.network import SNN  # noqa: E402
 from srmverify.simulate import causal_synapses, simulate_exact, spike_times  # noqa: E402
 from srmverify.solvers import solve  # noqa: E402
 
@@ -31,7 +34,40 @@ def test_snn_encoding_has_exactly_the_simulated_output(seed, positive, coders):
     rng = np.random.default_rng(seed)
     net = random_snn(rng, (2, 3, 2), positive=positive, encoder=coders, decoder=coders)
     box = random_box(rng, 2)
-    x = sample_box(rng, box, 1)[0]
+    _check_simulated_output(net, box, sample_box(rng, box, 1)[0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds, st.booleans())
+def test_static_rows_have_exactly_the_simulated_output(seed, coders):
+    """Small boxes: most neurons are static, their rows one array block (exact numbers in the
+    exact program); still only the simulated output is feasible."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 3, 2), encoder=coders, decoder=coders)
+    c, r = sample_box(rng, random_box(rng, 2), 1)[0], 10.0 ** rng.uniform(-4, -1, 2)
+    box = np.stack([c - r, c + r], axis=1)
+    _check_simulated_output(net, box, sample_box(rng, box, 1)[0])
+
+
+def test_static_neurons_are_one_exact_block():
+    """Every neuron static on a small box: no binary, no Lin row, one ``==`` block whose
+    coefficients are exact (the t_v coefficient is the exact sum of the causal weights)."""
+    net = SNN.layered([[[0.1, 0.2, 0.7]], [[0.3, -0.1]]], [[0.25], [0.05]], delays=[[[0.0, 0.5, 0.3]], None],
+                      constants=[0.0])
+    box = np.array([[0.0, 0.01], [0.0, 0.01]])
+    p, vm = pinned(net, box, [0.005, 0.002])
+    assert p.n_binaries == 0 and len(p.blocks) == 1 and p.blocks[0].sense == "=="
+    blk = p.blocks[0]
+    t2 = vm.times[3]
+    assert sum(v for v, c, r in zip(blk.val, blk.col, blk.row) if c == t2 and r == 0) == \
+        Fraction(0.1) + Fraction(0.2) + Fraction(0.7)      # row 0: the hidden neuron, all three causal
+    want = simulate_exact(net, [0.005, 0.002])[0]
+    assert _exact_infeasible(p, vm.outputs[0], want, "<") and _exact_infeasible(p, vm.outputs[0], want, ">")
+
+
+def _check_simulated_output(net, box, x):
+    """With the input pinned to ``x``, z3 admits only the simulated outputs and HiGHS' optimum is
+    the simulated value."""
     want = simulate_exact(net, x.tolist())
     p, vm = pinned(net, box, x)
     for j, (y, f) in enumerate(zip(vm.outputs, vm.output_fire)):

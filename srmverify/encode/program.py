@@ -1,8 +1,8 @@
 """A small backend-neutral optimisation program: the one thing every encoding writes.
 
 Variables are bounded reals or binaries; constraints are linear rows with sense ``<=``, ``<``
-or ``==``, dense *blocks* of float rows ``A x <= rhs`` (:meth:`Program.add_block`, for
-vectorised encodings) and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
+or ``==``, *blocks* of rows given as arrays (:meth:`Program.add_rows` sparse, :meth:`Program.add_block`
+dense; for vectorised encodings) and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
 written with :meth:`Program.relu` as rows plus two implications on one binary (no binary when
 the bounds of ``e`` fix its sign). The lowering to a MILP (big-M from the variable bounds, strict
 rows as ``<= rhs - tau``) lives in :mod:`srmverify.solvers.bigm`; the lowering to z3 (exact
@@ -12,7 +12,9 @@ Coefficients are exact rationals (:class:`fractions.Fraction` of the float64 net
 and every arithmetic step on expressions is exact, so the exact backend sees the true network;
 the MILP lowering rounds them to floats once. A program meant only for a MILP solver can be built
 inside :func:`float_arithmetic` (like :func:`decimal.localcontext`): expressions then keep plain
-floats, which is an order of magnitude cheaper; :attr:`Program.exact` records the mode.
+floats, which is an order of magnitude cheaper; :attr:`Program.exact` records the mode. A
+vectorised encoding computes on :func:`numbers` arrays (exact objects, or floats inside
+:func:`float_arithmetic`) so that one code serves both modes.
 
 Examples
 --------
@@ -73,6 +75,25 @@ def exact(x) -> Number:
     if x.is_integer():
         return int(x)
     return Fraction(x) if _EXACT.get() else x
+
+
+def numbers(a) -> np.ndarray:
+    """The numbers of a float array for a vectorised encoding: an object array of their exact
+    values (:func:`exact`), or inside :func:`float_arithmetic` the float array itself. numpy's
+    elementwise operations and ``np.add.at`` on such arrays are exact arithmetic in the first case.
+
+    >>> numbers([0.5, 2.0]).tolist(), numbers([0.5, 2.0]).dtype
+    ([Fraction(1, 2), 2], dtype('O'))
+    >>> with float_arithmetic():
+    ...     numbers([0.5, 2.0]).dtype
+    dtype('float64')
+    """
+    a = np.asarray(a, dtype=float)
+    if not _EXACT.get():
+        return a
+    out = np.empty(a.shape, dtype=object)
+    out.reshape(-1)[:] = [exact(x) for x in a.reshape(-1).tolist()]
+    return out
 
 
 @dataclass
@@ -139,12 +160,17 @@ class Row:
 
 @dataclass
 class Block:
-    """Dense rows ``A @ x[cols] <= rhs`` (float coefficients, non-strict): a vectorised
-    encoding (a branch-and-bound leaf) writes its rows at once instead of one :class:`Lin` each."""
+    """Rows ``sum of val[e] * x[col[e]] over the entries e with row[e] = r  <sense>  rhs[r]``
+    (sense ``<=`` or ``==``; repeated ``(row, col)`` entries add up): a vectorised encoding (a
+    branch-and-bound leaf, the static neurons of an SNN) writes its rows at once instead of one
+    :class:`Lin` each. ``val`` and ``rhs`` are float arrays, or object arrays of exact numbers
+    (:func:`numbers`) in an exact program."""
 
-    cols: np.ndarray
-    A: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
     rhs: np.ndarray
+    sense: str = "<="
     name: str = ""
 
 
@@ -200,14 +226,33 @@ class Program:
 
         >>> p = Program(); x = p.var("x", 0, 1); y = p.var("y", 0, 1)
         >>> p.add_block([x, y], [[1.0, 1.0], [-1.0, 0.0]], [1.5, -0.25])
-        >>> len(p.blocks), p.blocks[0].A.shape
-        (1, (2, 2))
+        >>> len(p.blocks), p.blocks[0].row.tolist(), p.blocks[0].col.tolist()
+        (1, [0, 0, 1], [0, 1, 0])
         """
         A, rhs = np.atleast_2d(np.asarray(A, dtype=float)), np.asarray(rhs, dtype=float).reshape(-1)
         cols = np.asarray(cols, dtype=np.int64).reshape(-1)
         if A.shape != (len(rhs), len(cols)):
             raise InputError("program", "block", f"{A.shape}", f"needs {len(rhs)} rows x {len(cols)} columns")
-        self.blocks.append(Block(cols, A, rhs, name))
+        r, c = np.nonzero(A)
+        self.blocks.append(Block(r, cols[c], A[r, c], rhs, "<=", name))
+
+    def add_rows(self, row, col, val, rhs, sense: str = "<=", name: str = "") -> None:
+        """Add the sparse rows of a :class:`Block`: entry ``e`` puts ``val[e] * x[col[e]]`` in
+        row ``row[e]`` (repeats add up), row ``r`` is ``<sense> rhs[r]`` (``<=`` or ``==``).
+        ``val`` and ``rhs`` as :func:`numbers` keeps an exact program exact.
+
+        >>> p = Program(); x = p.var("x", 0, 1); y = p.var("y", 0, 1)
+        >>> p.add_rows([0, 0, 0], [x, y, x], numbers([1.0, -1.0, 0.5]), numbers([0.25]), "==")
+        >>> b = p.blocks[0]; b.sense, b.val.tolist(), b.rhs.tolist()        # 1.5 x - y == 0.25
+        ('==', [1, -1, Fraction(1, 2)], [Fraction(1, 4)])
+        """
+        row, col = np.asarray(row, dtype=np.int64).reshape(-1), np.asarray(col, dtype=np.int64).reshape(-1)
+        val, rhs = np.asarray(val).reshape(-1), np.asarray(rhs).reshape(-1)
+        if sense not in ("<=", "==") or len(row) != len(col) or len(row) != len(val) or \
+                (len(row) and not 0 <= row.min() <= row.max() < len(rhs)):
+            raise InputError("program", "rows", f"{len(row)} entries, {len(rhs)} rows, sense {sense}",
+                             "needs one row, column and value per entry, rows in range, sense <= or ==")
+        self.blocks.append(Block(row, col, val, rhs, sense, name))
 
     def implies(self, literals: Iterable[tuple[int, int]], lin: Lin, sense: str, rhs: float = 0.0,
                 name: str = "") -> None:

@@ -4,7 +4,9 @@ For neuron ``v`` with live synapses ``k`` (nonzero weight, source may fire), arr
 ``a_k = t_u + d_k`` in ``[L_k, U_k]`` and ``t_v`` in ``[Lv, Uv]``:
 
 * **static** (bounds fix the causal set ``S`` and ``v`` and its sources surely fire):
-  ``sum_{k in S} w_k (t_v - a_k) = theta`` -- one row, no binary;
+  ``sum_{k in S} w_k (t_v - a_k) = theta`` -- one row, no binary; the static neurons are found
+  and their rows written in arrays, all at once (:func:`_static_rows`; most neurons of a
+  branch-and-bound leaf are static);
 * **positive** (all live weights > 0, all sources surely fire): ``y_k = max(0, t_v - a_k)``
   (a binary only for synapses whose order the bounds do not fix) and ``sum w_k y_k = theta``;
 * **general** (mixed signs or uncertain firing): fire indicator ``f_v``; gated terms
@@ -39,7 +41,7 @@ from ..deadline import check
 from ..settings import DEFAULT
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
-from .program import Lin, Number, Program, exact
+from .program import Lin, Number, Program, exact, numbers
 from .varmap import Indicator, VarMap
 
 
@@ -111,6 +113,53 @@ def _silent_slope(p: Program, fv: Indicator, fire: dict[int, Indicator], src: li
     p.implies([(fv, 0)], slope, "<=", 0.0, f"{tag}.slope")
 
 
+def _static(net: SNN, bounds: SpikeTimeBounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(static, live, causal)``: per global id, whether the neuron is static (it surely fires, and
+    so do the sources of its live synapses, whose order against it the bounds decide); per
+    synapse, whether it is live (nonzero weight, source may fire) and whether its arrival surely
+    precedes the target's spike (``U_k < Lv``)."""
+    lo, hi, src, dst = bounds.lo, bounds.hi, net.src, net.dst
+    source = src < net.first_neuron
+    live = (net.weight != 0) & (source | ~bounds.never_fires[src])
+    sure = source | ~(bounds.never_fires[src] | bounds.may_not_fire[src])
+    with np.errstate(invalid="ignore"):
+        L, U = lo[src] + net.delay, hi[src] + net.delay
+        causal = U < lo[dst]
+        decided = causal | (L >= hi[dst])
+    open_ = np.bincount(dst[live & ~(sure & decided)], minlength=net.n_total)
+    static = (open_ == 0) & ~bounds.never_fires & ~bounds.may_not_fire
+    static[:net.first_neuron] = False
+    return static, live, causal
+
+
+def _static_rows(p: Program, net: SNN, inputs: list[int], times: dict[int, int], static: np.ndarray,
+                 live: np.ndarray, causal: np.ndarray, name: str) -> None:
+    """The rows ``sum_{k in S} w_k (t_v - t_u - d_k) = theta_v`` of the static neurons, one
+    :meth:`~.program.Program.add_rows` block (exact numbers in an exact program); an input's
+    time is ``scale x + offset`` with the encoder, a constant's its fixed time."""
+    vs = np.flatnonzero(static)
+    if not len(vs):
+        return
+    ks = np.flatnonzero(live & causal & static[net.dst])
+    u = net.src[ks]
+    row = np.searchsorted(vs, net.dst[ks])
+    var = np.full(net.n_total, -1, dtype=np.int64)           # the variable of each node's time
+    var[:net.n_inputs] = inputs
+    var[list(times)] = list(times.values())
+    scale, offset = np.ones(net.first_neuron), np.zeros(net.first_neuron)
+    if net.encoder is not None:
+        scale[:net.n_inputs], offset[:net.n_inputs] = net.encoder.scale, net.encoder.offset
+    offset[net.n_inputs:] = net.constants
+    coef = np.concatenate([scale, np.ones(net.n_neurons)])[u]      # t_u = coef var_u + shift_u
+    shift = np.concatenate([offset, np.zeros(net.n_neurons)])[u]
+    w = numbers(net.weight[ks])
+    rhs = numbers(net.thresholds[vs - net.first_neuron])
+    np.add.at(rhs, row, w * (numbers(shift) + numbers(net.delay[ks])))
+    has = var[u] >= 0                                                # not a constant's fixed time
+    p.add_rows(np.concatenate([row, row[has]]), np.concatenate([var[net.dst[ks]], var[u][has]]),
+               np.concatenate([w, -(w * numbers(coef))[has]]), rhs, "==", f"{name}.static")
+
+
 def _lits(*pairs: tuple[Indicator, int]) -> list[tuple[int, int]] | None:
     """Literal list without constant indicators; ``None`` if a constant makes it false."""
     out = []
@@ -152,6 +201,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         time[c] = Lin.constant(float(net.constants[c - net.n_inputs]))
     vm = VarMap(list(inputs))
     fire: dict[int, Indicator] = {u: True for u in range(net.first_neuron)}
+    static, live, causal_k = _static(net, bounds)
     for v in range(net.first_neuron, net.n_total):
         check(deadline)
         tag = f"{name}.{net.names[v]}"
@@ -160,7 +210,14 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             vm.fire[v] = False
             continue
         sl = net.incoming(v)
-        ks = [k for k in range(sl.start, sl.stop) if net.weight[k] != 0 and fire[int(net.src[k])] is not False]
+        if static[v]:                   # its row: _static_rows, below
+            tv = vm.times[v] = p.var(f"{tag}.t", lo[v], hi[v])
+            fire[v] = vm.fire[v] = True
+            ks_v = sl.start + np.flatnonzero(live[sl])
+            vm.causal[v] = dict(zip(ks_v.tolist(), causal_k[ks_v].tolist()))
+            time[v] = Lin.var(tv)
+            continue
+        ks = (sl.start + np.flatnonzero(live[sl])).tolist()
         src = [int(net.src[k]) for k in ks]
         w = [float(net.weight[k]) for k in ks]
         arr = [time[u] + Lin.constant(float(net.delay[k])) for u, k in zip(src, ks)]
@@ -173,16 +230,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         fv: Indicator = True if not bounds.may_not_fire[v] else p.var(f"{tag}.fire", binary=True)
         fire[v] = vm.fire[v] = fv
         sure = [fire[u] is True for u in src]
-        decided = [U[i] < lo[v] or L[i] >= hi[v] for i in range(len(ks))]
         causal: dict[int, Indicator] = {}
-        if fv is True and all(sure) and all(decided):                       # static
-            S = [i for i in range(len(ks)) if U[i] < lo[v]]
-            for i in range(len(ks)):
-                causal[ks[i]] = bool(U[i] < lo[v])
-            p.add(Lin.sum((t - arr[i]).scaled(w[i]) for i in S), "==", theta, tag)
-            vm.causal[v] = causal
-            time[v] = t
-            continue
         terms = []
         for i, k in enumerate(ks):
             y, z = _gated_relu(p, t - arr[i], float(lo[v] - U[i]), float(hi[v] - L[i]), fire[src[i]], f"{tag}.y{k}")
@@ -243,6 +291,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 if lit is not None:
                     p.implies(lit, P, "<", theta, f"{tag}.silent{k}")
         _silent_slope(p, fv, fire, src, w, tag)
+    _static_rows(p, net, inputs, vm.times, static, live, causal_k, name)
     for out, o in enumerate(net.outputs.tolist()):
         f = fire[o]
         vm.output_fire.append(f)

@@ -5,8 +5,9 @@
 * strict rows ``e < 0`` become ``e <= -tau`` (``tau`` = :attr:`Settings.tau
   <srmverify.settings.Settings.tau>`, reported with every verdict);
 * ``==`` rows are range rows ``0 <= e <= 0``;
-* dense blocks (:meth:`Program.add_block <srmverify.encode.program.Program.add_block>`) are
-  appended as they are.
+* blocks (:meth:`Program.add_rows <srmverify.encode.program.Program.add_rows>`,
+  :meth:`Program.add_block <srmverify.encode.program.Program.add_block>`) are appended as they
+  are (``==`` rows as range rows too).
 
 The result is shared by the direct HiGHS backend and the PuLP backends.
 """
@@ -107,12 +108,12 @@ def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -
     n_on = np.bincount(lrow, weights=lon, minlength=len(parts))
     i_hi = rhs + big * n_on
     check(deadline)
-    # one CSR: plain rows, the kept implication parts, then the dense blocks (duplicate entries
+    # one CSR: plain rows, the kept implication parts, then the blocks (duplicate entries
     # summed, zeros dropped)
     kept = np.flatnonzero(keep)
     renum = np.full(len(parts), -1)
     renum[kept] = len(p.rows) + np.arange(len(kept))
-    brow, bidx, bval, b_hi = _block_entries(p.blocks, len(p.rows) + len(kept))
+    brow, bidx, bval, b_lo, b_hi = _block_entries(p.blocks, len(p.rows) + len(kept))
     er = np.concatenate([row, renum[prow], renum[lrow], brow])
     ev = np.concatenate([idx, pidx, lvar, bidx])
     ex = np.concatenate([val, pval, lval, bval])
@@ -131,23 +132,27 @@ def lower(p: Program, tau: float = DEFAULT.tau, deadline: float | None = None) -
             cost[k] += float(v)
         c0 = float(p.objective.const)
     return MilpArrays(cost, c0, p.maximizing, lo, hi, np.array(p.binary, dtype=bool),
-                      np.concatenate([r_lo, np.full(len(kept) + len(b_hi), -np.inf)]),
+                      np.concatenate([r_lo, np.full(len(kept), -np.inf), b_lo]),
                       np.concatenate([r_hi, i_hi[kept], b_hi]),
                       starts.astype(np.int64), (key % max(p.n_vars, 1)).astype(np.int64), coef, tau)
 
 
-def _block_entries(blocks: list, first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(row, variable, coefficient, right-hand side)`` of the nonzero entries of dense blocks
-    numbered from ``first_row``."""
-    rows, idx, val, rhs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)], [np.zeros(0)]
+def _block_entries(blocks: list, first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                          np.ndarray]:
+    """``(row, variable, coefficient, row lower bound, row upper bound)`` of the entries of
+    blocks (coefficients rounded to floats) numbered from ``first_row``."""
+    rows, idx, val = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    r_lo, r_hi = [np.zeros(0)], [np.zeros(0)]
     for b in blocks:
-        r, c = np.nonzero(b.A)
-        rows.append(first_row + r)
-        idx.append(b.cols[c])
-        val.append(b.A[r, c])
-        rhs.append(b.rhs)
-        first_row += len(b.rhs)
-    return np.concatenate(rows), np.concatenate(idx), np.concatenate(val), np.concatenate(rhs)
+        rows.append(first_row + b.row)
+        idx.append(b.col)
+        val.append(np.asarray(b.val, dtype=float))
+        rhs = np.asarray(b.rhs, dtype=float)
+        r_lo.append(rhs if b.sense == "==" else np.full(len(rhs), -np.inf))
+        r_hi.append(rhs)
+        first_row += len(rhs)
+    return (np.concatenate(rows), np.concatenate(idx), np.concatenate(val), np.concatenate(r_lo),
+            np.concatenate(r_hi))
 
 
 def _part_name(p: Program, part: int) -> str:

@@ -58,10 +58,12 @@ class _Lowered:
             self.cons.append(self.row(r))
         for blk in p.blocks:
             check(deadline)
-            terms = [self.term(int(v)) for v in blk.cols]
-            for a, r in zip(blk.A, blk.rhs):
-                nz = np.flatnonzero(a)
-                self.cons.append(z3.Sum([_q(a[k]) * terms[k] for k in nz] + [_q(0)]) <= _q(r))
+            sums: list[list] = [[_q(0)] for _ in blk.rhs]
+            for r, v, a in zip(blk.row.tolist(), blk.col.tolist(), blk.val.tolist()):
+                sums[r].append(_q(a) * self.term(v))
+            for terms, r in zip(sums, blk.rhs.tolist()):
+                e = z3.Sum(terms)
+                self.cons.append(e == _q(r) if blk.sense == "==" else e <= _q(r))
         for imp in p.implications:
             check(deadline)
             lits = [self.vars[v] if val else z3.Not(self.vars[v]) for v, val in imp.literals]

@@ -1,0 +1,67 @@
+"""Branch-and-bound leaf programs of mixed-sign SNNs (static rows as one array block, HiGHS
+without presolve and without feasibility jump) against exact simulation: the leaf optimum bounds
+every sampled exact output from above, agrees with z3's exact optimum of the same encoding, and
+a leaf is never infeasible for a cutoff that a sampled point beats."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from engine_nets import random_box, random_snn, sample_box
+from srmverify.bounds import snn_time_bounds
+from srmverify.encode import Lin, Program, encode_snn
+from srmverify.encode.network import input_vars
+from srmverify.encode.program import float_arithmetic
+from srmverify.simulate import simulate_exact
+from srmverify.solvers import solve
+from srmverify.verify.bab import solve_leaf
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def leaf(net, box, cutoff: float | None, exact: bool) -> Program | None:
+    """``max y_0`` over ``box`` where output 0 fires, with ``y_0 >= cutoff`` (the leaf of
+    :class:`srmverify.verify.bab_snn.SnnObjective`); ``None`` if output 0 never fires there."""
+    def build() -> Program | None:
+        p = Program()
+        x = input_vars(p, box)
+        vm = encode_snn(p, net, x, snn_time_bounds(net, box))
+        y, f = vm.outputs[0], vm.output_fire[0]
+        if y is None:
+            return None
+        if f is not True:
+            p.lo[f] = 1.0
+        if cutoff is not None:
+            p.add(Lin.var(y), ">=", cutoff)
+        p.maximize(Lin.var(y))
+        return p
+    if exact:
+        return build()
+    with float_arithmetic():
+        return build()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seeds, st.booleans())
+def test_leaf_optimum_bounds_exact_simulation(seed, small):
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 3, 1), encoder=bool(seed % 2), decoder=bool(seed % 3 == 0))
+    box = random_box(rng, 2)
+    if small:                                   # most neurons static: the array rows
+        c, r = sample_box(rng, box, 1)[0], 10.0 ** rng.uniform(-3, -1, 2)
+        box = np.stack([c - r, c + r], axis=1)
+    ys = [simulate_exact(net, x.tolist())[0] for x in sample_box(rng, box, 40)]
+    ys = [y for y in ys if y is not None]
+    p = leaf(net, box, None, False)
+    if p is None:
+        assert not ys
+        return
+    sol, ref = solve_leaf(p, "highs", None), solve(leaf(net, box, None, True), "z3")
+    if not ys:
+        return
+    assert sol.status == ref.status == "optimal"
+    best = float(max(ys))
+    assert sol.bound >= best - 1e-6 and ref.bound >= best - 1e-9
+    assert abs(sol.bound - ref.bound) <= 1e-5 * (1 + abs(ref.bound))
+    beaten = best - 1e-4 * (1 + abs(best))       # a sampled point beats it: never infeasible
+    assert solve_leaf(leaf(net, box, beaten, False), "highs", None).status != "infeasible"
