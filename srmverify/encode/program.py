@@ -122,7 +122,10 @@ class Lin:
         return Lin._raw(c, self.const + other.const)
 
     def __sub__(self, other: "Lin") -> "Lin":
-        return self + other.scaled(-1)
+        c = dict(self.coef)
+        for k, v in other.coef.items():
+            c[k] = c.get(k, 0) - v
+        return Lin._raw(c, self.const - other.const)
 
     def scaled(self, s) -> "Lin":
         s = exact(s)

@@ -220,7 +220,7 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         ks = (sl.start + np.flatnonzero(live[sl])).tolist()
         src = [int(net.src[k]) for k in ks]
         w = [float(net.weight[k]) for k in ks]
-        arr = [time[u] + Lin.constant(float(net.delay[k])) for u, k in zip(src, ks)]
+        arr = [Lin._raw(dict(time[u].coef), time[u].const + exact(float(net.delay[k]))) for u, k in zip(src, ks)]
         L = [lo[u] + net.delay[k] for u, k in zip(src, ks)]
         U = [hi[u] + net.delay[k] for u, k in zip(src, ks)]
         theta = net.threshold(v)
@@ -233,6 +233,9 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         causal: dict[int, Indicator] = {}
         terms = []
         for i, k in enumerate(ks):
+            if hi[v] - L[i] <= 0:       # surely not causal (_gated_relu's first case, without building t - a_k)
+                causal[k] = False
+                continue
             y, z = _gated_relu(p, t - arr[i], float(lo[v] - U[i]), float(hi[v] - L[i]), fire[src[i]], f"{tag}.y{k}")
             terms.append(y.scaled(w[i]))
             causal[k] = z
