@@ -4,6 +4,8 @@ every sampled exact output from above, agrees with z3's exact optimum of the sam
 a leaf is never infeasible for a cutoff that a sampled point beats."""
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
@@ -65,3 +67,6 @@ def test_leaf_optimum_bounds_exact_simulation(seed, small):
     assert abs(sol.bound - ref.bound) <= 1e-5 * (1 + abs(ref.bound))
     beaten = best - 1e-4 * (1 + abs(best))       # a sampled point beats it: never infeasible
     assert solve_leaf(leaf(net, box, beaten, False), "highs", None).status != "infeasible"
+    above = ref.bound + 1e-4 * (1 + abs(ref.bound))  # above the exact optimum: infeasible, no sample beats it
+    assert solve_leaf(leaf(net, box, above, False), "highs", None).status == "infeasible"
+    assert all(y < Fraction(above) for y in ys)
