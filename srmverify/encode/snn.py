@@ -253,8 +253,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 _silent_slope(p, fv, fire, src, w, tag)
                 continue
         # breakpoint potentials P(a_k), needed when v may be reached by k before it fires
-        La, Ua, sure_a = np.array(L), np.array(U), np.array(sure, dtype=bool)
-        prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, sure_a)
+        La, Ua = np.array(L), np.array(U)
+        prefix: _PrefixSums | None = None         # made at the first row that needs it
         for i, k in enumerate(ks):
             check(deadline)
             if U[i] < lo[v] or w[i] > 0 or (rows_for is not None and k not in rows_for):
@@ -268,6 +268,8 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
                 continue
             dlo, dhi = L[i] - Ua, U[i] - La                       # bounds of a_k - a_j
             # sources surely arrived before a_k: one prefix-sum term (j = k itself adds 0)
+            if prefix is None:
+                prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, np.array(sure, dtype=bool))
             W_m, S_m, plain = prefix.before(L[i])
             pk = [arr[i].scaled(W_m), S_m.scaled(-1)]
             for j in np.flatnonzero((dhi > 0) & ~plain):
