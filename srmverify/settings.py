@@ -86,9 +86,6 @@ class Settings:
     #: An SNN box whose bounds leave at most this many synapses' causality open is closed by an
     #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn).
     bab_snn_leaf_undecided: int = 12
-    #: ... or at most this fraction of the network's synapses, when that is more (large networks:
-    #: a box at the optimum keeps many causal-set boundaries however small it gets).
-    bab_snn_leaf_fraction: float = 0.05
     #: SNN boxes bounded per batch (the SNN bounds are numpy-overhead bound: larger batches pay).
     bab_snn_batch: int = 256
 

@@ -9,8 +9,7 @@ supremum) of ``sign * y_j`` over the inputs of a box where output ``j`` fires.
   time the exact definition would not give) at box centres, the corners of the linear bound and
   the generic loop's local search; the final incumbent is re-evaluated in exact rationals;
 * leaves: a box whose bounds leave at most
-  :attr:`~srmverify.settings.Settings.bab_snn_leaf_undecided` synapses undecided (or
-  :attr:`~srmverify.settings.Settings.bab_snn_leaf_fraction` of the network's synapses, if more) is closed by the
+  :attr:`~srmverify.settings.Settings.bab_snn_leaf_undecided` synapses undecided is closed by the
   exact encoding of :mod:`srmverify.encode.snn` with those bounds (neurons with a fixed causal
   set are one row each) and the row ``sign * y_j >= cutoff``: infeasible proves the box holds
   nothing better, up to the MILP tolerance ``tau`` of strict rows (first-crossing conditions).
@@ -61,8 +60,6 @@ class SnnObjective:
         self.beta = self.const - float(np.sum(self.c * offset / scale))
         self.rng = np.random.default_rng(0)
         self.batch = settings.bab_snn_batch
-        self.leaf_undecided = max(settings.bab_snn_leaf_undecided,
-                                  int(settings.bab_snn_leaf_fraction * np.count_nonzero(net.weight)))
 
     def values(self, X: np.ndarray) -> np.ndarray:
         y = simulate(self.net, np.atleast_2d(X))[:, self.js]
@@ -92,7 +89,7 @@ class SnnObjective:
             ub = np.minimum(interval, linear) + self.beta
             ub = np.where(np.any(bb.never[:, o], axis=1), -np.inf, ub)
             ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
-        return BoxBounds(ub, comb[:, :-1], bb.undecided <= self.leaf_undecided, bb)
+        return BoxBounds(ub, comb[:, :-1], bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
         """Corners of the linear bounds, centres and :data:`RANDOM_POINTS` random points per box
