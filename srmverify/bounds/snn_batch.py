@@ -25,6 +25,17 @@ Per box ``b`` and neuron ``v`` (all bounds hold wherever ``v`` fires on the box)
   ``G`` nor ``H`` is positive the interval serves as constant bounds. Concretising a linear bound
   over the box tightens the interval, which tightens the relaxations: two passes per level.
 
+* **potential scan** (:func:`_scan_times`): the interval bounds treat the sources' times as
+  independent, but on a small box they move together (most are affine in ``x``). At fixed times
+  ``tau`` the potential ``P(tau, x) = sum_k w_k max(0, tau - a_k(x))`` is bounded by a linear
+  function of ``x`` (each term relaxed like a ReLU in the sources' linear bounds) and
+  concretised over the box: ``t_v`` is at least the start of the first segment of a grid on
+  ``[lo, hi]`` where the upper bound of ``P`` (excitatory terms at the segment's end,
+  inhibitory at its start: the largest ``P`` on the segment) reaches ``theta``, and at most the
+  first grid time where the lower bound of ``P`` does (two rounds, the second on the segment
+  the first found). A mixed-sign neuron whose potential nearly touches the threshold early in
+  the interval bound, but not at any input of the box, gets its real earliest time.
+
 ``undecided[b]``: the number of synapses whose causality the bounds leave open (0: the network
 is one affine map on the box), what an exact encoding of the box needs binaries for.
 """
@@ -33,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
 from ..network import SNN
@@ -163,6 +175,121 @@ def _relaxed(W, D, theta, t_lo, t_hi, L, U, live, sure, exc, centre_causal):
     return dn, up, has_l, has_u, stable | ~live
 
 
+#: Grid segments of each round of the potential scan (:func:`_scan_times`; two rounds).
+SCAN_GRID = 8
+
+
+def _potential_bound(t0: np.ndarray, t1: np.ndarray, W: np.ndarray, D: np.ndarray, lin_lo: np.ndarray,
+                     lin_hi: np.ndarray, mask: np.ndarray, upper: bool, boxes: np.ndarray,
+                     ranges: np.ndarray | None = None) -> np.ndarray:
+    """Bound over ``t`` in ``[t0, t1]`` (B, V, G) and ``x`` in each box of ``sum_k mask_k w_k
+    max(0, t - a_k(x))`` (``upper``: from above, else from below). Each term is relaxed like a
+    ReLU jointly in ``(t, x)``: ``a_k`` is replaced by one of the source's linear bounds
+    ``lin_k(x) + D_k`` (``lin_lo`` / ``lin_hi`` (B, m, n + 1); the lower one where the ReLU is
+    bounded from above, excitatory terms of ``upper`` and inhibitory ones of not ``upper``: the
+    ReLU is monotone in ``a``), then the chord from above or the slope 0 or 1 from below on the
+    range of ``t - a_k`` over segment and box (compiled: :func:`_potential_kernel`). ``ranges``:
+    :func:`_source_ranges` of the linear bounds, when known. Returns (B, V, G)."""
+    if ranges is None:
+        ranges = _source_ranges(lin_lo, lin_hi, boxes)
+    out = np.empty(t0.shape)
+    _potential_kernel(np.ascontiguousarray(t0, dtype=float), np.ascontiguousarray(t1, dtype=float),
+                      np.ascontiguousarray(W, dtype=float), np.ascontiguousarray(D, dtype=float),
+                      np.ascontiguousarray(lin_lo), np.ascontiguousarray(lin_hi), ranges,
+                      np.ascontiguousarray(np.broadcast_to(mask, t0.shape[:2] + W.shape[1:])), bool(upper),
+                      np.ascontiguousarray(boxes), out)
+    return out
+
+
+def _source_ranges(lin_lo: np.ndarray, lin_hi: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(B, m, 4): min and max over each box of each source's lower, then upper linear bound."""
+    return np.stack([concretise(lin_lo, boxes, False), concretise(lin_lo, boxes, True),
+                     concretise(lin_hi, boxes, False), concretise(lin_hi, boxes, True)], axis=2)
+
+
+@nb.njit(cache=True)
+def _potential_kernel(t0, t1, W, D, lin_lo, lin_hi, ranges, mask, upper, boxes, out):   # pragma: no cover (compiled)
+    """The loops of :func:`_potential_bound` (``ranges[b, k]``: min and max of the source's lower,
+    then upper linear bound over box ``b``); writes ``out``."""
+    B, V, G = t0.shape
+    m, n = W.shape[1], boxes.shape[1]
+    coef = np.empty(n)
+    for b in range(B):
+        for v in range(V):
+            for g in range(G):
+                ct, const = 0.0, 0.0
+                coef[:] = 0.0
+                for k in range(m):
+                    if not mask[b, v, k]:
+                        continue
+                    w = W[v, k]
+                    chord = (w > 0) == upper                   # the ReLU from above: its chord
+                    lin = lin_lo[b, k] if chord else lin_hi[b, k]
+                    r = 0 if chord else 2
+                    ql = t0[b, v, g] - ranges[b, k, r + 1] - D[v, k]      # the range of t - a_k(x)
+                    qu = t1[b, v, g] - ranges[b, k, r] - D[v, k]
+                    inter = 0.0
+                    if ql >= 0:
+                        slope = 1.0
+                    elif qu <= 0:
+                        continue
+                    elif chord:
+                        slope = qu / (qu - ql)
+                        inter = -slope * ql
+                    elif qu > -ql:
+                        slope = 1.0
+                    else:
+                        continue
+                    beta = w * slope                           # term = beta (t - D - lin(x)) + w inter
+                    ct += beta
+                    const += w * inter - beta * (D[v, k] + lin[n])
+                    for i in range(n):
+                        coef[i] -= beta * lin[i]
+                val = const + ct * (t1[b, v, g] if (ct > 0) == upper else t0[b, v, g])
+                for i in range(n):
+                    val += coef[i] * (boxes[b, i, 1] if (coef[i] > 0) == upper else boxes[b, i, 0])
+                out[b, v, g] = val
+
+
+def _scan_times(W: np.ndarray, D: np.ndarray, theta: np.ndarray, t_lo: np.ndarray, t_hi: np.ndarray,
+                lin_lo: np.ndarray, lin_hi: np.ndarray, live: np.ndarray, sure: np.ndarray,
+                boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The potential scan of the module doc: ``(t_lo, t_hi)`` (B, V) tightened from the linear
+    bounds ``lin_lo``, ``lin_hi`` (B, m, n + 1) of the level's sources' times in ``x``."""
+    ok = np.isfinite(t_lo) & np.isfinite(t_hi) & (t_hi > t_lo)
+    if not ok.any():
+        return t_lo, t_hi
+    exc = W > 0
+    lo, hi = np.where(ok, t_lo, 0.0), np.where(ok, t_hi, 0.0)
+    ranges = _source_ranges(lin_lo, lin_hi, boxes)
+    reach = np.abs(ranges).max(axis=(1, 2))
+    scale = np.abs(W).sum(axis=1)[None] * (1.0 + np.abs(hi) + reach[:, None] + np.abs(D).max(axis=1)[None])
+    margin = DEFAULT.bound_margin * (np.abs(theta) + scale)
+    frac = np.linspace(0.0, 1.0, SCAN_GRID + 1)
+    up_mask = live & (exc | sure)                  # P from above: an inhibitory source that may not fire is left out
+    dn_mask = live & (~exc | sure)                 # P from below: an excitatory one is
+    a, b = lo, hi
+    for _ in range(2):                             # lower bound: P below theta on whole segments
+        grid = a[..., None] + (b - a)[..., None] * frac
+        p = _potential_bound(grid[..., :-1], grid[..., 1:], W, D, lin_lo, lin_hi, up_mask, True, boxes, ranges)
+        hit = p >= (theta - margin)[..., None]
+        first = np.argmax(hit, axis=-1)
+        a, b = np.where(hit.any(axis=-1), np.take_along_axis(grid, first[..., None], -1)[..., 0], b), \
+            np.where(hit.any(axis=-1), np.take_along_axis(grid, first[..., None] + 1, -1)[..., 0], b)
+    new_lo = np.maximum(lo, a)
+    a, b = new_lo, hi
+    for _ in range(2):                             # upper bound: P at theta at every input by a grid time
+        grid = a[..., None] + (b - a)[..., None] * frac
+        p = _potential_bound(grid, grid, W, D, lin_lo, lin_hi, dn_mask, False, boxes, ranges)
+        hit = p >= (theta + margin)[..., None]
+        first = np.argmax(hit, axis=-1)
+        a, b = np.where(hit.any(axis=-1), np.take_along_axis(grid, np.maximum(first - 1, 0)[..., None], -1)[..., 0], a), \
+            np.where(hit.any(axis=-1), np.take_along_axis(grid, first[..., None], -1)[..., 0], b)
+    new_hi = np.maximum(np.minimum(hi, b), new_lo)
+    # the grids' rounding: the new bounds widened, never beyond the old ones
+    return np.where(ok, np.maximum(t_lo, _widen(new_lo, -1)), t_lo), np.where(ok, np.minimum(t_hi, _widen(new_hi, +1)), t_hi)
+
+
 class Relaxation(NamedTuple):
     """Linear bound of each neuron of a level in its sources' firing times (B, V, m):
     ``t_v <=`` (or ``>=``) ``coef[b, v] @ t[sources] + const[b, v]`` wherever ``v`` fires."""
@@ -249,6 +376,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
+        t_lo, t_hi = _scan_times(W, D, theta, t_lo, t_hi, lin_lo[:, s], lin_hi[:, s], live, sure, boxes)
         tc = centre_times[:, vs]
         ac = centre_times[:, None, s] + D
         centre_causal = np.isfinite(ac) & (ac < tc[..., None])
