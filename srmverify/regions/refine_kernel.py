@@ -96,6 +96,13 @@ def _centre(P, n, y):
         for k in range(n):
             acc += P[k, j]
         y[j] = acc / n
+    return reach(P, n, y)
+
+
+@nb.njit(cache=True)
+def reach(P, n, y):
+    """The largest distance from ``y`` to a vertex of ``P[:n]`` (the piece lies in that ball)."""
+    d = P.shape[1]
     R = 0.0
     for k in range(n):
         r = 0.0
@@ -173,8 +180,14 @@ def _piece_rows(P, n, g, h, live, w, theta, eps, vtol, y, a, order, causal, ra, 
     of that pattern that cut the piece. ``g`` (m, d), ``h`` (m,): affine arrivals of the sources,
     ``live`` which fire; ``a``, ``order`` (m,) scratch space. Fills ``causal`` (m,) and the first rows of ``ra``, ``rc``; returns
     ``(fires, number of cutting rows)``."""
+    return rows_at(P, n, y, _centre(P, n, y), g, h, live, w, theta, eps, vtol, a, order, causal, ra, rc)
+
+
+@nb.njit(cache=True)
+def rows_at(P, n, y, R, g, h, live, w, theta, eps, vtol, a, order, causal, ra, rc):
+    """:func:`_piece_rows` with the pattern read at a given point ``y`` of the piece ``P[:n]``,
+    all of whose vertices are within ``R`` of ``y`` (the rows of that pattern that cut the piece)."""
     m, d = g.shape
-    R = _centre(P, n, y)
     for j in range(m):
         if live[j]:
             acc = h[j]
