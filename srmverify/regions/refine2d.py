@@ -386,22 +386,7 @@ def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> tuple[int
         _, first = np.unique(np.minimum(u, v) * N + np.maximum(u, v), return_index=True)
         first = np.sort(first)
         u, v, p = u[first], v[first], p[first]
-    cont, same = _edge_kinds(u, v, p, oG, oh, of)
+    cont, same = K.edge_kinds(u, v, p, oG, oh, of)
     graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
                          for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
     return int(K.components(N, u[same], v[same])), int((~cont).sum())
-
-
-def _edge_kinds(u, v, p, oG, oh, of) -> tuple[np.ndarray, np.ndarray]:
-    """Whether the output map is continuous across each edge ``(u[k], v[k])`` at its point
-    ``p[k]``, and whether both sides have the same affine output map."""
-    same_f = np.all(of[u] == of[v], axis=1)
-    f = of[u] & of[v]
-    ya = np.einsum("eod,ed->eo", oG[u], p) + oh[u]
-    yb = np.einsum("eod,ed->eo", oG[v], p) + oh[v]
-    with np.errstate(invalid="ignore"):
-        cont = same_f & np.all(~f | (np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))), axis=1)
-        mu = np.concatenate([oG[u], oh[u][:, :, None]], axis=2)
-        mv = np.concatenate([oG[v], oh[v][:, :, None]], axis=2)
-        same = same_f & np.all(~f[:, :, None] | (np.abs(mu - mv) <= 1e-9 * (1 + np.abs(mu))), axis=(1, 2))
-    return cont, same

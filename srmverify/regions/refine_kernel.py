@@ -752,6 +752,34 @@ def shared_edges(Vf, Tf, st, ct, ltol):
 
 
 @nb.njit(cache=True)
+def edge_kinds(u, v, p, oG, oh, of):
+    """Whether the output map is continuous across each edge ``(u[k], v[k])`` at its point
+    ``p[k]`` (equal outputs up to ``1e-7`` relative), and whether both sides have the same affine
+    output map (coefficients equal up to ``1e-9`` relative); ``oG`` (N, n_out, d), ``oh``, ``of``
+    (N, n_out): the pieces' output maps and firing flags."""
+    E, n_out, d = len(u), oG.shape[1], oG.shape[2]
+    cont, same = np.zeros(E, dtype=np.bool_), np.zeros(E, dtype=np.bool_)
+    for k in range(E):
+        a, b = u[k], v[k]
+        c, s = True, True
+        for o in range(n_out):
+            if of[a, o] != of[b, o]:
+                c, s = False, False
+                break
+            if not of[a, o]:
+                continue
+            ya, yb = oh[a, o], oh[b, o]
+            for e in range(d):
+                ya += oG[a, o, e] * p[k, e]
+                yb += oG[b, o, e] * p[k, e]
+                s = s and abs(oG[a, o, e] - oG[b, o, e]) <= 1e-9 * (1 + abs(oG[a, o, e]))
+            c = c and abs(ya - yb) <= 1e-7 * (1 + abs(ya))
+            s = s and abs(oh[a, o] - oh[b, o]) <= 1e-9 * (1 + abs(oh[a, o]))
+        cont[k], same[k] = c, s
+    return cont, same
+
+
+@nb.njit(cache=True)
 def components(n, u, v):
     """Number of connected components of the graph on ``n`` nodes with edges ``(u[i], v[i])``."""
     root = np.arange(n)

@@ -39,7 +39,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from . import refine_kernel as K
-from .polytope import Flat, _pad, box, cut_one, half_width
+from .polytope import Flat, _pad, cut_one, half_width, split_one
 from .refine2d import MAX_ROUNDS, VERTEX_TOL, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
@@ -165,19 +165,24 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
                     return (oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], oorg[:no], ocau[:no],
                             ofire[:no], rounds, cuts, dropped, nc, True)
                 cuts += 1
-                if 0.5 * smax > tol:
-                    XV, XZ, XR = cut_one(PV, PZ, PR, -ra[r], -rc[r], eps)
+                outside, inside = 0.5 * smax > tol, -0.5 * smin > tol
+                if outside:
+                    if inside:
+                        (PV, PZ, PR), (XV, XZ, XR) = split_one(PV, PZ, PR, ra[r], rc[r], eps)
+                    else:
+                        XV, XZ, XR = cut_one(PV, PZ, PR, -ra[r], -rc[r], eps)
                     nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn = _push(
                         nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn, XV, XZ, XR)
                     norg = K._grow(norg, nn)
                     norg[nn - 1] = corg[p]
                 else:
                     dropped += 1
-                if -0.5 * smin <= tol:
+                    if inside:
+                        PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
+                if not inside:
                     alive = False
                     dropped += 1
                     break
-                PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
             if alive and PV.shape[0]:
                 oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
                     oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
@@ -407,7 +412,7 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             state["complete"], state["stopped"] = False, why
         return why is not None
 
-    geo, maps, fire = Flat.of(box(domain.lo, domain.hi)), maps0, np.ones((1, net.first_neuron), dtype=bool)
+    geo, maps, fire = Flat.box(domain.lo, domain.hi), maps0, np.ones((1, net.first_neuron), dtype=bool)
     bits: list[np.ndarray] = []
     for li, lv in enumerate(net.levels):
         src_cols = col_of[lv.sources]
@@ -483,9 +488,7 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
     words = (np.round(maps, 7) + 0.0).reshape(N, maps.shape[1] * (d + 1)).view(np.uint64)
     mult = _multipliers(words.shape[1])
-    key = (words * mult).sum(axis=1, dtype=np.uint64)
-    mid = np.unique(key, return_inverse=True)[1].ravel()
-    shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
+    shared = _repeated((words * mult).sum(axis=1, dtype=np.uint64))
     probe = np.arange(N) if adjacency else shared
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
@@ -602,11 +605,42 @@ def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
     return out
 
 
+@nb.njit(cache=True)
+def _repeated(key):
+    """The indices (ascending) of the entries of ``key`` that occur more than once."""
+    order = np.argsort(key, kind="mergesort")
+    rep = np.zeros(len(key), dtype=np.bool_)
+    for t in range(1, len(key)):
+        if key[order[t]] == key[order[t - 1]]:
+            rep[order[t]] = rep[order[t - 1]] = True
+    return np.flatnonzero(rep)
+
+
+@nb.njit(cache=True)
+def _word_ids(r):
+    """:func:`_ids` of byte rows of at most 8 bytes (each read as one big-endian word)."""
+    N, k = r.shape
+    key = np.zeros(N, dtype=np.uint64)
+    for i in range(N):
+        for j in range(k):
+            key[i] |= np.uint64(r[i, j]) << np.uint64(8 * (7 - j))
+    order = np.argsort(key, kind="mergesort")
+    ids = np.empty(N, dtype=np.int64)
+    c = -1
+    for t in range(N):
+        if t == 0 or key[order[t]] != key[order[t - 1]]:
+            c += 1
+        ids[order[t]] = c
+    return ids
+
+
 def _ids(rows: np.ndarray) -> np.ndarray:
     """An id per distinct row of ``rows`` (N, k) (bytes compared; ids in the rows' byte order)."""
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
     r = np.ascontiguousarray(rows)
+    if r.dtype == np.uint8 and r.shape[1] <= 8:        # one big-endian word a row: the same order, compiled
+        return _word_ids(r)
     return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
@@ -652,12 +686,4 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
     u, v, p = np.minimum(u, v)[sel], np.maximum(u, v)[sel], p[sel]
     _, first = np.unique(u * len(fin) + v, return_index=True)
     u, v, p = u[first], v[first], p[first]
-    same_f = np.all(of[u] == of[v], axis=1)
-    f = of[u] & of[v]
-    ya = np.einsum("eod,ed->eo", oG[u], p) + oh[u]
-    yb = np.einsum("eod,ed->eo", oG[v], p) + oh[v]
-    cont = same_f & np.all(~f | (np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))), axis=1)
-    Ma = np.concatenate([oG[u], oh[u][:, :, None]], axis=2)
-    Mb = np.concatenate([oG[v], oh[v][:, :, None]], axis=2)
-    same = same_f & np.all(~f | np.all(np.abs(Ma - Mb) <= 1e-9 * (1 + np.abs(Ma)), axis=2), axis=1)
-    return u, v, cont, same
+    return (u, v) + K.edge_kinds(u, v, p, oG, oh, of)
