@@ -46,7 +46,7 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "auto", *,
     ``compare_relu`` counts that ReLU network on the same domain with the same engine (stored in
     ``result.compare``); ``samples > 0`` on a segment also runs the ``samples``-point sampling
     estimate (``result.stats["sampled"]``). The theory for the architecture is attached when the
-    domain is the whole input box. ``graph``: the refinement of a domain of dimension 3 or 4
+    domain is the whole input box. ``graph``: the refinement of a domain of dimension 3 to 6
     builds the region adjacency graph (``result.graph``) only when asked (its linear regions
     need the adjacency of the pieces whose output map is shared, only); the other engines always
     do.

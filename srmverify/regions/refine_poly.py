@@ -1,4 +1,4 @@
-"""Exact partitions of a box (or an affine slice) of dimension 2 to 4 by refinement, any signs.
+"""Exact partitions of a box (or an affine slice) of dimension 2 to 6 by refinement, any signs.
 
 The 2-D refinement of :mod:`.refine2d` in more dimensions: on a convex piece on which every
 upstream causal set is fixed, the arrivals are affine, so the next neuron's causal set is fixed
@@ -44,7 +44,7 @@ from .refine2d import MAX_ROUNDS, VERTEX_TOL, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
-MAX_DIM = 4
+MAX_DIM = 6
 
 
 @dataclass
@@ -579,9 +579,12 @@ def _facet_probes(V, Z, vst, vct, R, rst, rct, probe, lo, hi, step):
 
 
 @nb.njit(cache=True)
-def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
-    """For every probe ``q[i]`` the first flat polytope among ``members[cand_start[i] : +
-    cand_count[i]]`` whose rows it satisfies up to ``tol`` (the only one without a test), or -1."""
+def _locate(q, own, cand_start, cand_count, members, R, rst, rct, tol):
+    """For every probe ``q[i]`` (just across a facet of polytope ``own[i]``) the flat polytope
+    among ``members[cand_start[i] : + cand_count[i]]`` but ``own[i]`` whose largest row
+    violation at ``q[i]`` is smallest, if at most ``tol`` (the only candidate without a test),
+    else -1. (The first within ``tol`` would depend on the order: the probe is within ``tol`` of
+    its own polytope and of every polytope at a corner of the facet.)"""
     out = np.full(len(q), -1, dtype=np.int64)
     d = q.shape[1]
     for i in range(len(q)):
@@ -589,19 +592,21 @@ def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
         if cn == 1:
             out[i] = members[c0]
             continue
+        best = tol
         for c in range(c0, c0 + cn):
             k = members[c]
-            inside = True
+            if k == own[i]:
+                continue
+            worst = -np.inf
             for r in range(rst[k], rst[k] + rct[k]):
                 s = -R[r, d]
                 for e in range(d):
                     s += R[r, e] * q[i, e]
-                if s > tol:
-                    inside = False
+                worst = max(worst, s)
+                if worst > best:
                     break
-            if inside:
-                out[i] = k
-                break
+            if worst <= best:
+                best, out[i] = worst, k
     return out
 
 
@@ -675,7 +680,7 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
         by = np.argsort(pid, kind="stable")
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         hit = qid >= 0
-        found = _locate(q, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
+        found = _locate(q, pi, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
                         by, geo.R, geo.rst, geo.rct, 1e3 * eps)
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
