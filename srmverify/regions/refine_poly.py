@@ -242,7 +242,10 @@ def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orc
     set and firing flag (:func:`_groups`) replaced by one piece: the parent cut by the rows of the
     cell of the group's first piece, read at its vertex average (:func:`.refine_kernel.rows_at`),
     which holds every piece of the group whose vertices satisfy those rows up to ``1e3 eps`` (the
-    others stay; the members go when the cell is thinner than ``tol`` along a cutting row).
+    members go when the cell is thinner than ``tol`` along a cutting row). With mixed signs one
+    causal set can have several cells: the other pieces of the group stay when one of the rows
+    leaves them outside the cell, else (a piece that may overlap the cell) the whole group stays
+    unmerged, so the pieces stay a partition.
 
     Returns the flat store (the pieces kept, in order, then the merged ones), the piece of the
     input each takes its causal data from, the pieces merged away, the groups of more than one
@@ -301,18 +304,22 @@ def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orc
             if PR.shape[0] >= 64 * nw:
                 return (nV[:0], nZ[:0], nvst[:0], nvct[:0], nR[:0], nrst[:0], nrct[:0], nsrc[:0], 0, 0, True)
             PV, PZ, PR = cut_one(PV, PZ, PR, ra[t], rc[t], eps)
-        used = 0
+        used, straddles = 0, False
         for c in range(mst[g], mst[g + 1]):
             f = members[c]
-            inside = True
+            inside, apart = True, False
             for t in range(nr):
-                if _spread(oV[ovst[f]: ovst[f] + ovct[f]], ra[t], rc[t])[0] > 1e3 * eps:
-                    inside = False
-                    break
+                hi, lo = _spread(oV[ovst[f]: ovst[f] + ovct[f]], ra[t], rc[t])
+                inside = inside and hi <= 1e3 * eps
+                apart = apart or lo >= -eps
             if inside:
                 member[f] = True
                 used += 1
-        if used:
+            straddles = straddles or not (inside or apart)
+        if straddles:        # a piece of the group that may overlap the cell: the group stays as it is
+            for c in range(mst[g], mst[g + 1]):
+                member[members[c]] = False
+        elif used:
             merged += used - 1
             if alive:
                 nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn = _push(
