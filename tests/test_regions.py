@@ -201,11 +201,11 @@ def test_slice_of_a_single_neuron():
 def test_max_regions_and_timeout_stop_cleanly_with_partial_counts():
     net = SNN.layered([[[1.0, 1.2, 1.4, 1.6, 1.8]]], [[1.0]])
     dom = Domain.box(np.array([[0.0, 100.0]] * 5))
-    r = count_regions(net, dom, max_regions=5)
+    r = count_regions(net, dom, "traverse", max_regions=5)
     assert not r.complete and r.stopped == "max-regions" and 5 <= r.causal_regions < 31
     r = count_regions(net, dom, "z3", max_regions=4)
     assert not r.complete and r.causal_regions == 4
-    r = count_regions(net, dom, timeout=1e-9)
+    r = count_regions(net, dom, "traverse", timeout=1e-9)
     assert not r.complete and r.stopped == "timeout"
     d = r.to_dict()
     assert d["complete"] is False and d["partial"] is True and "causal_regions" in d and "linear_regions" in d
@@ -217,7 +217,7 @@ def _layer(rng, m, d, positive, constants=()):
     return SNN.layered([W], [rng.uniform(0.3, 2.0, m)], constants=list(constants))
 
 
-@pytest.mark.parametrize("d", [2, 3, 4])
+@pytest.mark.parametrize("d", [2, 3, 4, 5, 6])
 def test_refinement_single_neuron_theorem(d):
     rng = np.random.default_rng(d)
     net = SNN.layered([[rng.uniform(0.5, 2.0, d).tolist()]], [[1.0]])
@@ -226,7 +226,7 @@ def test_refinement_single_neuron_theorem(d):
     assert r.causal_regions == r.linear_regions == 2 ** d - 1 == r.theory["value"]
 
 
-@pytest.mark.parametrize("m,d", [(3, 3), (4, 3), (2, 4), (3, 4)])
+@pytest.mark.parametrize("m,d", [(3, 3), (4, 3), (2, 4), (3, 4), (3, 5), (2, 6)])
 def test_refinement_shared_layer_theorem(m, d):
     rng = np.random.default_rng(10 * m + d)
     net = SNN.layered([[rng.uniform(0.5, 2.0, d).tolist()] * m], [np.arange(1, m + 1, dtype=float)])
@@ -261,6 +261,23 @@ def test_refinement_traverse_z3_milp_agree_on_random_3d_layers(seed, positive):
     _check_witnesses(net, dom, res["refine"])
 
 
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small, st.booleans())
+def test_refinement_agrees_with_traversal_and_z3_in_5d(seed, positive):
+    """Five inputs, both signs: the refinement finds the traversal's patterns and linear regions
+    (two positive neurons) or z3's all-SAT patterns (one neuron of mixed signs, whose cells the
+    traversal walks slowly); every witness is exact."""
+    rng = np.random.default_rng(seed)
+    net = _layer(rng, 2 if positive else 1, 5, positive)
+    dom = Domain.box(np.array([[0.0, 2.0]] * 5))
+    r = count_regions(net, dom, graph=positive)
+    other = traverse(net, dom) if positive else enumerate_patterns(net, dom, "z3")
+    assert r.engine == "refine" and r.complete and other.complete and patterns(r) == patterns(other)
+    if positive:
+        assert r.linear_regions == other.linear_regions
+    _check_witnesses(net, dom, r)
+
+
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small, st.booleans())
 def test_refinement_and_traverse_agree_on_random_two_level_3d_nets(seed, positive):
@@ -276,6 +293,7 @@ def test_refinement_and_traverse_agree_on_random_two_level_3d_nets(seed, positiv
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small, st.booleans())
+@example(2589, False)      # a merged cell overlapped a piece of its causal set: a piece twice, 32 linear regions
 def test_refinement_in_2d_agrees_with_the_polygon_refinement(seed, positive):
     """The polytope refinement (double description) and the polygon refinement of refine2d are
     two geometries for the same cuts: the same pattern sets and linear regions."""
@@ -343,7 +361,7 @@ def test_refinement_limits_and_engine_errors():
     assert not r.complete and r.stopped == "max-regions" and r.causal_regions == 10
     r = count_regions(net, dom, "refine", timeout=1e-9)
     assert not r.complete and r.stopped == "timeout"
-    wide = SNN.layered([[[1.0] * 5]], [[1.0]])
+    wide = SNN.layered([[[1.0] * 7]], [[1.0]])
     with pytest.raises(InputError):
-        count_regions(wide, Domain.box(np.array([[0.0, 1.0]] * 5)), "refine")
-    assert count_regions(wide, Domain.box(np.array([[0.0, 10.0]] * 5))).engine == "traverse"     # auto
+        count_regions(wide, Domain.box(np.array([[0.0, 1.0]] * 7)), "refine")
+    assert count_regions(wide, Domain.box(np.array([[0.0, 10.0]] * 7))).engine == "traverse"     # auto

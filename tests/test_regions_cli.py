@@ -92,8 +92,8 @@ def test_four_input_box_uses_the_refinement_and_lists_adjacency(capsys, tmp_path
     assert code == 0 and t["causal_regions"] == 65
 
 
-def test_refinement_refuses_five_inputs(capsys, tmp_path):
-    p = tmp_path / "n5.json"
-    save_network(SNN.layered([[[1.0] * 5]], [[1.0]]), p)
+def test_refinement_refuses_seven_inputs(capsys, tmp_path):
+    p = tmp_path / "n7.json"
+    save_network(SNN.layered([[[1.0] * 7]], [[1.0]]), p)
     assert run(["regions", str(p), "--box", "0:1", "--engine", "refine"]) == 3
     assert "--engine" in capsys.readouterr().err

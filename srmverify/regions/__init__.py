@@ -46,7 +46,7 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "auto", *,
     ``compare_relu`` counts that ReLU network on the same domain with the same engine (stored in
     ``result.compare``); ``samples > 0`` on a segment also runs the ``samples``-point sampling
     estimate (``result.stats["sampled"]``). The theory for the architecture is attached when the
-    domain is the whole input box. ``graph``: the refinement of a domain of dimension 3 or 4
+    domain is the whole input box. ``graph``: the refinement of a domain of dimension 3 to 6
     builds the region adjacency graph (``result.graph``) only when asked (its linear regions
     need the adjacency of the pieces whose output map is shared, only); the other engines always
     do.
@@ -83,7 +83,7 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "auto", *,
         res = enumerate_patterns(net, domain, engine, max_regions=max_regions, timeout=timeout, progress=progress)
     if isinstance(net, SNN) and (res.regions or res.causal_regions == 0):     # the walk lists no patterns
         res.causal_pieces = count_causal_pieces(net, [r.pattern for r in res.regions])
-    if domain.dim == net.n_inputs and np.array_equal(domain.M, np.eye(net.n_inputs)):
+    if domain.is_input_box:
         res.theory = theory_for(net)
     if samples > 0 and domain.dim == 1:
         n, _ = sample_line(net, domain.c, domain.c + domain.M[:, 0], samples)

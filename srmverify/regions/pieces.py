@@ -10,13 +10,43 @@ among the full-dimensional causal regions is the exact number of full-dimensiona
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ..network import SNN
 
-#: Patterns masked together (the boolean work arrays of a chunk stay in the cache: one pass over
-#: 126,000 yin-yang patterns took 5.0 s CPU, chunks of 1024 1.4 s).
-CHUNK = 1024
+
+def _synapse_ends(net: SNN) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target neuron of every synapse bit of a pattern (the layout of :func:`.pattern_bits`)."""
+    src, dst = [], []
+    for lv in net.levels:
+        i, j = np.nonzero(lv.present)
+        src.append(lv.sources[j])
+        dst.append(lv.neurons[i])
+    return np.concatenate(src).astype(np.int64), np.concatenate(dst).astype(np.int64)
+
+
+@nb.njit(cache=True)
+def _mask(bits, src, dst, first, output):
+    """:func:`masked_patterns` of ``bits`` (n, n_bits): synapse bit ``b`` joins ``src[b]`` to
+    ``dst[b]`` (levels in order), then the firing flags of neurons ``first, first + 1, ...``;
+    ``output`` marks the outputs. The synapse bits are read backwards, so a neuron's relevance
+    is final before its own sources are read."""
+    n, nb_ = bits.shape
+    S = len(src)
+    out = np.zeros((n, nb_), dtype=np.bool_)
+    rel = np.zeros(len(output), dtype=np.bool_)
+    for r in range(n):
+        rel[:] = False
+        for v in range(first, len(output)):
+            if output[v] and bits[r, S + v - first]:
+                rel[v] = True
+                out[r, S + v - first] = True
+        for b in range(S - 1, -1, -1):
+            if bits[r, b] and rel[dst[b]]:
+                out[r, b] = True
+                rel[src[b]] = True
+    return out
 
 
 def masked_patterns(net: SNN, bits: np.ndarray) -> np.ndarray:
@@ -28,26 +58,10 @@ def masked_patterns(net: SNN, bits: np.ndarray) -> np.ndarray:
     >>> masked_patterns(net, full).astype(int).tolist()
     [[1, 1, 0, 0, 1, 0, 0, 0, 1]]
     """
-    n = len(bits)
-    blocks, pos = [], 0
-    for lv in net.levels:
-        k = int(lv.present.sum())
-        c = np.zeros((n, *lv.W.shape), dtype=bool)
-        c[:, lv.present] = bits[:, pos: pos + k]
-        blocks.append(c)
-        pos += k
-    fires = bits[:, pos:]
-    rel = np.zeros((n, net.n_total), dtype=bool)
-    out = net.outputs
-    rel[:, out] = fires[:, out - net.first_neuron]
-    masked = []
-    for lv, c in zip(reversed(net.levels), reversed(blocks)):
-        m = c & rel[:, lv.neurons][:, :, None]
-        rel[:, lv.sources] |= m.any(axis=1)
-        masked.append(m[:, lv.present])
-    keep = np.zeros_like(fires)
-    keep[:, out - net.first_neuron] = fires[:, out - net.first_neuron]
-    return np.concatenate(masked[::-1] + [keep], axis=1)
+    src, dst = _synapse_ends(net)
+    output = np.zeros(net.n_total, dtype=bool)
+    output[net.outputs] = True
+    return _mask(np.ascontiguousarray(bits, dtype=bool), src, dst, net.first_neuron, output)
 
 
 def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
@@ -59,6 +73,5 @@ def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
     distinct = list(set(patterns_hex))
     packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
     bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
-    masked = np.ascontiguousarray(np.concatenate([np.packbits(masked_patterns(net, bits[k: k + CHUNK]), axis=1)
-                                                  for k in range(0, len(bits), CHUNK)]))
+    masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits), axis=1))
     return len(np.unique(masked.view(f"S{masked.shape[1]}")))

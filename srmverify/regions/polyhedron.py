@@ -50,6 +50,11 @@ class Domain:
         """Largest side of the box in ``y`` (tolerances are relative to it)."""
         return float(max(np.max(self.hi - self.lo), 1e-300))
 
+    @property
+    def is_input_box(self) -> bool:
+        """Whether ``y`` is the input itself, up to the shift ``c`` (``M`` is the identity: a box)."""
+        return self.M.shape[0] == self.M.shape[1] and np.array_equal(self.M, np.eye(self.M.shape[0]))
+
     def point(self, y: np.ndarray) -> np.ndarray:
         """Data-space point(s) for ``y`` (``(k,)`` or ``(batch, k)``)."""
         return self.c + np.asarray(y, dtype=float) @ self.M.T
@@ -80,7 +85,7 @@ class Domain:
         if flat.size:
             raise InputError(source, f"box[{int(flat[0])}]", [float(self.lo[flat[0]]), float(self.hi[flat[0]])],
                              "the box has zero width there: no region is full-dimensional (fix the value or use --slice)")
-        if np.linalg.matrix_rank(self.M) < self.dim:
+        if not self.is_input_box and np.linalg.matrix_rank(self.M) < self.dim:
             raise InputError(source, "domain", "points", "the points are affinely dependent (a degenerate line or slice)")
 
 

@@ -103,31 +103,7 @@ def box(lo: np.ndarray, hi: np.ndarray) -> Polytopes:
     >>> int(b.n[0]), int(b.m[0]), b.V[0, 7].tolist()
     (8, 6, [1.0, 1.0, 1.0])
     """
-    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    d = len(lo)
-    corners = (np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1          # (2^d, d) in {0, 1}
-    V = np.where(corners == 1, hi, lo)
-    # rows: y_i <= hi_i (row i), -y_i <= -lo_i (row d + i)
-    eye = np.eye(d)
-    rows = Rows(d)
-    rid = rows.add(np.concatenate([np.column_stack([eye, hi]), np.column_stack([-eye, -lo])]))
-    tight = np.concatenate([corners == 1, corners == 0], axis=1)                    # (2^d, 2d)
-    Z = _pack(tight)
-    return Polytopes(V[None], np.array([2 ** d]), Z[None], rid[None], np.array([2 * d]), rows)
-
-
-def _pack(bits: np.ndarray) -> np.ndarray:
-    """Bool (..., C) -> uint64 words (..., ceil(C / 64)), row ``r`` at bit ``r % 64`` of word ``r // 64``."""
-    C = bits.shape[-1]
-    W = max(1, -(-C // _WORD))
-    bits = _pad(bits, bits.ndim - 1, W * _WORD)
-    packed = np.packbits(bits, axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64)
-
-
-def _unpack(Z: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`_pack`: (..., W) uint64 -> bool (..., 64 W)."""
-    return np.unpackbits(np.ascontiguousarray(Z.astype("<u8")).view(np.uint8), axis=-1, bitorder="little").astype(bool)
+    return Flat.box(lo, hi).padded()
 
 
 def half_width(P: Polytopes) -> np.ndarray:
@@ -166,18 +142,11 @@ def _bitcount(x):
 
 
 @nb.njit(cache=True)
-def cut_one(V, Z, R, a, c, eps):
-    """The part ``a · y <= c`` (unit ``a``) of one polytope ``(V, Z, R)``, facets only.
-
-    Returns ``(V', Z', R')``; ``V'`` has no row when no vertex is more than ``eps`` inside.
-    Needs a free row slot: ``len(R) < 64 W``.
-    """
+def _signs(V, a, c, eps):
+    """``a · v - c`` at every vertex (0 within ``eps``) and how many are negative and positive."""
     n, d = V.shape
-    nw = Z.shape[1]
-    m = R.shape[0]
     s = np.empty(n)
-    nneg = 0
-    npos = 0
+    nneg, npos = 0, 0
     for k in range(n):
         v = -c
         for e in range(d):
@@ -189,22 +158,27 @@ def cut_one(V, Z, R, a, c, eps):
             nneg += 1
         elif v > 0:
             npos += 1
-    if nneg == 0:
-        return np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1))
-    cap = n - npos + nneg * npos
-    oV = np.empty((cap, d))
-    oZ = np.zeros((cap, nw), dtype=np.uint64)
-    wm, bm = m >> 6, _ONE << np.uint64(m & 63)
-    cnt = 0
-    for k in range(n):
-        if s[k] <= 0:
-            oV[cnt] = V[k]
-            oZ[cnt] = Z[k]
-            if s[k] == 0:
-                oZ[cnt, wm] |= bm
-            cnt += 1
+    return s, nneg, npos
+
+
+@nb.njit(cache=True)
+def _edges(Z, s, d, nneg, npos, m):
+    """The edges ``(i, j)`` with ``s[i] < 0 < s[j]`` (by ``i``, then ``j``): the rows tight at both
+    are at least ``d - 1`` and no third vertex is tight at all of them (the vertices tight at
+    each of the ``m`` rows as bit sets, intersected over the rows tight at both)."""
+    n, nw = Z.shape
+    vw = (n + 63) >> 6
+    tight = np.zeros((m, vw), dtype=np.uint64)
+    for r in range(m):
+        w, b = r >> 6, _ONE << np.uint64(r & 63)
+        for k in range(n):
+            if Z[k, w] & b:
+                tight[r, k >> 6] |= _ONE << np.uint64(k & 63)
+    ei, ej = np.empty(nneg * npos, dtype=np.int64), np.empty(nneg * npos, dtype=np.int64)
+    ne = 0
     common = np.empty(nw, dtype=np.uint64)
-    for i in range(n if npos else 0):
+    acc = np.empty(vw, dtype=np.uint64)
+    for i in range(n):
         if not s[i] < 0:
             continue
         for j in range(n):
@@ -216,26 +190,60 @@ def cut_one(V, Z, R, a, c, eps):
                 pc += _bitcount(common[w])
             if pc < d - 1:
                 continue
-            edge = True                       # no third vertex tight at every row tight at both
-            for k in range(n):
-                if k == i or k == j:
-                    continue
-                sub = True
-                for w in range(nw):
-                    if common[w] & ~Z[k, w]:
-                        sub = False
-                        break
-                if sub:
+            # no third vertex tight at every row tight at both
+            acc[:] = ~np.uint64(0)
+            if n & 63:
+                acc[vw - 1] = (_ONE << np.uint64(n & 63)) - _ONE
+            for r in range(m):
+                if common[r >> 6] & (_ONE << np.uint64(r & 63)):
+                    for x in range(vw):
+                        acc[x] &= tight[r, x]
+            acc[i >> 6] &= ~(_ONE << np.uint64(i & 63))
+            acc[j >> 6] &= ~(_ONE << np.uint64(j & 63))
+            edge = True
+            for x in range(vw):
+                if acc[x]:
                     edge = False
                     break
-            if not edge:
-                continue
-            f = s[i] / (s[i] - s[j])
-            for e in range(d):
-                oV[cnt, e] = V[i, e] + f * (V[j, e] - V[i, e])
-            oZ[cnt] = common
-            oZ[cnt, wm] |= bm
+            if edge:
+                ei[ne], ej[ne] = i, j
+                ne += 1
+    return ei[:ne], ej[:ne]
+
+
+@nb.njit(cache=True)
+def _side(V, Z, R, s, sg, ei, ej, a, c):
+    """The part ``sg (a · y - c) <= 0`` of a polytope whose vertices have the signs ``s``: the
+    vertices with ``sg s <= 0`` (those at 0 tight at the new row, slot ``m``) and one on every
+    edge ``(ei[k], ej[k])`` (from ``ei``, on that side), then the facets only."""
+    n, d = V.shape
+    nw = Z.shape[1]
+    m = R.shape[0]
+    nin = 0
+    for k in range(n):
+        if sg * s[k] <= 0:
+            nin += 1
+    cnt = 0
+    oV = np.empty((nin + len(ei), d))
+    oZ = np.zeros((nin + len(ei), nw), dtype=np.uint64)
+    wm, bm = m >> 6, _ONE << np.uint64(m & 63)
+    for k in range(n):
+        if sg * s[k] <= 0:
+            oV[cnt] = V[k]
+            oZ[cnt] = Z[k]
+            if s[k] == 0:
+                oZ[cnt, wm] |= bm
             cnt += 1
+    for t in range(len(ei)):
+        i, j = ei[t], ej[t]
+        si, sj = sg * s[i], sg * s[j]
+        f = si / (si - sj)
+        for e in range(d):
+            oV[cnt, e] = V[i, e] + f * (V[j, e] - V[i, e])
+        for w in range(nw):
+            oZ[cnt, w] = Z[i, w] & Z[j, w]
+        oZ[cnt, wm] |= bm
+        cnt += 1
     # facets only: rows (the new one in slot m) tight at d or more vertices
     keep = np.empty(m + 1, dtype=np.int64)
     mk = 0
@@ -255,14 +263,62 @@ def cut_one(V, Z, R, a, c, eps):
         if r < m:
             nR[t] = R[r]
         else:
-            nR[t, :d] = a
-            nR[t, d] = c
+            for e in range(d):
+                nR[t, e] = sg * a[e]
+            nR[t, d] = sg * c
         w, b = r >> 6, _ONE << np.uint64(r & 63)
         tw, tb = t >> 6, _ONE << np.uint64(t & 63)
         for k in range(cnt):
             if oZ[k, w] & b:
                 nZ[k, tw] |= tb
-    return oV[:cnt].copy(), nZ, nR
+    return oV, nZ, nR
+
+
+@nb.njit(cache=True)
+def cut_one(V, Z, R, a, c, eps):
+    """The part ``a · y <= c`` (unit ``a``) of one polytope ``(V, Z, R)``, facets only.
+
+    Returns ``(V', Z', R')``; ``V'`` has no row when no vertex is more than ``eps`` inside.
+    Needs a free row slot: ``len(R) < 64 W``.
+    """
+    d = V.shape[1]
+    s, nneg, npos = _signs(V, a, c, eps)
+    if nneg == 0:
+        return np.empty((0, d)), np.zeros((0, Z.shape[1]), dtype=np.uint64), np.empty((0, d + 1))
+    ei, ej = _edges(Z, s, d, nneg, npos, R.shape[0])
+    return _side(V, Z, R, s, 1.0, ei, ej, a, c)
+
+
+@nb.njit(cache=True)
+def split_one(V, Z, R, a, c, eps):
+    """Both parts of one polytope: :func:`cut_one` of ``(a, c)`` and of ``(-a, -c)`` (the same
+    arrays), with the signs and edges found once."""
+    d, nw = V.shape[1], Z.shape[1]
+    s, nneg, npos = _signs(V, a, c, eps)
+    ei, ej = _edges(Z, s, d, nneg, npos, R.shape[0])
+    empty = (np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1)))
+    inside = _side(V, Z, R, s, 1.0, ei, ej, a, c) if nneg else empty
+    if not npos:
+        return inside, empty
+    order = np.argsort(ej, kind="mergesort")         # the other side's order: by its negative vertex
+    return inside, _side(V, Z, R, s, -1.0, ej[order], ei[order], a, c)
+
+
+@nb.njit(cache=True)
+def _box(lo, hi):
+    """Vertices, incidence words and rows of the box ``[lo, hi]`` (:meth:`Flat.box`)."""
+    d = len(lo)
+    V = np.empty((1 << d, d))
+    Z = np.zeros((1 << d, max(1, -(-2 * d // _WORD))), dtype=np.uint64)
+    R = np.zeros((2 * d, d + 1))
+    for i in range(d):
+        R[i, i], R[i, d], R[d + i, i], R[d + i, d] = 1.0, hi[i], -1.0, -lo[i]
+    for k in range(1 << d):
+        for i in range(d):
+            r = i if (k >> i) & 1 else d + i
+            V[k, i] = hi[i] if (k >> i) & 1 else lo[i]
+            Z[k, r // _WORD] |= _ONE << np.uint64(r % _WORD)
+    return V, Z, R
 
 
 @dataclass
@@ -281,6 +337,18 @@ class Flat:
 
     def __len__(self) -> int:
         return len(self.vst)
+
+    @staticmethod
+    def box(lo: np.ndarray, hi: np.ndarray) -> "Flat":
+        """The box ``[lo, hi]`` as one polytope: vertex ``k`` takes ``hi_i`` where bit ``i`` of
+        ``k`` is set, else ``lo_i``; rows ``y_i <= hi_i`` (row ``i``), ``-y_i <= -lo_i`` (row ``d + i``).
+
+        >>> b = Flat.box(np.zeros(3), np.ones(3))
+        >>> len(b.V), len(b.R), b.V[7].tolist()
+        (8, 6, [1.0, 1.0, 1.0])
+        """
+        V, Z, R = _box(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+        return Flat(V, Z, np.zeros(1, np.int64), np.array([len(V)]), R, np.zeros(1, np.int64), np.array([len(R)]))
 
     @staticmethod
     def of(P: Polytopes) -> "Flat":

@@ -96,6 +96,13 @@ def _centre(P, n, y):
         for k in range(n):
             acc += P[k, j]
         y[j] = acc / n
+    return reach(P, n, y)
+
+
+@nb.njit(cache=True)
+def reach(P, n, y):
+    """The largest distance from ``y`` to a vertex of ``P[:n]`` (the piece lies in that ball)."""
+    d = P.shape[1]
     R = 0.0
     for k in range(n):
         r = 0.0
@@ -173,8 +180,14 @@ def _piece_rows(P, n, g, h, live, w, theta, eps, vtol, y, a, order, causal, ra, 
     of that pattern that cut the piece. ``g`` (m, d), ``h`` (m,): affine arrivals of the sources,
     ``live`` which fire; ``a``, ``order`` (m,) scratch space. Fills ``causal`` (m,) and the first rows of ``ra``, ``rc``; returns
     ``(fires, number of cutting rows)``."""
+    return rows_at(P, n, y, _centre(P, n, y), g, h, live, w, theta, eps, vtol, a, order, causal, ra, rc)
+
+
+@nb.njit(cache=True)
+def rows_at(P, n, y, R, g, h, live, w, theta, eps, vtol, a, order, causal, ra, rc):
+    """:func:`_piece_rows` with the pattern read at a given point ``y`` of the piece ``P[:n]``,
+    all of whose vertices are within ``R`` of ``y`` (the rows of that pattern that cut the piece)."""
     m, d = g.shape
-    R = _centre(P, n, y)
     for j in range(m):
         if live[j]:
             acc = h[j]
@@ -736,6 +749,34 @@ def shared_edges(Vf, Tf, st, ct, ltol):
                 b += 1
         g0 = g1
     return u[:n].copy(), v[:n].copy(), mp[:n].copy()
+
+
+@nb.njit(cache=True)
+def edge_kinds(u, v, p, oG, oh, of):
+    """Whether the output map is continuous across each edge ``(u[k], v[k])`` at its point
+    ``p[k]`` (equal outputs up to ``1e-7`` relative), and whether both sides have the same affine
+    output map (coefficients equal up to ``1e-9`` relative); ``oG`` (N, n_out, d), ``oh``, ``of``
+    (N, n_out): the pieces' output maps and firing flags."""
+    E, n_out, d = len(u), oG.shape[1], oG.shape[2]
+    cont, same = np.zeros(E, dtype=np.bool_), np.zeros(E, dtype=np.bool_)
+    for k in range(E):
+        a, b = u[k], v[k]
+        c, s = True, True
+        for o in range(n_out):
+            if of[a, o] != of[b, o]:
+                c, s = False, False
+                break
+            if not of[a, o]:
+                continue
+            ya, yb = oh[a, o], oh[b, o]
+            for e in range(d):
+                ya += oG[a, o, e] * p[k, e]
+                yb += oG[b, o, e] * p[k, e]
+                s = s and abs(oG[a, o, e] - oG[b, o, e]) <= 1e-9 * (1 + abs(oG[a, o, e]))
+            c = c and abs(ya - yb) <= 1e-7 * (1 + abs(ya))
+            s = s and abs(oh[a, o] - oh[b, o]) <= 1e-9 * (1 + abs(oh[a, o]))
+        cont[k], same[k] = c, s
+    return cont, same
 
 
 @nb.njit(cache=True)

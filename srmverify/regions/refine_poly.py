@@ -1,8 +1,8 @@
-"""Exact partitions of a box (or an affine slice) of dimension 2 to 4 by refinement, any signs.
+"""Exact partitions of a box (or an affine slice) of dimension 2 to 6 by refinement, any signs.
 
 The 2-D refinement of :mod:`.refine2d` in more dimensions: on a convex piece on which every
 upstream causal set is fixed, the arrivals are affine, so the next neuron's causal set is fixed
-on a convex sub-piece cut out by hyperplanes (the rows of :func:`.refine2d._neuron_rows`). Each
+on a convex sub-piece cut out by hyperplanes (the rows of :func:`.refine_kernel.rows_at`). Each
 neuron refines every piece:
 its pattern is read at the piece's vertex average, the piece is cut by the rows of that pattern
 (the inside keeps it), and the parts outside (``P ∩ {row_1..row_{j-1} hold, row_j fails}``:
@@ -25,6 +25,7 @@ warning and makes the result incomplete.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import time
 from dataclasses import dataclass
@@ -38,18 +39,18 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from . import refine_kernel as K
-from .polytope import Flat, _pad, _starts, box, cut_one, half_width
-from .refine2d import MAX_ROUNDS, VERTEX_TOL, Pieces, _finish_level, _neuron_rows, float_keys, start_maps
+from .polytope import Flat, _pad, cut_one, half_width, split_one
+from .refine2d import MAX_ROUNDS, VERTEX_TOL, float_keys, start_maps
 from .result import Region, RegionsResult, output_maps, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
-MAX_DIM = 4
+MAX_DIM = 6
 
 
 @dataclass
 class _Cells:
-    """Finished pieces: their geometry ``geo`` and, as in :class:`.refine2d.Pieces`, the affine
-    maps ``maps`` (N, n_total, d + 1), firing flags ``fire`` and pattern bits of every level."""
+    """Finished pieces: their geometry ``geo``, the affine spike-time maps ``maps`` (N, n_total,
+    d + 1) and firing flags ``fire`` of every neuron and the pattern bits of every level."""
 
     geo: Flat
     maps: np.ndarray
@@ -164,19 +165,24 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
                     return (oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], oorg[:no], ocau[:no],
                             ofire[:no], rounds, cuts, dropped, nc, True)
                 cuts += 1
-                if 0.5 * smax > tol:
-                    XV, XZ, XR = cut_one(PV, PZ, PR, -ra[r], -rc[r], eps)
+                outside, inside = 0.5 * smax > tol, -0.5 * smin > tol
+                if outside:
+                    if inside:
+                        (PV, PZ, PR), (XV, XZ, XR) = split_one(PV, PZ, PR, ra[r], rc[r], eps)
+                    else:
+                        XV, XZ, XR = cut_one(PV, PZ, PR, -ra[r], -rc[r], eps)
                     nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn = _push(
                         nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn, XV, XZ, XR)
                     norg = K._grow(norg, nn)
                     norg[nn - 1] = corg[p]
                 else:
                     dropped += 1
-                if -0.5 * smin <= tol:
+                    if inside:
+                        PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
+                if not inside:
                     alive = False
                     dropped += 1
                     break
-                PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
             if alive and PV.shape[0]:
                 oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
                     oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
@@ -199,44 +205,143 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
 
 
 @nb.njit(cache=True)
-def _cut_rows(V, Z, vst, vct, R, rst, rct, piece, gst, gct, ra, rc, eps, tol):
-    """Every polytope ``piece[g]`` cut by the rows ``ra[gst[g] : gst[g] + gct[g]] · y <= rc[...]``
-    in turn (a row cuts when a vertex is more than ``eps`` outside). Returns the flat store of the
-    results, whether each is thicker than ``tol`` along every cutting row, and whether some piece
-    had no free row slot."""
-    d, nw = V.shape[1], Z.shape[1]
-    oV, oZ, oR, ovst, ovct, orst, orct = _store(d, nw, len(piece))
-    onv, onr, no = 0, 0, 0
-    alive = np.ones(len(piece), dtype=np.bool_)
-    for g in range(len(piece)):
-        k0, kn, r0, rn = vst[piece[g]], vct[piece[g]], rst[piece[g]], rct[piece[g]]
-        PV, PZ, PR = V[k0: k0 + kn].copy(), Z[k0: k0 + kn].copy(), R[r0: r0 + rn].copy()
-        for r in range(gst[g], gst[g] + gct[g]):
-            smax, smin = _spread(PV, ra[r], rc[r])
-            if smax <= eps:
-                continue
-            if -0.5 * smin <= tol:
-                alive[g] = False
-                break
-            if PR.shape[0] >= 64 * nw:
-                return oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], alive, True
-            PV, PZ, PR = cut_one(PV, PZ, PR, ra[r], rc[r], eps)
-        oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
-            oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
-    return oV[:onv], oZ[:onv], ovst[:no], ovct[:no], oR[:onr], orst[:no], orct[:no], alive, False
+def _groups(org, causal, fires):
+    """Group of every piece: the pieces with one parent ``org`` and one causal set and firing flag
+    (numbered in the order of their parents, then of their first piece); the group count."""
+    N, m = causal.shape
+    grp = np.full(N, -1, dtype=np.int64)
+    order = np.argsort(org, kind="mergesort")
+    reps = np.empty(N, dtype=np.int64)
+    ng, k = 0, 0
+    while k < N:
+        first = ng
+        e = k
+        while e < N and org[order[e]] == org[order[k]]:
+            p = order[e]
+            for g in range(first, ng):
+                r = reps[g]
+                same = fires[p] == fires[r]
+                for j in range(m):
+                    same = same and causal[p, j] == causal[r, j]
+                if same:
+                    grp[p] = g
+                    break
+            if grp[p] < 0:
+                reps[ng], grp[p] = p, ng
+                ng += 1
+            e += 1
+        k = e
+    return grp, reps[:ng].copy()
 
 
 @nb.njit(cache=True)
-def _satisfy(V, vst, vct, piece, grp, gst, gct, ra, rc, tol):
-    """Whether every vertex of polytope ``piece[f]`` satisfies every row of group ``grp[f]`` up to ``tol``."""
-    out = np.ones(len(piece), dtype=np.bool_)
-    for f in range(len(piece)):
-        k0, kn, g = vst[piece[f]], vct[piece[f]], grp[f]
-        for r in range(gst[g], gst[g] + gct[g]):
-            if _spread(V[k0: k0 + kn], ra[r], rc[r])[0] > tol:
-                out[f] = False
+def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orct, org, causal, fires, par,
+                  G, H, F, D, present, w, theta, eps, vtol, tol):
+    """The pieces ``(oV, ..., orct)`` of one neuron's refinement of the pieces ``(V, ..., rct)``
+    (``org``: the piece each comes from) with every group of pieces of one parent and one causal
+    set and firing flag (:func:`_groups`) replaced by one piece: the parent cut by the rows of the
+    cell of the group's first piece, read at its vertex average (:func:`.refine_kernel.rows_at`),
+    which holds every piece of the group whose vertices satisfy those rows up to ``1e3 eps`` (the
+    members go when the cell is thinner than ``tol`` along a cutting row). With mixed signs one
+    causal set can have several cells: the other pieces of the group stay when one of the rows
+    leaves them outside the cell, else (a piece that may overlap the cell) the whole group stays
+    unmerged, so the pieces stay a partition.
+
+    Returns the flat store (the pieces kept, in order, then the merged ones), the piece of the
+    input each takes its causal data from, the pieces merged away, the groups of more than one
+    piece and whether some piece had no free row slot (then call again with more incidence words)."""
+    N, d, nw, m = len(org), V.shape[1], Z.shape[1], G.shape[1]
+    grp, reps = _groups(org, causal, fires)
+    ng = len(reps)
+    cnt = np.zeros(ng, dtype=np.int64)
+    for p in range(N):
+        cnt[grp[p]] += 1
+    mst = np.zeros(ng + 1, dtype=np.int64)
+    for g in range(ng):
+        mst[g + 1] = mst[g] + cnt[g]
+    members = np.empty(N, dtype=np.int64)
+    fill = mst[:ng].copy()
+    for p in range(N):
+        members[fill[grp[p]]] = p
+        fill[grp[p]] += 1
+    member = np.zeros(N, dtype=np.bool_)
+    cap = m + m * (m + 1)
+    ra, rc = np.empty((cap, d)), np.empty(cap)
+    y, a, h = np.empty(d), np.empty(m), np.empty(m)
+    order = np.empty(m, dtype=np.int64)
+    cau, live = np.zeros(m, dtype=np.bool_), np.zeros(m, dtype=np.bool_)
+    nV, nZ, nR, nvst, nvct, nrst, nrct = _store(d, nw, 16)
+    nnv, nnr, nn = 0, 0, 0
+    nsrc = np.empty(16, dtype=np.int64)
+    merged, multi = 0, 0
+    for g in range(ng):
+        if cnt[g] < 2:
+            continue
+        multi += 1
+        r = reps[g]
+        y[:] = 0.0
+        for k in range(ovst[r], ovst[r] + ovct[r]):
+            for e in range(d):
+                y[e] += oV[k, e]
+        for e in range(d):
+            y[e] /= max(ovct[r], 1)
+        p = org[r]
+        k0, kn, r0, rn = vst[p], vct[p], rst[p], rct[p]
+        PV, PZ, PR = V[k0: k0 + kn].copy(), Z[k0: k0 + kn].copy(), R[r0: r0 + rn].copy()
+        q = par[p]
+        for j in range(m):
+            live[j] = F[q, j] and present[j]
+            h[j] = H[q, j] + D[j]
+        _, nr = K.rows_at(PV, kn, y, K.reach(PV, kn, y), G[q], h, live, w, theta, eps, vtol, a, order, cau, ra, rc)
+        alive = True
+        for t in range(nr):
+            smax, smin = _spread(PV, ra[t], rc[t])
+            if smax <= eps:
+                continue
+            if -0.5 * smin <= tol:
+                alive = False
                 break
-    return out
+            if PR.shape[0] >= 64 * nw:
+                return (nV[:0], nZ[:0], nvst[:0], nvct[:0], nR[:0], nrst[:0], nrct[:0], nsrc[:0], 0, 0, True)
+            PV, PZ, PR = cut_one(PV, PZ, PR, ra[t], rc[t], eps)
+        used, straddles = 0, False
+        for c in range(mst[g], mst[g + 1]):
+            f = members[c]
+            inside, apart = True, False
+            for t in range(nr):
+                hi, lo = _spread(oV[ovst[f]: ovst[f] + ovct[f]], ra[t], rc[t])
+                inside = inside and hi <= 1e3 * eps
+                apart = apart or lo >= -eps
+            if inside:
+                member[f] = True
+                used += 1
+            straddles = straddles or not (inside or apart)
+        if straddles:        # a piece of the group that may overlap the cell: the group stays as it is
+            for c in range(mst[g], mst[g + 1]):
+                member[members[c]] = False
+        elif used:
+            merged += used - 1
+            if alive:
+                nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn = _push(
+                    nV, nZ, nR, nvst, nvct, nrst, nrct, nnv, nnr, nn, PV, PZ, PR)
+                nsrc = K._grow(nsrc, nn)
+                nsrc[nn - 1] = r
+    nkeep = N - member.sum()
+    src = np.empty(nkeep + nn, dtype=np.int64)
+    xV, xZ, xR, xvst, xvct, xrst, xrct = _store(d, nw, nkeep + nn)
+    xnv, xnr, nx_ = 0, 0, 0
+    for p in range(N):
+        if not member[p]:
+            xV, xZ, xR, xvst, xvct, xrst, xrct, xnv, xnr, nx_ = _push(
+                xV, xZ, xR, xvst, xvct, xrst, xrct, xnv, xnr, nx_, oV[ovst[p]: ovst[p] + ovct[p]],
+                oZ[ovst[p]: ovst[p] + ovct[p]], oR[orst[p]: orst[p] + orct[p]])
+            src[nx_ - 1] = p
+    for t in range(nn):
+        xV, xZ, xR, xvst, xvct, xrst, xrct, xnv, xnr, nx_ = _push(
+            xV, xZ, xR, xvst, xvct, xrst, xrct, xnv, xnr, nx_, nV[nvst[t]: nvst[t] + nvct[t]],
+            nZ[nvst[t]: nvst[t] + nvct[t]], nR[nrst[t]: nrst[t] + nrct[t]])
+        src[nx_ - 1] = nsrc[t]
+    return (xV[:xnv], xZ[:xnv], xvst[:nx_], xvct[:nx_], xR[:xnr], xrst[:nx_], xrct[:nx_], src, merged, multi, False)
 
 
 def _widen(geo: Flat) -> Flat:
@@ -244,27 +349,18 @@ def _widen(geo: Flat) -> Flat:
     return Flat(geo.V, _pad(geo.Z, 1, geo.Z.shape[1] + 1), geo.vst, geo.vct, geo.R, geo.rst, geo.rct)
 
 
-def _unit_rows(rp: np.ndarray, ra: np.ndarray, rc: np.ndarray, n: int):
-    """Rows ``(piece, a, c)`` scaled to unit ``a`` (zero rows left out), grouped by piece: the
-    arrays and every piece's start and count."""
-    norm = np.linalg.norm(ra, axis=1)
-    ok = norm > DEFAULT.zero_row
-    rp, ra, rc = rp[ok], ra[ok] / norm[ok, None], rc[ok] / norm[ok]
-    order = np.argsort(rp, kind="stable")
-    gct = np.bincount(rp, minlength=n).astype(np.int64)
-    return np.ascontiguousarray(ra[order]), np.ascontiguousarray(rc[order]), _starts(gct), gct
-
-
 def _split_neuron(pc: _Level, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int, tol: float, eps: float,
                   scale: float, stats: dict) -> tuple[_Level, bool]:
     """Refine ``pc`` until neuron ``i`` of level ``lv`` has one causal set on every piece; then
-    merge the pieces of one causal set of a convex cell that came from one piece (:func:`_merge`)."""
+    merge the pieces of one causal set of a convex cell that came from one piece (:func:`_merge_kernel`:
+    the refinement cuts a cell into several pieces where the plane of another cell's row crosses
+    it; merged, the next neuron refines one piece instead of several)."""
     geo = pc.geo
+    neuron = (np.ascontiguousarray(lv.D[i], dtype=float), np.ascontiguousarray(lv.present[i]),
+              np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps, VERTEX_TOL * scale)
     while True:
-        out = _split_kernel(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, pc.par, G, H, F,
-                            np.ascontiguousarray(lv.D[i]), np.ascontiguousarray(lv.present[i]),
-                            np.ascontiguousarray(lv.W[i], dtype=float), float(lv.thresholds[i]), eps,
-                            VERTEX_TOL * scale, tol, MAX_ROUNDS)
+        out = _split_kernel(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, pc.par, G, H, F, *neuron,
+                            tol, MAX_ROUNDS)
         if not out[-1]:
             break
         geo = _widen(geo)
@@ -272,71 +368,21 @@ def _split_neuron(pc: _Level, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i
     stats["rounds"] += int(rounds)
     stats["cuts"] += int(cuts)
     stats["dropped"] += int(dropped)
+    res = Flat(V, Z, vst, vct, R, rst, rct)
+    if left == 0 and len(org):
+        while True:
+            m = _merge_kernel(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, res.V, res.Z, res.vst, res.vct,
+                              res.R, res.rst, res.rct, org, causal, fires, pc.par, G, H, F, *neuron, tol)
+            if not m[-1]:
+                break
+            geo, res = _widen(geo), _widen(res)
+        res, src = Flat(*m[:7]), m[7]
+        org, causal, fires = org[src], causal[src], fires[src]
+        if m[9]:
+            stats["merged"] = stats.get("merged", 0) + int(m[8])
     mask, fi = pc.mask[org], pc.fires[org]
     mask[:, i], fi[:, i] = causal, fires
-    res = _Level(Flat(V, Z, vst, vct, R, rst, rct), pc.par[org], mask, fi)
-    if left == 0 and len(org):
-        res = _merge(_Level(geo, pc.par, pc.mask, pc.fires), res, org, G, H, F, lv, i, tol, eps, scale, stats)
-    return res, left == 0
-
-
-def _merge(pc: _Level, out: _Level, org: np.ndarray, G: np.ndarray, H: np.ndarray, F: np.ndarray, lv, i: int,
-           tol: float, eps: float, scale: float, stats: dict) -> _Level:
-    """Replace the pieces of ``out`` that came from one piece of ``pc`` (``org``) and lie in one
-    cell of neuron ``i`` by one piece: that piece cut by the cell's rows.
-
-    The refinement cuts a cell into several pieces where the plane of another cell's row crosses
-    it; merged, the next neuron refines one piece instead of several. The cell is the one of a
-    representative piece, its rows written on the parent (so every arrival order the parent leaves
-    open is fixed); a piece with the same causal set joins it when all its vertices satisfy those
-    rows (with mixed signs one causal set can have several cells: the others stay as they are)."""
-    N = len(org)
-    key = np.concatenate([org[:, None].view(np.uint8).reshape(N, -1),
-                          np.packbits(np.column_stack([out.mask[:, i], out.fires[:, i]]), axis=1)], axis=1)
-    _, first, inv, cnt = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel(),
-                                   return_index=True, return_inverse=True, return_counts=True)
-    inv = inv.ravel()
-    multi = np.flatnonzero(cnt > 1)
-    if not len(multi):
-        return out
-    reps = first[multi]
-    parent = org[reps]
-    q = pc.par[parent]
-    # the rows of the representatives' cells, written on their parent piece
-    # the vertices bound the arrivals only for inhibitory sources (padding them costs more than the rest)
-    base = pc.geo.take(parent).padded() if (lv.W[i] < 0).any() else None
-    r = out.geo.take(reps)
-    y = _centres(r.V, r.vst, r.vct, r.R, r.rst, r.rct)[0]
-    live = F[q] & lv.present[i]
-    _, _, rp, ra, rc = _neuron_rows(G[q], H[q] + lv.D[i], live, lv.W[i], float(lv.thresholds[i]), y,
-                                    None, None if base is None else base.V, None if base is None else base.n, scale)
-    ra, rc, gst, gct = _unit_rows(rp, ra, rc, len(reps))
-    geo = pc.geo
-    while True:
-        cut = _cut_rows(geo.V, geo.Z, geo.vst, geo.vct, geo.R, geo.rst, geo.rct, parent, gst, gct, ra, rc, eps, tol)
-        if not cut[-1]:
-            break
-        geo = _widen(geo)
-    merged, alive = Flat(*cut[:7]), cut[7]
-    # members: pieces of a group whose vertices all satisfy the group's rows
-    grp = np.full(len(cnt), -1)
-    grp[multi] = np.arange(len(multi))
-    frag = np.flatnonzero(grp[inv] >= 0)
-    g = grp[inv[frag]]
-    member = frag[_satisfy(out.geo.V, out.geo.vst, out.geo.vct, frag, g, gst, gct, ra, rc, 1e3 * eps)]
-    stats["merged"] = stats.get("merged", 0) + len(member) - int(np.unique(inv[member]).size)
-    used = np.zeros(len(reps), dtype=bool)
-    used[grp[inv[member]]] = True
-    rest = np.ones(N, dtype=bool)
-    rest[member] = False
-    keep = np.flatnonzero(alive & used)
-    kept = out.take(np.flatnonzero(rest))
-    if not len(keep):
-        return kept
-    new = out.take(reps[keep])
-    new.geo = merged.take(keep)
-    return _Level(Flat.cat([kept.geo, new.geo]), np.concatenate([kept.par, new.par]),
-                  np.concatenate([kept.mask, new.mask]), np.concatenate([kept.fires, new.fires]))
+    return _Level(res, pc.par[org], mask, fi), left == 0
 
 
 def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacency: bool = True,
@@ -373,7 +419,7 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             state["complete"], state["stopped"] = False, why
         return why is not None
 
-    geo, maps, fire = Flat.of(box(domain.lo, domain.hi)), maps0, np.ones((1, net.first_neuron), dtype=bool)
+    geo, maps, fire = Flat.box(domain.lo, domain.hi), maps0, np.ones((1, net.first_neuron), dtype=bool)
     bits: list[np.ndarray] = []
     for li, lv in enumerate(net.levels):
         src_cols = col_of[lv.sources]
@@ -392,9 +438,10 @@ def refine_nd(net: SNN, domain: Domain, *, tolerance: float | None = None, adjac
             geo = geo.take(np.zeros(0, dtype=np.int64))     # an unfinished level has no patterns
             maps, fire, bits = maps[:0], fire[:0], [b[:0] for b in bits]
             break
-        f = _finish_level(Pieces(np.zeros((len(pc.par), 0, d)), pc.geo.vct, maps[pc.par], fire[pc.par],
-                                 [b[pc.par] for b in bits], pc.mask, pc.fires), lv, src_cols, d)
-        geo, maps, fire, bits = pc.geo, f.maps, f.fire, f.bits
+        new = K.level_maps(G, H, pc.par, pc.mask, pc.fires, np.ascontiguousarray(lv.W, dtype=float),
+                           np.ascontiguousarray(lv.D, dtype=float), np.ascontiguousarray(lv.thresholds, dtype=float))
+        geo, maps = pc.geo, np.concatenate([maps[pc.par], new], axis=1)
+        fire, bits = np.concatenate([fire[pc.par], pc.fires], axis=1), [b[pc.par] for b in bits] + [pc.mask[:, lv.present]]
     return _result(net, domain, _Cells(geo, maps, fire, bits), col_of, tol, eps, adjacency, max_regions,
                    stats, state, t0)
 
@@ -410,7 +457,7 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     # a piece neither provably thick nor provably thin: the Chebyshev LP on its rows decides
     keep = rho > tol
     unsure = np.flatnonzero(~keep)
-    for k in unsure[half_width(geo.take(unsure).padded()) > tol]:
+    for k in unsure[half_width(geo.take(unsure).padded()) > tol] if len(unsure) else unsure:
         R = geo.R[geo.rst[k]: geo.rst[k] + geo.rct[k]]
         c, r = ChebyshevLP(R[:, :d], R[:, d], domain.lo, domain.hi).centre()
         stats["lps"] += 1
@@ -447,10 +494,8 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     # a piece more.
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
     words = (np.round(maps, 7) + 0.0).reshape(N, maps.shape[1] * (d + 1)).view(np.uint64)
-    mult = np.random.default_rng(13).integers(1, 2 ** 63, words.shape[1], dtype=np.uint64) | np.uint64(1)
-    key = (words * mult).sum(axis=1, dtype=np.uint64)
-    mid = np.unique(key, return_inverse=True)[1].ravel()
-    shared = np.flatnonzero(np.bincount(mid, minlength=N)[mid] > 1)
+    mult = _multipliers(words.shape[1])
+    shared = _repeated((words * mult).sum(axis=1, dtype=np.uint64))
     probe = np.arange(N) if adjacency else shared
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
@@ -475,6 +520,14 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         linear_regions=linear, complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol,
         stopped=state["stopped"], discontinuities=int((~cont).sum()) if adjacency else None,
         regions=regions, graph=graph, stats=stats, warnings=warnings)
+
+
+@functools.lru_cache(maxsize=64)
+def _multipliers(n: int) -> np.ndarray:
+    """``n`` fixed odd 64-bit multipliers of the output-map hash of :func:`_result` (read-only)."""
+    mult = np.random.default_rng(13).integers(1, 2 ** 63, n, dtype=np.uint64) | np.uint64(1)
+    mult.flags.writeable = False
+    return mult
 
 
 @nb.njit(cache=True)
@@ -533,9 +586,12 @@ def _facet_probes(V, Z, vst, vct, R, rst, rct, probe, lo, hi, step):
 
 
 @nb.njit(cache=True)
-def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
-    """For every probe ``q[i]`` the first flat polytope among ``members[cand_start[i] : +
-    cand_count[i]]`` whose rows it satisfies up to ``tol`` (the only one without a test), or -1."""
+def _locate(q, own, cand_start, cand_count, members, R, rst, rct, tol):
+    """For every probe ``q[i]`` (just across a facet of polytope ``own[i]``) the flat polytope
+    among ``members[cand_start[i] : + cand_count[i]]`` but ``own[i]`` whose largest row
+    violation at ``q[i]`` is smallest, if at most ``tol`` (the only candidate without a test),
+    else -1. (The first within ``tol`` would depend on the order: the probe is within ``tol`` of
+    its own polytope and of every polytope at a corner of the facet.)"""
     out = np.full(len(q), -1, dtype=np.int64)
     d = q.shape[1]
     for i in range(len(q)):
@@ -543,20 +599,51 @@ def _locate(q, cand_start, cand_count, members, R, rst, rct, tol):
         if cn == 1:
             out[i] = members[c0]
             continue
+        best = tol
         for c in range(c0, c0 + cn):
             k = members[c]
-            inside = True
+            if k == own[i]:
+                continue
+            worst = -np.inf
             for r in range(rst[k], rst[k] + rct[k]):
                 s = -R[r, d]
                 for e in range(d):
                     s += R[r, e] * q[i, e]
-                if s > tol:
-                    inside = False
+                worst = max(worst, s)
+                if worst > best:
                     break
-            if inside:
-                out[i] = k
-                break
+            if worst <= best:
+                best, out[i] = worst, k
     return out
+
+
+@nb.njit(cache=True)
+def _repeated(key):
+    """The indices (ascending) of the entries of ``key`` that occur more than once."""
+    order = np.argsort(key, kind="mergesort")
+    rep = np.zeros(len(key), dtype=np.bool_)
+    for t in range(1, len(key)):
+        if key[order[t]] == key[order[t - 1]]:
+            rep[order[t]] = rep[order[t - 1]] = True
+    return np.flatnonzero(rep)
+
+
+@nb.njit(cache=True)
+def _word_ids(r):
+    """:func:`_ids` of byte rows of at most 8 bytes (each read as one big-endian word)."""
+    N, k = r.shape
+    key = np.zeros(N, dtype=np.uint64)
+    for i in range(N):
+        for j in range(k):
+            key[i] |= np.uint64(r[i, j]) << np.uint64(8 * (7 - j))
+    order = np.argsort(key, kind="mergesort")
+    ids = np.empty(N, dtype=np.int64)
+    c = -1
+    for t in range(N):
+        if t == 0 or key[order[t]] != key[order[t - 1]]:
+            c += 1
+        ids[order[t]] = c
+    return ids
 
 
 def _ids(rows: np.ndarray) -> np.ndarray:
@@ -564,6 +651,8 @@ def _ids(rows: np.ndarray) -> np.ndarray:
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
     r = np.ascontiguousarray(rows)
+    if r.dtype == np.uint8 and r.shape[1] <= 8:        # one big-endian word a row: the same order, compiled
+        return _word_ids(r)
     return np.unique(r.view(np.dtype((np.void, r.dtype.itemsize * r.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
@@ -598,7 +687,7 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
         by = np.argsort(pid, kind="stable")
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         hit = qid >= 0
-        found = _locate(q, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
+        found = _locate(q, pi, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
                         by, geo.R, geo.rst, geo.rct, 1e3 * eps)
     miss = found < 0
     stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
@@ -609,12 +698,4 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
     u, v, p = np.minimum(u, v)[sel], np.maximum(u, v)[sel], p[sel]
     _, first = np.unique(u * len(fin) + v, return_index=True)
     u, v, p = u[first], v[first], p[first]
-    same_f = np.all(of[u] == of[v], axis=1)
-    f = of[u] & of[v]
-    ya = np.einsum("eod,ed->eo", oG[u], p) + oh[u]
-    yb = np.einsum("eod,ed->eo", oG[v], p) + oh[v]
-    cont = same_f & np.all(~f | (np.abs(ya - yb) <= 1e-7 * (1 + np.abs(ya))), axis=1)
-    Ma = np.concatenate([oG[u], oh[u][:, :, None]], axis=2)
-    Mb = np.concatenate([oG[v], oh[v][:, :, None]], axis=2)
-    same = same_f & np.all(~f | np.all(np.abs(Ma - Mb) <= 1e-9 * (1 + np.abs(Ma)), axis=2), axis=1)
-    return u, v, cont, same
+    return (u, v) + K.edge_kinds(u, v, p, oG, oh, of)
