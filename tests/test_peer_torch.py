@@ -36,9 +36,15 @@ SHARED_S1 = (SHARED or ROOT) / "benchmarks" / "peer-nets" / "s1.json"
 
 
 def assert_identical(a: SNN, b: SNN) -> None:
+    """Bit for bit, except delays: ``exp(kappa)`` of the same ``kappa`` may round differently in
+    two math libraries (the shared nets, regenerated elsewhere, differ from ours by 1 ulp)."""
     for k in FIELDS:
         x, y = np.asarray(getattr(a, k)), np.asarray(getattr(b, k))
-        assert x.shape == y.shape and np.array_equal(x, y), k       # bit for bit
+        assert x.shape == y.shape, k
+        if k == "delay":
+            np.testing.assert_array_max_ulp(x, y, maxulp=2)
+        else:
+            assert np.array_equal(x, y), k
 
 
 def tiny_state_dict() -> dict[str, np.ndarray]:
