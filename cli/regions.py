@@ -62,7 +62,7 @@ def regions_cmd(
     """Count the full-dimensional causal regions (SNN) / activation regions (ReLU) and linear
     regions exactly, with the known theoretical count alongside. Exit 0 when complete, 4 when
     stopped early (counts are then lower bounds)."""
-    from srmverify.regions import Domain, RegionsResult, count_regions  # lazily: the CLI starts without the solvers
+    from srmverify.regions import Domain, count_regions  # lazily: the CLI starts without the solvers
 
     if plot is not None:
         from srmverify.regions.plot import check_plot_path

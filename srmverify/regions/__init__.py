@@ -2,8 +2,9 @@
 
 :func:`count_regions` is the entry point: a box, a 2-D slice or a segment (:class:`Domain`), one
 of the engines ``traverse`` (region-adjacency traversal with HiGHS LPs; on a segment of a
-positive-weight SNN the kinetic walk), ``refine`` (SNNs on a segment or 2-D slice, any signs:
-vectorised polygon refinement, :mod:`.refine2d`), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
+positive-weight SNN the kinetic walk), ``refine`` (SNNs of any signs on a segment or 2-D slice:
+polygon refinement, :mod:`.refine2d`; on a box or slice of 3 to 6 dimensions: polytope
+refinement, :mod:`.refine_poly`), ``z3`` (all-SAT, exact) or ``milp`` (no-good cuts), and the
 known theoretical count next to the measured one; for SNNs also the number of causal pieces
 (backward-masked causal patterns, :mod:`.pieces`).
 """

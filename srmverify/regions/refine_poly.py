@@ -663,7 +663,6 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
     each of their facets, locate the piece there by its pattern (a float simulation,
     :func:`.refine2d.float_keys`) and, where a pattern has several pieces, by their rows. Returns the edges ``u < v`` and whether the output is
     continuous across each and has the same map on both sides."""
-    d = domain.dim
     empty = np.zeros(0, dtype=np.int64)
     if not len(probe):
         return empty, empty, empty.astype(bool), empty.astype(bool)
@@ -675,8 +674,6 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
         qid = np.full(len(q), -1)
         pb = float_keys(net, domain, q)
         both = _ids(np.concatenate([packed, pb]))
-        first = np.full(both.max() + 1, -1)
-        first[pid[::-1]] = np.arange(len(pid))[::-1]                 # a piece of every pattern id
         qpat = both[len(packed):]
         known = np.zeros(both.max() + 1, dtype=bool)
         known[both[: len(packed)]] = True
