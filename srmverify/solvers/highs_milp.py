@@ -28,7 +28,7 @@ def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: boo
         h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     h.setOptionValue("mip_rel_gap", settings.mip_gap)
     h.setOptionValue("mip_abs_gap", settings.mip_gap)
-    h.setOptionValue("mip_feasibility_tolerance", settings.feasibility_tol)
+    h.setOptionValue("mip_feasibility_tolerance", settings.mip_feasibility_tol)
     h.setOptionValue("primal_feasibility_tolerance", settings.feasibility_tol)
     highs.load(h, cost=m.cost, col_lo=m.col_lo, col_hi=m.col_hi, row_lo=m.row_lo, row_hi=m.row_hi,
                starts=m.starts, index=m.index, value=m.value, integer=m.integer, maximizing=m.maximizing)

@@ -53,7 +53,7 @@ def _solver(name: str, timeout: float | None, settings: Settings):
             warnings.simplefilter("ignore", DeprecationWarning)
             return pulp.PULP_CBC_CMD(**opts)
     if name == "highs-pulp":
-        return pulp.HiGHS(threads=1, mip_feasibility_tolerance=settings.feasibility_tol,
+        return pulp.HiGHS(threads=1, mip_feasibility_tolerance=settings.mip_feasibility_tol,
                           primal_feasibility_tolerance=settings.feasibility_tol, **opts)
     raise SolverUnavailable(f"unknown PuLP solver {name!r}")
 
