@@ -41,7 +41,7 @@ from ..deadline import check
 from ..settings import DEFAULT
 from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
-from .program import Lin, Number, Program, exact, numbers
+from .program import Lin, Number, Program, exact, numbers, relu_rows
 from .varmap import Indicator, VarMap
 
 
@@ -58,13 +58,12 @@ def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name:
         return Lin.var(y), (lo >= 0 if b is None else b)     # no binary: the sign is fixed
     y = p.var(name, 0.0, max(0.0, hi))
     p.add(Lin.var(y), ">=", 0.0, name)        # a row too: z3 does not assert derived bounds
-    if lo >= 0:   # active exactly when the source fires
-        p.implies([(fire, 1)], Lin.var(y) - e, "==", 0.0, name)
-        p.implies([(fire, 0)], Lin.var(y), "<=", 0.0, name)
+    on = fire if lo >= 0 else p.var(name + ".on", binary=True)    # lo >= 0: active iff the source fires
+    relu_rows(p, y, e, on, lo, hi, name)                          # y <= on * e
+    p.implies([(on, 1)], e - Lin.var(y), "<=", 0.0, name)         # y >= on * e
+    if lo >= 0:
         return Lin.var(y), fire
-    z = p.var(name + ".on", binary=True)
-    p.implies([(z, 1)], Lin.var(y) - e, "==", 0.0, name)
-    p.implies([(z, 0)], Lin.var(y), "<=", 0.0, name)
+    z = on
     p.add(Lin.var(z) - Lin.var(fire), "<=", 0.0, name)               # z => F
     p.implies([(z, 0), (fire, 1)], e, "<=", 0.0, name)                # F and not z => e <= 0
     return Lin.var(y), z
@@ -217,12 +216,11 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             vm.causal[v] = dict(zip(ks_v.tolist(), causal_k[ks_v].tolist()))
             time[v] = Lin.var(tv)
             continue
-        ks = (sl.start + np.flatnonzero(live[sl])).tolist()
-        src = [int(net.src[k]) for k in ks]
-        w = [float(net.weight[k]) for k in ks]
-        arr = [Lin._raw(dict(time[u].coef), time[u].const + exact(float(net.delay[k]))) for u, k in zip(src, ks)]
-        L = [lo[u] + net.delay[k] for u, k in zip(src, ks)]
-        U = [hi[u] + net.delay[k] for u, k in zip(src, ks)]
+        ks_a = sl.start + np.flatnonzero(live[sl])
+        ks, src_a, d_a = ks_a.tolist(), net.src[ks_a], net.delay[ks_a]
+        src, w, d = src_a.tolist(), net.weight[ks_a].tolist(), d_a.tolist()
+        arr = [Lin._raw(dict(time[u].coef), time[u].const + exact(dk)) for u, dk in zip(src, d)]
+        L, U = (lo[src_a] + d_a).tolist(), (hi[src_a] + d_a).tolist()
         theta = net.threshold(v)
         tv = p.var(f"{tag}.t", lo[v], hi[v])
         vm.times[v] = tv
