@@ -23,7 +23,7 @@ Examples
 >>> y, b = p.relu(Lin({x: 1.0}), -1, 2, name="y")
 >>> p.maximize(Lin({y: 1.0}))
 >>> len(p.rows), len(p.implications), p.binary[b]
-(4, 0, True)
+(3, 0, True)
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Union
+
+import math
 
 import numpy as np
 
@@ -284,8 +286,7 @@ class Program:
             self.add(Lin.var(y), "==", 0.0, name)
             return y, None
         b = self.var(name + ".on", binary=True)
-        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e
-        self.add(Lin.var(y), ">=", 0.0, name)              # y >= 0 (a row too: z3 ignores derived bounds)
+        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e (and y >= 0: its bound, which both backends take)
         relu_rows(self, y, e, b, lo, hi, name)
         return y, b
 
@@ -318,14 +319,18 @@ def relu_rows(p: Program, y: int, e: Lin, b: int, lo: float, hi: float, name: st
     >>> [[round(float(r.lin.coef.get(v, 0)), 6) for v in (x, y, b)] + [float(r.lin.const)] for r in p.rows]
     [[-1.0, 1.0, 1.0, -1.000000002], [0.0, 1.0, -2.0, 0.0]]
     """
-    if not (np.isfinite(lo) and np.isfinite(hi)):        # the lowering's big-M (an error there if needed)
+    if not (math.isfinite(lo) and math.isfinite(hi)):        # the lowering's big-M (an error there if needed)
         p.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)
         p.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)
         return
     lo = lo - DEFAULT.bound_margin * (1 + abs(lo))
     hi = hi + DEFAULT.bound_margin * (1 + abs(hi))
-    p.add(Lin.var(y) - e - Lin.var(b, lo), "<=", -lo, name)       # on: y <= e;  off: y <= e - lo
-    p.add(Lin.var(y) - Lin.var(b, hi), "<=", 0.0, name)           # off: y <= 0; on: y <= hi
+    lo, hi = exact(lo), exact(hi)
+    on = Lin._raw({v: -c for v, c in e.coef.items()}, lo - e.const)
+    on.coef[y] = on.coef.get(y, 0) + 1
+    on.coef[b] = on.coef.get(b, 0) - lo
+    p.rows.append(Row(on, "<=", name))                            # on: y <= e;  off: y <= e - lo
+    p.rows.append(Row(Lin._raw({y: 1, b: -hi}, 0), "<=", name))   # off: y <= 0; on: y <= hi
 
 
 def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:

@@ -32,6 +32,7 @@ point violates and solves again. ``vm.relaxed`` lists the neurons with rows left
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from fractions import Fraction
 from typing import Collection, Mapping
 
@@ -43,6 +44,13 @@ from ..bounds.snn import SpikeTimeBounds
 from ..network import SNN
 from .program import Lin, Number, Program, exact, numbers, relu_rows
 from .varmap import Indicator, VarMap
+
+
+def _axpy(coef: dict[int, Number], const: Number, e: Lin, s: Number) -> Number:
+    """``coef += s * e.coef`` in place; returns ``const + s * e.const``."""
+    for var, c in e.coef.items():
+        coef[var] = coef.get(var, 0) + s * c
+    return const + s * e.const
 
 
 def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name: str) -> tuple[Lin, Indicator]:
@@ -57,7 +65,6 @@ def _gated_relu(p: Program, e: Lin, lo: float, hi: float, fire: Indicator, name:
         y, b = p.relu(e, lo, hi, name)
         return Lin.var(y), (lo >= 0 if b is None else b)     # no binary: the sign is fixed
     y = p.var(name, 0.0, max(0.0, hi))
-    p.add(Lin.var(y), ">=", 0.0, name)        # a row too: z3 does not assert derived bounds
     on = fire if lo >= 0 else p.var(name + ".on", binary=True)    # lo >= 0: active iff the source fires
     relu_rows(p, y, e, on, lo, hi, name)                          # y <= on * e
     p.implies([(on, 1)], e - Lin.var(y), "<=", 0.0, name)         # y >= on * e
@@ -78,8 +85,9 @@ class _PrefixSums:
                  sure: np.ndarray):
         self.p, self.name, self.w, self.arr = p, name, w, arr
         self.order = [int(j) for j in np.argsort(U, kind="stable") if sure[j]]
-        self.U = U[self.order]
-        self.n = len(w)
+        self.U = U[self.order].tolist()
+        self.rank = np.full(len(w), len(w))            # position in the order (len(w): not in it)
+        self.rank[self.order] = np.arange(len(self.order))
         wj = np.array(w)[self.order] if self.order else np.zeros(0)
         contrib_lo = np.where(wj > 0, wj * L[self.order], wj * U[self.order]) if self.order else wj
         contrib_hi = np.where(wj > 0, wj * U[self.order], wj * L[self.order]) if self.order else wj
@@ -89,7 +97,7 @@ class _PrefixSums:
 
     def before(self, t: float) -> tuple[Number, Lin, np.ndarray]:
         """``(W_m, S_m, mask)`` for the sources with ``U_j <= t`` (mask over all sources)."""
-        m = int(np.searchsorted(self.U, t, side="right"))
+        m = bisect_right(self.U, t)
         while len(self.S) <= m:
             i = len(self.S) - 1
             j = self.order[i]
@@ -98,9 +106,7 @@ class _PrefixSums:
             sv = self.p.var(f"{self.name}{i + 1}", float(self.lo[i]) - slack, float(self.hi[i]) + slack)
             self.p.add(Lin.var(sv) - self.S[-1] - self.arr[j].scaled(self.w[j]), "==", 0.0, self.name)
             self.S.append(Lin.var(sv))
-        mask = np.zeros(self.n, bool)
-        mask[self.order[:m]] = True
-        return self.W[m], self.S[m], mask
+        return self.W[m], self.S[m], self.rank < m
 
 
 def _silent_slope(p: Program, fv: Indicator, fire: dict[int, Indicator], src: list[int], w: list[float],
@@ -219,7 +225,11 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         ks_a = sl.start + np.flatnonzero(live[sl])
         ks, src_a, d_a = ks_a.tolist(), net.src[ks_a], net.delay[ks_a]
         src, w, d = src_a.tolist(), net.weight[ks_a].tolist(), d_a.tolist()
-        arr = [Lin._raw(dict(time[u].coef), time[u].const + exact(dk)) for u, dk in zip(src, d)]
+        if p.exact:                     # (inside float_arithmetic exact() keeps floats anyway)
+            d, wx = [exact(dk) for dk in d], [exact(wi) for wi in w]
+        else:
+            wx = w
+        arr = [Lin._raw(dict(time[u].coef), time[u].const + dk) for u, dk in zip(src, d)]
         L, U = (lo[src_a] + d_a).tolist(), (hi[src_a] + d_a).tolist()
         theta = net.threshold(v)
         tv = p.var(f"{tag}.t", lo[v], hi[v])
@@ -228,19 +238,26 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
         fv: Indicator = True if not bounds.may_not_fire[v] else p.var(f"{tag}.fire", binary=True)
         fire[v] = vm.fire[v] = fv
         sure = [fire[u] is True for u in src]
+        lo_v, hi_v = float(lo[v]), float(hi[v])
         causal: dict[int, Indicator] = {}
-        terms = []
+        pot: dict[int, Number] = {}             # sum_k w_k y_k, accumulated
+        pot_c: Number = 0
         for i, k in enumerate(ks):
-            if hi[v] - L[i] <= 0:       # surely not causal (_gated_relu's first case, without building t - a_k)
+            if hi_v - L[i] <= 0:        # surely not causal (_gated_relu's first case, without building t - a_k)
                 causal[k] = False
                 continue
-            y, z = _gated_relu(p, t - arr[i], float(lo[v] - U[i]), float(hi[v] - L[i]), fire[src[i]], f"{tag}.y{k}")
-            terms.append(y.scaled(w[i]))
+            if lo_v - U[i] >= 0 and sure[i]:        # surely causal: w_k (t_v - a_k), no variable
+                pot[tv] = pot.get(tv, 0) + wx[i]
+                pot_c = _axpy(pot, pot_c, arr[i], -wx[i])
+                causal[k] = True
+                continue
+            y, z = _gated_relu(p, t - arr[i], lo_v - U[i], hi_v - L[i], fire[src[i]], f"{tag}.y{k}")
+            pot_c = _axpy(pot, pot_c, y, wx[i])
             causal[k] = z
         vm.causal[v] = causal
         lits = _lits((fv, 1))
         if lits is not None:            # always (fv is never False here); None: a vacuous row
-            p.implies(lits, Lin.sum(terms), "==", theta, tag)
+            p.implies(lits, Lin._raw(pot, pot_c), "==", theta, tag)
         time[v] = t
         if fv is True and all(sure) and all(wi > 0 for wi in w):             # positive: exact already
             continue
@@ -269,22 +286,20 @@ def encode_snn(p: Program, net: SNN, inputs: list[int], bounds: SpikeTimeBounds,
             if prefix is None:
                 prefix = _PrefixSums(p, f"{tag}.S", La, Ua, w, arr, np.array(sure, dtype=bool))
             W_m, S_m, plain = prefix.before(L[i])
-            pk = [arr[i].scaled(W_m), S_m.scaled(-1)]
-            for j in np.flatnonzero((dhi > 0) & ~plain):
+            P = arr[i].scaled(W_m) - S_m
+            for j in np.flatnonzero((dhi > 0) & ~plain).tolist():
                 if j == i:
                     continue
                 if w[j] > 0:       # convex side of "P(a_k) < theta": y >= F_j max(0, a_k - a_j) is exact
                     yj = p.var(f"{tag}.p{k}_{ks[j]}", 0.0, float(dhi[j]))
-                    p.add(Lin.var(yj), ">=", 0.0)
                     lit = _lits((fire[src[j]], 1))
                     if lit is not None:     # always (sources that never fire are not in ks)
                         p.implies(lit, arr[i] - arr[j] - Lin.var(yj), "<=", 0.0, f"{tag}.p{k}_{ks[j]}")
-                    pk.append(Lin.var(yj, w[j]))
+                    P.coef[yj] = wx[j]
                     continue
                 gated, _ = _gated_relu(p, arr[i] - arr[j], float(dlo[j]), float(dhi[j]), fire[src[j]],
                                        f"{tag}.p{k}_{ks[j]}")
-                pk.append(gated.scaled(w[j]))
-            P = Lin.sum(pk)
+                P.const = _axpy(P.coef, P.const, gated, wx[j])
             if zk is not False:
                 lit = _lits((fv, 1), (zk, 1))
                 if lit is not None:
