@@ -323,14 +323,13 @@ def relu_rows(p: Program, y: int, e: Lin, b: int, lo: float, hi: float, name: st
         p.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)
         p.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)
         return
-    lo = lo - DEFAULT.bound_margin * (1 + abs(lo))
-    hi = hi + DEFAULT.bound_margin * (1 + abs(hi))
-    lo, hi = exact(lo), exact(hi)
-    on = Lin._raw({v: -c for v, c in e.coef.items()}, lo - e.const)
+    m_lo = exact(lo - DEFAULT.bound_margin * (1 + abs(lo)))
+    m_hi = exact(hi + DEFAULT.bound_margin * (1 + abs(hi)))
+    on = Lin._raw({v: -c for v, c in e.coef.items()}, m_lo - e.const)
     on.coef[y] = on.coef.get(y, 0) + 1
-    on.coef[b] = on.coef.get(b, 0) - lo
+    on.coef[b] = on.coef.get(b, 0) - m_lo
     p.rows.append(Row(on, "<=", name))                            # on: y <= e;  off: y <= e - lo
-    p.rows.append(Row(Lin._raw({y: 1, b: -hi}, 0), "<=", name))   # off: y <= 0; on: y <= hi
+    p.rows.append(Row(Lin._raw({y: 1, b: -m_hi}, 0), "<=", name))  # off: y <= 0; on: y <= hi
 
 
 def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
