@@ -7,7 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from engine_nets import random_box, random_snn, sample_box
 from srmverify.bounds import snn_time_bounds
@@ -74,13 +74,14 @@ def test_leaf_optimum_bounds_exact_simulation(seed, small):
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(-4, -1e-3), st.floats(1e-3, 4), st.floats(0, 1), st.booleans())
+@example(-3.0, 1.2009371030336733, 1.0, False)      # lo + 1.0 (hi - lo) > hi in floats
 def test_relu_relaxation_is_the_triangle(lo, hi, frac, gated):
     """With its binary relaxed, the largest ``y`` of ``y = max(0, x)`` at a fixed ``x`` in
     ``[lo, hi]`` is the triangle's upper side ``hi (x - lo) / (hi - lo)`` (the implications with a
     big-M over ``y``'s bounds allowed more); with the binary, ``y = max(0, x)`` exactly (HiGHS and
     z3). ``gated``: the same term behind a fire indicator fixed to 1 (``encode.snn._gated_relu``)."""
     from srmverify.encode.snn import _gated_relu
-    x0 = lo + frac * (hi - lo)
+    x0 = min(hi, lo + frac * (hi - lo))          # (rounding may step past hi)
     for relaxed in (True, False):
         for engine in (("highs",) if relaxed else ("highs", "z3")):
             p = Program()
