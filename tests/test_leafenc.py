@@ -77,3 +77,54 @@ def test_leaf_optimum_bounds_exact_simulation(seed, small):
     above = ref.bound + 1e-4 * (1 + abs(ref.bound))  # above the exact optimum: infeasible, no sample beats it
     assert solve_leaf(leaf(net, box, above, False), "highs", None).status == "infeasible"
     assert all(y < Fraction(above) for y in ys)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-4, -1e-3), st.floats(1e-3, 4), st.floats(0, 1), st.booleans())
+@example(-3.0, 1.2009371030336733, 1.0, False)      # lo + 1.0 (hi - lo) > hi in floats
+def test_relu_relaxation_is_the_triangle(lo, hi, frac, gated):
+    """With its binary relaxed, the largest ``y`` of ``y = max(0, x)`` at a fixed ``x`` in
+    ``[lo, hi]`` is the triangle's upper side ``hi (x - lo) / (hi - lo)`` (the implications with a
+    big-M over ``y``'s bounds allowed more); with the binary, ``y = max(0, x)`` exactly (HiGHS and
+    z3). ``gated``: the same term behind a fire indicator fixed to 1 (``encode.snn._gated_relu``)."""
+    from srmverify.encode.snn import _gated_relu
+    x0 = min(hi, lo + frac * (hi - lo))          # (rounding may step past hi)
+    for relaxed in (True, False):
+        for engine in (("highs",) if relaxed else ("highs", "z3")):
+            p = Program()
+            x = p.var("x", lo, hi)
+            if gated:
+                f = p.var("f", 1.0, 1.0, binary=True)
+                y = _gated_relu(p, Lin.var(x), lo, hi, f, "y")[0]
+            else:
+                y = Lin.var(p.relu(Lin.var(x), lo, hi)[0])
+            p.add(Lin.var(x), "==", x0)
+            if relaxed:
+                p.binary = [False] * p.n_vars
+            p.maximize(y)
+            sol = solve(p, engine)
+            want = hi * (x0 - lo) / (hi - lo) if relaxed else max(0.0, x0)
+            assert sol.status == "optimal" and abs(sol.objective - want) <= 1e-6 * (1 + abs(want)), (relaxed, engine)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeds)
+def test_wider_leaf_agrees_with_z3_and_samples(seed):
+    """Wider mixed networks (more general neurons and breakpoint pairs per leaf): the HiGHS leaf
+    optimum equals z3's exact optimum of the same encoding and bounds every sampled exact output."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 1), encoder=bool(seed % 2))
+    box = random_box(rng, 2)
+    p = leaf(net, box, None, False)
+    ys = [y for y in (simulate_exact(net, x.tolist())[0] for x in sample_box(rng, box, 40)) if y is not None]
+    if p is None:
+        assert not ys
+        return
+    sol, ref = solve_leaf(p, "highs", None), solve(leaf(net, box, None, True), "z3")
+    if ref.status == "infeasible":
+        assert sol.status == "infeasible" and not ys
+        return
+    assert sol.status == ref.status == "optimal"
+    assert abs(sol.bound - ref.bound) <= 1e-5 * (1 + abs(ref.bound))
+    if ys:
+        assert sol.bound >= float(max(ys)) - 1e-6

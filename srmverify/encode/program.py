@@ -3,8 +3,8 @@
 Variables are bounded reals or binaries; constraints are linear rows with sense ``<=``, ``<``
 or ``==``, *blocks* of rows given as arrays (:meth:`Program.add_rows` sparse, :meth:`Program.add_block`
 dense; for vectorised encodings) and *implications* ``(b_1 = v_1 and ... ) => row``. A ReLU term ``y = max(0, e)`` is
-written with :meth:`Program.relu` as rows plus two implications on one binary (no binary when
-the bounds of ``e`` fix its sign). The lowering to a MILP (big-M from the variable bounds, strict
+written with :meth:`Program.relu` as rows on one binary with constants from the bounds of ``e``
+(the ReLU's triangle, :func:`relu_rows`; no binary when the bounds fix its sign). The lowering to a MILP (big-M from the variable bounds, strict
 rows as ``<= rhs - tau``) lives in :mod:`srmverify.solvers.bigm`; the lowering to z3 (exact
 rationals, strict rows exact, implications as ``Implies``) in :mod:`srmverify.solvers.z3_smt`.
 
@@ -23,7 +23,7 @@ Examples
 >>> y, b = p.relu(Lin({x: 1.0}), -1, 2, name="y")
 >>> p.maximize(Lin({y: 1.0}))
 >>> len(p.rows), len(p.implications), p.binary[b]
-(2, 2, True)
+(3, 0, True)
 """
 from __future__ import annotations
 
@@ -33,9 +33,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Union
 
+import math
+
 import numpy as np
 
 from ..errors import InputError
+from ..settings import DEFAULT
 
 SENSES = ("<=", "<", "==")
 
@@ -268,10 +271,12 @@ class Program:
             self.rows.append(row)
 
     def relu(self, e: Lin, lo: float, hi: float, name: str = "relu") -> tuple[int, int | None]:
-        """``y = max(0, e)`` for ``e`` in ``[lo, hi]``; returns ``(y, b)`` with the binary ``b``
-        (``b = 1`` iff ``e >= 0`` on the active branch) or ``None`` when the sign is fixed.
+        """``y = max(0, e)`` for ``e`` in ``[lo, hi]`` (sound bounds of ``e``); returns ``(y, b)``
+        with the binary ``b`` (``b = 1`` iff ``e >= 0`` on the active branch) or ``None`` when the
+        sign is fixed.
 
-        A stable term (``lo >= 0`` or ``hi <= 0``) is a plain equality, not a binary.
+        A stable term (``lo >= 0`` or ``hi <= 0``) is a plain equality, not a binary. An unstable
+        one is the four rows of the ReLU's triangle, with its constants (:func:`relu_rows`).
         """
         y = self.var(name, max(0.0, lo), max(0.0, hi))
         if lo >= 0:
@@ -281,10 +286,8 @@ class Program:
             self.add(Lin.var(y), "==", 0.0, name)
             return y, None
         b = self.var(name + ".on", binary=True)
-        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e
-        self.add(Lin.var(y), ">=", 0.0, name)              # y >= 0 (a row too: z3 ignores derived bounds)
-        self.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)   # on:  y <= e  (so y = e >= 0)
-        self.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)       # off: y <= 0  (so y = 0 >= e)
+        self.add(e - Lin.var(y), "<=", 0.0, name)          # y >= e (and y >= 0: its bound, which both backends take)
+        relu_rows(self, y, e, b, lo, hi, name)
         return y, b
 
     def maximize(self, lin: Lin) -> None:
@@ -300,6 +303,33 @@ class Program:
         p.rows, p.blocks, p.implications = list(self.rows), list(self.blocks), list(self.implications)
         p.objective, p.maximizing = self.objective, self.maximizing
         return p
+
+
+def relu_rows(p: Program, y: int, e: Lin, b: int, lo: float, hi: float, name: str = "relu") -> None:
+    """The upper rows of ``y = b * e`` for a binary ``b`` and sound bounds ``lo <= e <= hi``:
+    ``y <= e - lo (1 - b)`` and ``y <= hi b`` (the constants widened by
+    :attr:`~srmverify.settings.Settings.bound_margin`). With ``y >= 0`` and ``y >= e`` when
+    ``b = 1`` (a row for a ReLU, an implication for a gated term) ``y = b * e`` exactly; and,
+    unlike the implications ``b = 1 => y <= e``, ``b = 0 => y <= 0`` (whose big-M the lowering
+    takes over the bounds of ``y`` too: ``hi - lo``), the relaxation of a ReLU is its triangle,
+    the tightest on ``[lo, hi]``.
+
+    >>> p = Program(); x = p.var("x", -1, 2); y = p.var("y", 0, 2); b = p.var("b", binary=True)
+    >>> relu_rows(p, y, Lin.var(x), b, -1.0, 2.0)
+    >>> [[round(float(r.lin.coef.get(v, 0)), 6) for v in (x, y, b)] + [float(r.lin.const)] for r in p.rows]
+    [[-1.0, 1.0, 1.0, -1.000000002], [0.0, 1.0, -2.0, 0.0]]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):        # the lowering's big-M (an error there if needed)
+        p.implies([(b, 1)], Lin.var(y) - e, "<=", 0.0, name)
+        p.implies([(b, 0)], Lin.var(y), "<=", 0.0, name)
+        return
+    m_lo = exact(lo - DEFAULT.bound_margin * (1 + abs(lo)))
+    m_hi = exact(hi + DEFAULT.bound_margin * (1 + abs(hi)))
+    on = Lin._raw({v: -c for v, c in e.coef.items()}, m_lo - e.const)
+    on.coef[y] = on.coef.get(y, 0) + 1
+    on.coef[b] = on.coef.get(b, 0) - m_lo
+    p.rows.append(Row(on, "<=", name))                            # on: y <= e;  off: y <= e - lo
+    p.rows.append(Row(Lin._raw({y: 1, b: -m_hi}, 0), "<=", name))  # off: y <= 0; on: y <= hi
 
 
 def _row(lin: Lin, sense: str, rhs: float, name: str) -> Row:
