@@ -20,19 +20,12 @@ from .solution import Solution
 #: The status map of every HiGHS model (defined in :mod:`.highs`).
 STATUS_MAP = highs.STATUS_MAP
 
-#: HiGHS options switched off by ``feasibility_jump=False`` (:func:`solve_arrays`): the primal
-#: heuristics (feasibility jump; the RINS, RENS and root-reduced-cost sub-MIPs) and symmetry
-#: detection. None of them takes part in a proof.
-LEAF_OFF = ("mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rins", "mip_heuristic_run_rens",
-            "mip_heuristic_run_root_reduced_cost", "mip_detect_symmetry")
-
 
 def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool, feasibility_jump: bool) -> Solution:
     t0 = time.perf_counter()
     h = highs.new_model(presolve=presolve)
     if not feasibility_jump:
-        for option in LEAF_OFF:
-            h.setOptionValue(option, False)
+        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     h.setOptionValue("mip_rel_gap", settings.mip_gap)
     h.setOptionValue("mip_abs_gap", settings.mip_gap)
     h.setOptionValue("mip_feasibility_tolerance", settings.mip_feasibility_tol)
@@ -65,11 +58,11 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings
     on a variable bound), so presolve alone is not trusted with a proof; when the two disagree,
     the solve without presolve is the answer (``stats["presolve_disagreed"]``).
     ``presolve=False`` skips the first solve. ``feasibility_jump=False`` switches off HiGHS'
-    primal heuristics and its symmetry detection (:data:`LEAF_OFF`; the proofs are the same): on a
-    small MILP that is most likely infeasible (a branch-and-bound leaf) the feasibility jump costs
-    about half the time (4.8 ms instead of 10.8 ms per leaf of a 5-10-10-1 SNN without presolve,
-    145 leaves), the sub-MIP heuristics and symmetry detection another ~10 % (leaves with 20-30
-    undecided synapses: sub-MIPs spent most of the LP iterations of the slowest)."""
+    feasibility-jump heuristic: on a small MILP that is most likely infeasible (a branch-and-bound
+    leaf) it costs about half the time (4.8 ms instead of 10.8 ms per leaf of a 5-10-10-1 SNN
+    without presolve, 145 leaves). (Switching off the sub-MIP heuristics RINS / RENS too saves
+    another ~10 % on SNN leaves but doubled the time of the ACAS Xu ``sat`` instance 5_3 prop_2,
+    7 s to 14 s CPU: not done.)"""
     deadline = deadline_after(timeout)
     sol = _run(m, timeout, settings, presolve, feasibility_jump)
     if not presolve:
