@@ -38,11 +38,15 @@ class Settings:
     tau: float = 1e-6
     #: Primal (LP) feasibility tolerance asked of HiGHS / PuLP-HiGHS (well below tau).
     feasibility_tol: float = 1e-8
-    #: MIP feasibility (integrality and row) tolerance asked of HiGHS / PuLP-HiGHS (a tenth of
-    #: tau). At 1e-8, HiGHS 1.16 without presolve has called feasible SNN leaf MILPs infeasible (4
-    #: of 2,482 random 2-3-1 leaves; none at 1e-7). A larger tolerance only enlarges what the
-    #: solver accepts, so its ``infeasible`` and its bounds stay on the safe side.
-    mip_feasibility_tol: float = 1e-7
+    #: MIP feasibility (integrality and row) tolerance asked of HiGHS / PuLP-HiGHS.
+    mip_feasibility_tol: float = 1e-8
+    #: ... and of HiGHS in a branch-and-bound leaf (:func:`srmverify.verify.bab.solve_leaf`: no
+    #: presolve, its ``infeasible`` prunes a box). At 1e-8, HiGHS 1.16 without presolve has called
+    #: feasible SNN leaf MILPs infeasible (4 of 2,482 random 2-3-1 leaves; none at 1e-7). A larger
+    #: tolerance only enlarges what the solver accepts, so a leaf's ``infeasible`` and bound stay on
+    #: the safe side (its points are re-checked exactly). Not everywhere: 1e-7 lets the big-M rows of
+    #: an exact-equivalence MILP offer spurious near-tie violations (``unknown`` instead of ``unsat``).
+    leaf_mip_feasibility_tol: float = 1e-7
     #: Relative and absolute optimality gap asked of a MILP solver.
     mip_gap: float = 1e-9
     #: Absolute slack added to an LP optimum used as a bound (LP optima are accurate to the

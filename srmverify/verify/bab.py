@@ -232,11 +232,14 @@ def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings 
     (:func:`~srmverify.solvers.highs_milp.solve_arrays` confirms each presolved ``infeasible`` by
     a second solve without it) and almost every leaf is infeasible, so one solve without presolve
     does the same work once (0.47x the CPU time on 60 leaves of ACAS Xu 3_3 prop 2;
-    benchmarks/README.md, ACAS Xu), and a primal heuristic is wasted on it."""
+    benchmarks/README.md, ACAS Xu), and a primal heuristic is wasted on it. HiGHS' MIP feasibility
+    tolerance is :attr:`~srmverify.settings.Settings.leaf_mip_feasibility_tol` here (1e-8 has given
+    false ``infeasible`` leaves without presolve)."""
     if engine != "highs":
         return solve(p, engine, limit, settings)
     from ..solvers.highs_milp import solve_arrays     # the engine's module only when it is used
-    return solve_arrays(lower(p, settings.tau), limit, settings, presolve=False, feasibility_jump=False)
+    leaf = settings.replace(mip_feasibility_tol=settings.leaf_mip_feasibility_tol)
+    return solve_arrays(lower(p, settings.tau), limit, leaf, presolve=False, feasibility_jump=False)
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):
