@@ -164,8 +164,9 @@ def unit_choice(net: SNN, boxes: np.ndarray, bb: BatchTimeBounds, allowed: np.nd
     split. A neuron qualifies when ``allowed`` (B, n_total), it is not an output (a branch on the
     objective's own time gains nothing), its causal set is open on the box and the gap of its linear
     bounds at the box centre exceeds ``ratio`` times what the box's widths explain (the sum of
-    ``|slope| * width`` of its two linear bounds, halved); the one with the largest gap is split at
-    the middle of its interval.
+    ``|slope| * width`` of its two linear bounds, halved; constant linear bounds, the interval's
+    stand-ins, are no evidence); the one with the largest gap is split at the middle of its
+    interval.
 
     >>> net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])
     >>> box = np.array([[[0.0, 1.0], [0.0, 1.0]]])
@@ -178,7 +179,7 @@ def unit_choice(net: SNN, boxes: np.ndarray, bb: BatchTimeBounds, allowed: np.nd
     with np.errstate(invalid="ignore"):
         gap = np.einsum("bvj,bj->bv", bb.lin_hi - bb.lin_lo, c)
         explained = 0.5 * ((np.abs(bb.lin_hi[..., :n]) + np.abs(bb.lin_lo[..., :n])) * w).sum(axis=2)
-        ok = allowed & np.isfinite(bb.lo) & np.isfinite(bb.hi) & (bb.hi > bb.lo) & ~bb.fixed & (gap > ratio * explained)
+        ok = allowed & np.isfinite(bb.lo) & np.isfinite(bb.hi) & (bb.hi > bb.lo) & ~bb.fixed & (explained > 0) & (gap > ratio * explained)
     ok[:, :net.first_neuron] = False
     ok[:, np.asarray(net.outputs)] = False
     score = np.where(ok, gap, -np.inf)
