@@ -128,6 +128,66 @@ def test_restriction_that_excludes_every_time_is_empty():
     assert bb.lo[1, 3] == lo
 
 
+@settings(max_examples=12, deadline=None)
+@given(seeds, st.sampled_from([1.0, -1.0]))
+def test_leaf_of_a_neuron_split_child_stays_in_the_child(seed, sign):
+    """The leaf MILP of each child of a neuron split: its optimum is at least every sampled
+    objective value of the child's part of the box, and its point lies in that part (by exact
+    simulation, up to the MILP tolerance): the encoding does not let an input of the other child
+    in with a later, not first, threshold crossing of the split neuron."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 1), positive=False)
+    box = random_box(rng, 2, 0.6)
+    root = batch_time_bounds(net, box[None])
+    cand = [v for v in range(net.first_neuron, net.n_total - 1) if np.isfinite(root.hi[0, v]) and root.hi[0, v] > root.lo[0, v]]
+    if not cand:
+        return
+    v = int(rng.choice(cand))
+    at = float(rng.uniform(root.lo[0, v], root.hi[0, v]))
+    kids = Restriction.none(net.n_total).split(v, at)
+    obj = SnnObjective(net, np.array([sign]))
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), list(kids))
+    X = sample_box(rng, box, 3000)
+    T = spike_times(net, net.encode(X))
+    y = obj.values(X)
+    part = [np.isfinite(T[:, v]) & (T[:, v] <= at), ~np.isfinite(T[:, v]) | (T[:, v] >= at)]
+    for k in range(2):
+        pts, bound = obj.leaf(k, box, bb, -1e9, "highs", 10.0, DEFAULT)
+        seen = y[part[k] & np.isfinite(y)]
+        if bound is None or not np.isfinite(bound):
+            assert not len(seen), "a child with sampled values has no leaf optimum"
+            continue
+        if len(seen):
+            assert seen.max() <= bound + 1e-9
+        if pts is not None:
+            t = run_exact(net, encode_exact(net, pts[0].tolist())).times[v]
+            if k == 0:
+                assert t is not None and float(t) <= at + 1e-5
+            else:
+                assert t is None or float(t) >= at - 1e-5
+
+
+def test_leaf_of_the_late_child_has_no_second_crossing():
+    """Neuron v: P(t) = t - 3 (t - x)+ + 5 (t - 1)+, threshold 0.5: for x >= 0.5 it fires at 0.5,
+    for x < 0.5 late (at 1 + (2.5 - 3x) / 3 >= 4/3); for x in [0.5, 5/6) its potential dips below
+    the threshold after 0.5 and crosses it again after 1 (not a spike: only the first crossing
+    is). The output fires 0.1 after v. On x in [0, 0.7], the late child of a split of v at 0.75
+    has the minimum output time 4/3 + 0.1, at x -> 0.5 (a supremum: x = 0.5 fires early); a leaf
+    encoding that took the raised lower bound 0.75 as "no crossing before 0.75" (the inhibitory
+    arrival x <= 0.7 then surely precedes v, and its first-crossing row is left out) would let
+    x = 0.7 in with the second crossing (output 1.1 + 2/15)."""
+    net = SNN.layered([[[-3.0, 1.0, 5.0]], [[1.0, 0.0, 0.0]]], [[0.5], [0.1]],
+                      delays=[[[0.0, 0.0, 1.0]], [[0.0, 0.0, 0.0]]], constants=[0.0, 0.0])
+    box = np.array([[0.0, 0.7]])
+    early, late = Restriction.none(net.n_total).split(3, 0.75)
+    obj = SnnObjective(net, np.array([-1.0]))                   # minimise the output time
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), [early, late])
+    _, bound = obj.leaf(1, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(4 / 3 + 0.1, abs=1e-4)
+    _, bound = obj.leaf(0, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(0.6, abs=1e-6)
+
+
 @settings(max_examples=6, deadline=None)
 @given(seeds)
 def test_maximize_snn_with_neuron_splits_everywhere_contains_samples(seed):

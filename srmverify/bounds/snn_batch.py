@@ -71,7 +71,10 @@ class BatchTimeBounds:
     causality is open; ``fixed`` (B, n_total): the neuron surely fires and its causal set is
     fixed on the box (its linear bounds are then its exact affine map, up to the sources');
     ``empty`` (B,): the box's restriction holds no input (module doc; every other field is then
-    meaningless).
+    meaningless); ``free_lo`` (B, n_total): ``lo``, except where the neuron's own restriction
+    raised it: there the lower bound of its first threshold crossing before that (an exact
+    encoding given ``lo`` takes "no crossing before ``lo``" for granted: it needs ``free_lo`` and
+    the row ``t >= lo``, :meth:`box`).
     """
 
     lo: np.ndarray
@@ -83,11 +86,15 @@ class BatchTimeBounds:
     undecided: np.ndarray
     fixed: np.ndarray
     empty: np.ndarray
+    free_lo: np.ndarray
 
-    def box(self, b: int) -> SpikeTimeBounds:
-        """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` (for an encoding)."""
-        return SpikeTimeBounds(self.lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
-                               self.never[b].copy(), "batch")
+    def box(self, b: int) -> tuple[SpikeTimeBounds, np.ndarray]:
+        """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` for an encoding (``free_lo``
+        as the lower bounds), and the neurons whose time the encoding must bound below by ``lo``
+        by a row of its own (their restriction raised ``lo``)."""
+        raised = np.flatnonzero(self.free_lo[b] < self.lo[b])
+        return SpikeTimeBounds(self.free_lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
+                               self.never[b].copy(), "batch"), raised
 
 
 class Restriction(NamedTuple):
@@ -403,6 +410,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
     lin_lo[:, n:net.first_neuron, n] = lin_hi[:, n:net.first_neuron, n] = consts
     undecided = np.zeros(nb, int)
     empty = np.zeros(nb, bool)
+    free_lo = lo.copy()
     rels: list[tuple[Relaxation, Relaxation]] = []     # (lower, upper) of each level so far
     for lv in net.levels:
         s, vs = lv.sources, lv.neurons
@@ -424,6 +432,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
+        free = t_lo
         if restrict is not None:
             t_lo, t_hi = np.maximum(t_lo, restrict.t_min[:, vs]), np.minimum(t_hi, restrict.t_max[:, vs])
             must = restrict.fires[:, vs]
@@ -468,7 +477,9 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
         rels.append((Relaxation(np.where(kl, low.coef, 0.0), np.where(keep_l, low.const, t_lo)),
                      Relaxation(np.where(ku, upp.coef, 0.0), np.where(keep_u, upp.const, t_hi))))
         lo[:, vs], hi[:, vs] = t_lo, t_hi
+        free_lo[:, vs] = t_lo if restrict is None else np.where(restrict.t_min[:, vs] > free, free, t_lo)
         fix = ~mnf & np.all(~live | (sure & stable), axis=2)
         may_not[:, vs], never[:, vs], fixed[:, vs] = mnf, nev, fix
         undecided += np.where(nev, 0, (live & ~stable).sum(axis=2)).sum(axis=1)
-    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, empty)
+    free_lo[:, :net.first_neuron] = lo[:, :net.first_neuron]
+    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, empty, free_lo)

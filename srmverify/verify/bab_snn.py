@@ -129,7 +129,11 @@ class SnnObjective:
         with nullcontext() if exact else float_arithmetic():
             p = Program()
             x = input_vars(p, box)
-            vm = encode_snn(p, self.net, x, state.box(f))
+            tb, raised = state.box(f)
+            vm = encode_snn(p, self.net, x, tb)
+            for v in raised:                  # a neuron split's lower side (BatchTimeBounds.box)
+                if v in vm.times:
+                    p.add(Lin.var(vm.times[v]), ">=", float(state.lo[f, v]), f"split{v}")
             terms = []
             for cj, j in zip(self.c, self.js):
                 y, fire = vm.outputs[j], vm.output_fire[j]
