@@ -183,7 +183,8 @@ def unit_choice(net: SNN, boxes: np.ndarray, bb: BatchTimeBounds, allowed: np.nd
     with np.errstate(invalid="ignore"):
         gap = np.einsum("bvj,bj->bv", bb.lin_hi - bb.lin_lo, c)
         explained = 0.5 * ((np.abs(bb.lin_hi[..., :n]) + np.abs(bb.lin_lo[..., :n])) * w).sum(axis=2)
-        ok = allowed & np.isfinite(bb.lo) & np.isfinite(bb.hi) & (bb.hi > bb.lo) & ~bb.fixed & (explained > 0) & (gap > ratio * explained)
+        ok = allowed & np.isfinite(bb.lo) & np.isfinite(bb.hi) & (bb.hi > bb.lo) & ~bb.fixed
+        ok &= (explained > 0) & (gap > ratio * explained)
     ok[:, :net.first_neuron] = False
     ok[:, np.asarray(net.outputs)] = False
     score = np.where(ok, gap, -np.inf)
