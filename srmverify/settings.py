@@ -95,6 +95,15 @@ class Settings:
     #: An SNN box whose bounds leave at most this many synapses' causality open is closed by an
     #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn).
     bab_snn_leaf_undecided: int = 12
+    #: An SNN box is branched on a neuron's spike time instead of an input when the gap of that
+    #: neuron's linear bounds at the box centre exceeds this many times what the box's widths
+    #: explain (a jump inside the box; srmverify.verify.bab_snn.unit_choice).
+    bab_snn_unit_ratio: float = 2.0
+    #: ... and only on boxes no wider than this fraction (1/256) of the search's root box in every input
+    #: (wider boxes: input splits are cheaper than the leaves a neuron split makes).
+    bab_snn_unit_width: float = 0.00390625
+    #: ... and at most this many times on one neuron along a path of the search.
+    bab_snn_unit_depth: int = 2
     #: SNN boxes bounded per batch (the SNN bounds are numpy-overhead bound: larger batches pay).
     bab_snn_batch: int = 256
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from engine_nets import random_box, random_relu, random_snn, sample_box
-from srmverify.bounds.snn_batch import _potential_bound, batch_time_bounds, concretise, crossing
+from srmverify.bounds.snn_batch import Restriction, _potential_bound, batch_time_bounds, concretise, crossing
 from srmverify.network import SNN
 from srmverify.settings import DEFAULT
 from srmverify.simulate import simulate, simulate_exact, spike_times
 from srmverify.simulate.exact import encode_exact, run_exact
-from srmverify.verify.bab_snn import maximize_snn
+from srmverify.verify.bab_snn import SnnObjective, maximize_snn
 from srmverify.verify.queries import output_bounds
 
 seeds = st.integers(0, 2**31 - 1)
@@ -58,6 +58,156 @@ def test_batch_bounds_contain_exact_times(seed, positive, coder):
                 lin_u = sum(Fraction(float(c)) * xi for c, xi in zip(bb.lin_hi[b, v, :n], xs)) + Fraction(bb.lin_hi[b, v, n])
                 tol = Fraction(1, 10**9) * (1 + abs(t))      # the composition's float rounding
                 assert lin_l - tol <= t <= lin_u + tol, (b, v)
+
+
+def _inside(rest: Restriction, times: list) -> bool:
+    """Does an input with these exact times lie in the part of the box ``rest`` keeps?"""
+    for v in range(len(times)):
+        t = times[v]
+        if t is None:
+            if rest.fires[v]:
+                return False
+        elif not float(rest.t_min[v]) <= t <= float(rest.t_max[v]):      # exact float-Fraction comparisons
+            return False
+    return True
+
+
+@settings(max_examples=15, deadline=None)
+@given(seeds, st.booleans())
+def test_restricted_bounds_contain_exact_times_of_their_part(seed, coder):
+    """Neuron splits (``Restriction``): a box's bounds are split on a neuron at a random time of
+    its interval, then one child again on another neuron; at dense random inputs of the box
+    (exact rational times) every input lies in a leaf child (the children cover the parent),
+    and in each child it lies in, every neuron's exact time is in the child's interval and
+    between its linear bounds, ``never`` / ``may_not`` hold, and the child is not ``empty``."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (3, 4, 3, 1), positive=False, encoder=coder)
+    box = sub_boxes(rng, random_box(rng, 3), 1)[0]
+    root = batch_time_bounds(net, box[None])
+    cand = [v for v in range(net.first_neuron, net.n_total) if np.isfinite(root.hi[0, v]) and root.hi[0, v] > root.lo[0, v]]
+    if not cand:
+        return
+    v = int(rng.choice(cand))
+    a, b = Restriction.none(net.n_total).split(v, float(rng.uniform(root.lo[0, v], root.hi[0, v])))
+    kid = a if rng.random() < 0.5 else b
+    u = int(rng.choice(cand))
+    mid = batch_time_bounds(net, box[None], restrict=Restriction(*(x[None] for x in kid)))
+    at = float(rng.uniform(mid.lo[0, u], mid.hi[0, u])) if np.isfinite(mid.hi[0, u]) else float(root.lo[0, u])
+    leaves = [b if kid is a else a, *kid.split(u, at)]
+    bb = batch_time_bounds(net, np.repeat(box[None], 3, axis=0), restrict=Restriction(*(np.array(x) for x in zip(*leaves))))
+    n = net.n_inputs
+    X = np.vstack([sample_box(rng, box, 60), box[:, 0], box[:, 1]])
+    for x in X:
+        times = run_exact(net, encode_exact(net, x.tolist())).times
+        xs = [Fraction(float(c)) for c in x]
+        where = [k for k, r in enumerate(leaves) if _inside(r, times)]
+        assert where, "the children do not cover the box"
+        for k in where:
+            assert not bb.empty[k]
+            for w in range(net.first_neuron, net.n_total):
+                t = times[w]
+                if t is None:
+                    assert bb.may_not[k, w], (k, w)
+                    continue
+                assert not bb.never[k, w], (k, w)
+                assert Fraction(bb.lo[k, w]) <= t <= Fraction(bb.hi[k, w]), (k, w)
+                lin_l = sum(Fraction(float(c)) * xi for c, xi in zip(bb.lin_lo[k, w, :n], xs)) + Fraction(bb.lin_lo[k, w, n])
+                lin_u = sum(Fraction(float(c)) * xi for c, xi in zip(bb.lin_hi[k, w, :n], xs)) + Fraction(bb.lin_hi[k, w, n])
+                tol = Fraction(1, 10**9) * (1 + abs(t))
+                assert lin_l - tol <= t <= lin_u + tol, (k, w)
+
+
+def test_restriction_that_excludes_every_time_is_empty():
+    """A neuron made to fire before its earliest possible time: the box holds no input."""
+    net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])
+    box = np.array([[[0.0, 1.0], [0.0, 1.0]]])
+    lo = batch_time_bounds(net, box).lo[0, 3]
+    early, late = Restriction.none(net.n_total).split(3, lo - 0.25)
+    bb = batch_time_bounds(net, np.repeat(box, 2, axis=0), restrict=Restriction(*(np.array(x) for x in zip(early, late))))
+    assert bb.empty.tolist() == [True, False]
+    assert bb.lo[1, 3] == lo
+
+
+@settings(max_examples=12, deadline=None)
+@given(seeds, st.sampled_from([1.0, -1.0]))
+def test_leaf_of_a_neuron_split_child_stays_in_the_child(seed, sign):
+    """The leaf MILP of each child of a neuron split: its optimum is at least every sampled
+    objective value of the child's part of the box, and its point lies in that part (by exact
+    simulation, up to the MILP tolerance): the encoding does not let an input of the other child
+    in with a later, not first, threshold crossing of the split neuron."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 1), positive=False)
+    box = random_box(rng, 2, 0.6)
+    root = batch_time_bounds(net, box[None])
+    cand = [v for v in range(net.first_neuron, net.n_total - 1) if np.isfinite(root.hi[0, v]) and root.hi[0, v] > root.lo[0, v]]
+    if not cand:
+        return
+    v = int(rng.choice(cand))
+    at = float(rng.uniform(root.lo[0, v], root.hi[0, v]))
+    kids = Restriction.none(net.n_total).split(v, at)
+    obj = SnnObjective(net, np.array([sign]))
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), list(kids))
+    X = sample_box(rng, box, 3000)
+    T = spike_times(net, net.encode(X))
+    y = obj.values(X)
+    part = [np.isfinite(T[:, v]) & (T[:, v] <= at), ~np.isfinite(T[:, v]) | (T[:, v] >= at)]
+    for k in range(2):
+        pts, bound = obj.leaf(k, box, bb, -1e9, "highs", 10.0, DEFAULT)
+        seen = y[part[k] & np.isfinite(y)]
+        if bound is None or not np.isfinite(bound):
+            assert not len(seen), "a child with sampled values has no leaf optimum"
+            continue
+        if len(seen):
+            assert seen.max() <= bound + 1e-9
+        if pts is not None:
+            t = run_exact(net, encode_exact(net, pts[0].tolist())).times[v]
+            if k == 0:
+                assert t is not None and float(t) <= at + 1e-5
+            else:
+                assert t is None or float(t) >= at - 1e-5
+
+
+def test_leaf_of_the_late_child_has_no_second_crossing():
+    """Neuron v: P(t) = t - 3 (t - x)+ + 5 (t - 1)+, threshold 0.5: for x >= 0.5 it fires at 0.5,
+    for x < 0.5 late (at 1 + (2.5 - 3x) / 3 >= 4/3); for x in [0.5, 5/6) its potential dips below
+    the threshold after 0.5 and crosses it again after 1 (not a spike: only the first crossing
+    is). The output fires 0.1 after v. On x in [0, 0.7], the late child of a split of v at 0.75
+    has the minimum output time 4/3 + 0.1, at x -> 0.5 (a supremum: x = 0.5 fires early); a leaf
+    encoding that took the raised lower bound 0.75 as "no crossing before 0.75" (the inhibitory
+    arrival x <= 0.7 then surely precedes v, and its first-crossing row is left out) would let
+    x = 0.7 in with the second crossing (output 1.1 + 2/15)."""
+    net = SNN.layered([[[-3.0, 1.0, 5.0]], [[1.0, 0.0, 0.0]]], [[0.5], [0.1]],
+                      delays=[[[0.0, 0.0, 1.0]], [[0.0, 0.0, 0.0]]], constants=[0.0, 0.0])
+    box = np.array([[0.0, 0.7]])
+    early, late = Restriction.none(net.n_total).split(3, 0.75)
+    obj = SnnObjective(net, np.array([-1.0]))                   # minimise the output time
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), [early, late])
+    _, bound = obj.leaf(1, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(4 / 3 + 0.1, abs=1e-4)
+    _, bound = obj.leaf(0, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(0.6, abs=1e-6)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seeds)
+def test_maximize_snn_with_neuron_splits_everywhere_contains_samples(seed):
+    """With neuron splits on every box that has a candidate (ratio 0, any width) the search still
+    returns an exactly attained value, a bracket containing dense samples, and closes."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 1), positive=False)
+    box = random_box(rng, 2, 0.6)
+    Y = simulate(net, sample_box(rng, box, 4000))[:, 0]
+    Y = Y[np.isfinite(Y)]
+    eager = DEFAULT.replace(bab_snn_unit_ratio=1e-12, bab_snn_unit_width=1.0, bab_snn_unit_depth=3)
+    for sign in (1.0, -1.0):
+        r = maximize_snn(net, box, 0, sign, timeout=30, settings=eager)
+        assert r.stats["stop"] == "closed"
+        if not len(Y):
+            continue
+        assert sign * float(simulate_exact(net, r.x.tolist())[0]) == pytest.approx(r.value, abs=1e-12)
+        assert (sign * Y).max() <= r.upper + 1e-9
+        if r.complete:
+            assert (sign * Y).max() <= r.value + 1e-6
 
 
 @settings(max_examples=10, deadline=None)

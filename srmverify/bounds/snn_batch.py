@@ -38,6 +38,14 @@ Per box ``b`` and neuron ``v`` (all bounds hold wherever ``v`` fires on the box)
 
 ``undecided[b]``: the number of synapses whose causality the bounds leave open (0: the network
 is one affine map on the box), what an exact encoding of the box needs binaries for.
+
+**Neuron restrictions** (``restrict``, a :class:`Restriction` per box): the part of the box where
+chosen neurons fire in given time intervals (a branch and bound on a neuron's spike time,
+:mod:`srmverify.verify.bab_snn`). Each neuron's interval is intersected with its restriction
+before its relaxations, potential scan and successors use it (every bound then holds on that part
+of the box); a neuron restricted to fire surely fires there, and a box whose restriction
+contradicts the bounds (a neuron that must fire in an interval its bounds exclude) holds no
+input: ``empty``.
 """
 from __future__ import annotations
 
@@ -61,7 +69,12 @@ class BatchTimeBounds:
     (B, n_total, n + 1): ``t_v(x) >= lin_lo[b, v, :n] @ x + lin_lo[b, v, n]`` (and ``<=`` for
     ``lin_hi``) for ``x`` in box ``b`` where ``v`` fires; ``undecided`` (B,): synapses whose
     causality is open; ``fixed`` (B, n_total): the neuron surely fires and its causal set is
-    fixed on the box (its linear bounds are then its exact affine map, up to the sources').
+    fixed on the box (its linear bounds are then its exact affine map, up to the sources');
+    ``empty`` (B,): the box's restriction holds no input (module doc; every other field is then
+    meaningless); ``free_lo`` (B, n_total): ``lo``, except where the neuron's own restriction
+    raised it: there the lower bound of its first threshold crossing before that (an exact
+    encoding given ``lo`` takes "no crossing before ``lo``" for granted: it needs ``free_lo`` and
+    the row ``t >= lo``, :meth:`box`).
     """
 
     lo: np.ndarray
@@ -72,11 +85,50 @@ class BatchTimeBounds:
     lin_hi: np.ndarray
     undecided: np.ndarray
     fixed: np.ndarray
+    empty: np.ndarray
+    free_lo: np.ndarray
 
-    def box(self, b: int) -> SpikeTimeBounds:
-        """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` (for an encoding)."""
-        return SpikeTimeBounds(self.lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
-                               self.never[b].copy(), "batch")
+    def box(self, b: int) -> tuple[SpikeTimeBounds, np.ndarray]:
+        """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` for an encoding (``free_lo``
+        as the lower bounds), and the neurons whose time the encoding must bound below by ``lo``
+        by a row of its own (their restriction raised ``lo``)."""
+        raised = np.flatnonzero(self.free_lo[b] < self.lo[b])
+        return SpikeTimeBounds(self.free_lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
+                               self.never[b].copy(), "batch"), raised
+
+
+class Restriction(NamedTuple):
+    """The part of a box where each neuron ``v`` (global id) fires, if at all, in
+    ``[t_min[v], t_max[v]]``, and surely fires where ``fires[v]`` (arrays (n_total,), or
+    (B, n_total) for a batch); ``splits[v]``: how many splits on ``v`` made it. The whole box:
+    :meth:`none`."""
+
+    t_min: np.ndarray
+    t_max: np.ndarray
+    fires: np.ndarray
+    splits: np.ndarray
+
+    @staticmethod
+    def none(n_total: int) -> "Restriction":
+        """No restriction."""
+        return Restriction(np.full(n_total, -np.inf), np.full(n_total, np.inf), np.zeros(n_total, bool),
+                           np.zeros(n_total, int))
+
+    def split(self, v: int, at: float) -> tuple["Restriction", "Restriction"]:
+        """Two restrictions covering this one: ``v`` fires in ``[t_min, at]``, and ``v`` fires in
+        ``[at, t_max]`` or (unless it must fire) not at all.
+
+        >>> a, b = Restriction.none(2).split(1, 0.5)
+        >>> a.t_max.tolist(), bool(a.fires[1]), b.t_min.tolist(), bool(b.fires[1]), b.splits.tolist()
+        ([inf, 0.5], True, [-inf, 0.5], False, [0, 1])
+        """
+        splits = self.splits.copy()
+        splits[v] += 1
+        lo = Restriction(self.t_min, self.t_max.copy(), self.fires.copy(), splits)
+        hi = Restriction(self.t_min.copy(), self.t_max, self.fires, splits)
+        lo.t_max[v], lo.fires[v] = at, True
+        hi.t_min[v] = at
+        return lo, hi
 
 
 def crossing(a: np.ndarray, w: np.ndarray, theta: np.ndarray, side: int) -> np.ndarray:
@@ -321,10 +373,12 @@ def _back_substitute(net: SNN, rels: list, E: np.ndarray, c: np.ndarray, scale: 
     return out
 
 
-def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None) -> BatchTimeBounds:
+def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | None = None,
+                      restrict: Restriction | None = None) -> BatchTimeBounds:
     """Bounds of every spike time on each data box of ``boxes`` (B, n_inputs, 2) (module doc).
     ``centre_times`` (B, n_total): the spike times at the box centres (simulated when omitted;
-    their causal sets choose the lower slopes of the synapse relaxations).
+    their causal sets choose the lower slopes of the synapse relaxations). ``restrict``: a
+    :class:`Restriction` of (B, n_total) arrays, the part of each box bounded (module doc).
 
     Examples
     --------
@@ -355,6 +409,8 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
     lo[:, n:net.first_neuron] = hi[:, n:net.first_neuron] = consts
     lin_lo[:, n:net.first_neuron, n] = lin_hi[:, n:net.first_neuron, n] = consts
     undecided = np.zeros(nb, int)
+    empty = np.zeros(nb, bool)
+    free_lo = lo.copy()
     rels: list[tuple[Relaxation, Relaxation]] = []     # (lower, upper) of each level so far
     for lv in net.levels:
         s, vs = lv.sources, lv.neurons
@@ -376,6 +432,14 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
+        free = t_lo
+        if restrict is not None:
+            t_lo, t_hi = np.maximum(t_lo, restrict.t_min[:, vs]), np.minimum(t_hi, restrict.t_max[:, vs])
+            must = restrict.fires[:, vs]
+            gone = ~(t_lo <= t_hi)                                      # fires nowhere in its interval
+            empty |= np.any(gone & must, axis=1)
+            nev, mnf = nev | gone, (mnf | gone) & ~must
+            t_lo[nev], t_hi[nev] = np.inf, np.inf
         t_lo, t_hi = _scan_times(W, D, theta, t_lo, t_hi, lin_lo[:, s], lin_hi[:, s], live, sure, boxes)
         tc = centre_times[:, vs]
         ac = centre_times[:, None, s] + D
@@ -413,7 +477,9 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
         rels.append((Relaxation(np.where(kl, low.coef, 0.0), np.where(keep_l, low.const, t_lo)),
                      Relaxation(np.where(ku, upp.coef, 0.0), np.where(keep_u, upp.const, t_hi))))
         lo[:, vs], hi[:, vs] = t_lo, t_hi
+        free_lo[:, vs] = t_lo if restrict is None else np.where(restrict.t_min[:, vs] > free, free, t_lo)
         fix = ~mnf & np.all(~live | (sure & stable), axis=2)
         may_not[:, vs], never[:, vs], fixed[:, vs] = mnf, nev, fix
         undecided += np.where(nev, 0, (live & ~stable).sum(axis=2)).sum(axis=1)
-    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed)
+    free_lo[:, :net.first_neuron] = lo[:, :net.first_neuron]
+    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, empty, free_lo)

@@ -269,18 +269,23 @@ class BoxBounds(NamedTuple):
     bounds of the objective, ``slopes`` (B, n) slopes of a linear bound (branching and corner
     candidates), ``leaf`` (B,) boxes small enough to be closed exactly by :meth:`Objective.leaf`,
     ``state``: the kind's own data (intermediate bounds) for :meth:`Objective.tighten` and
-    :meth:`Objective.leaf`."""
+    :meth:`Objective.leaf`; ``unit``, ``at`` (B,): where ``unit[b] >= 0``, box ``b`` is branched
+    by :meth:`Objective.divide` on that unit at ``at[b]`` instead of an input split."""
 
     ub: np.ndarray
     slopes: np.ndarray
     leaf: np.ndarray
     state: Any
+    unit: np.ndarray | None = None
+    at: np.ndarray | None = None
 
 
 class Objective(Protocol):
     """One network kind's part of the branch and bound of :func:`maximize`: the loop (heap of
     boxes, incumbent, stop rules) is kind-independent, the bounding of a batch of sub-boxes,
-    the candidate points and the leaf encoding are not. ``batch``: boxes bounded at once."""
+    the candidate points and the leaf encoding are not. ``batch``: boxes bounded at once.
+    A node of the search is a box and a *domain*: the kind's restriction of the box (``None``: the
+    whole box; the ReLU kind has none), made by :meth:`divide`."""
 
     batch: int
 
@@ -292,8 +297,14 @@ class Objective(Protocol):
         """The objective at ``x`` by exact simulation (``-inf`` where it is undefined)."""
         ...
 
-    def bound(self, boxes: np.ndarray) -> BoxBounds:
-        """Sound bounds of the objective on each box of a batch (B, n, 2)."""
+    def bound(self, boxes: np.ndarray, domains: list | None = None) -> BoxBounds:
+        """Sound bounds of the objective on each box of a batch (B, n, 2), within its domain
+        (``domains``: one per box, ``None``: every box whole)."""
+        ...
+
+    def divide(self, domain: Any, unit: int, at: float) -> tuple[Any, Any]:
+        """Two domains covering ``domain`` (a branch on ``unit`` at ``at``, as
+        :attr:`BoxBounds.unit` asked)."""
         ...
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
@@ -334,9 +345,12 @@ class ReluObjective:
     def exact(self, x: np.ndarray) -> float:
         return float(relu_exact(self.net, x.tolist())[0])
 
-    def bound(self, boxes: np.ndarray) -> BoxBounds:
+    def bound(self, boxes: np.ndarray, domains: list | None = None) -> BoxBounds:
         ub, A, unst, pre = _bound_boxes(self.net, boxes, self.settings.bound_margin)
         return BoxBounds(ub, A, unst <= self.settings.bab_leaf_unstable, pre)
+
+    def divide(self, domain: Any, unit: int, at: float) -> tuple[Any, Any]:
+        raise NotImplementedError("ReLU boxes are only split on inputs")
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
         return corner_candidates(boxes, bb.slopes)
@@ -392,9 +406,10 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
     best_x = box.mean(axis=1)
     best = float(obj.values(best_x[None])[0])
     closed = -np.inf            # largest proven bound of a discarded box
-    heap: list[tuple[float, int, np.ndarray, int]] = []
+    heap: list[tuple[float, int, np.ndarray, Any, Any]] = []    # (-ub, counter, box, branch, domain)
     counter = 0
-    stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0}
+    stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0,
+                             "unit_splits": 0}
 
     def tol(v: float) -> float:
         return atol + rtol * abs(v) if np.isfinite(v) else atol
@@ -426,7 +441,7 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         steps *= np.repeat(np.geomspace(0.1, 1e-4, 4), settings.bab_local_steps // 4)[:, None]
         offer(np.clip(best_x + steps, box[:, 0], box[:, 1]))
 
-    def keep(f: int, bx: np.ndarray, ub: float, bb: BoxBounds) -> None:
+    def keep(f: int, bx: np.ndarray, dom: Any, ub: float, bb: BoxBounds) -> None:
         """Prune, close by a leaf, or queue one box."""
         nonlocal closed, counter
         if ub <= target():
@@ -447,23 +462,26 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
                 stats["leaf_closed"] += 1
                 closed = max(closed, bound)
                 return
-        widths = bx[:, 1] - bx[:, 0]
-        a = bb.slopes[f]
-        score = (np.abs(a) + np.abs(a).mean() + 1e-12) * widths
-        heapq.heappush(heap, (-float(ub), counter, bx, int(np.argmax(score))))
+        if bb.unit is not None and bb.unit[f] >= 0:
+            branch: Any = (int(bb.unit[f]), float(bb.at[f]))
+        else:
+            widths = bx[:, 1] - bx[:, 0]
+            a = bb.slopes[f]
+            branch = int(np.argmax((np.abs(a) + np.abs(a).mean() + 1e-12) * widths))
+        heapq.heappush(heap, (-float(ub), counter, bx, branch, dom))
         counter += 1
 
-    def bound_and_keep(boxes: np.ndarray, parent_ub: np.ndarray) -> None:
-        bb = obj.bound(boxes)
+    def bound_and_keep(boxes: np.ndarray, domains: list, parent_ub: np.ndarray) -> None:
+        bb = obj.bound(boxes, domains)
         ub = np.minimum(bb.ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
         stats["boxes"] += len(boxes)
         offer(obj.candidates(boxes, bb))
         local_search()
         ub = obj.tighten(boxes, bb, ub, target())
         for f in range(len(boxes)):
-            keep(f, boxes[f], float(ub[f]), bb)
+            keep(f, boxes[f], domains[f], float(ub[f]), bb)
 
-    bound_and_keep(box[None], np.array([np.inf]))
+    bound_and_keep(box[None], [None], np.array([np.inf]))
     stop = "closed"
     while heap and -heap[0][0] > target():
         if decided():
@@ -472,15 +490,21 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         if expired(deadline):
             stop = "timeout"
             break
-        kids, parent_ub = [], []
-        for neg, _, bx, d in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
-            mid = 0.5 * (bx[d, 0] + bx[d, 1])
-            lo_box, hi_box = bx.copy(), bx.copy()
-            lo_box[d, 1] = mid
-            hi_box[d, 0] = mid
-            kids += [lo_box, hi_box]
+        kids, doms, parent_ub = [], [], []
+        for neg, _, bx, d, dom in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
+            if isinstance(d, tuple):                 # a branch of the kind's own (on a unit)
+                kids += [bx, bx]
+                doms += obj.divide(dom, *d)
+                stats["unit_splits"] += 1
+            else:
+                mid = 0.5 * (bx[d, 0] + bx[d, 1])
+                lo_box, hi_box = bx.copy(), bx.copy()
+                lo_box[d, 1] = mid
+                hi_box[d, 0] = mid
+                kids += [lo_box, hi_box]
+                doms += [dom, dom]
             parent_ub += [-neg, -neg]
-        bound_and_keep(np.array(kids), np.array(parent_ub))
+        bound_and_keep(np.array(kids), doms, np.array(parent_ub))
         up = max(best, closed, -heap[0][0] if heap else -np.inf)
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
     value = obj.exact(best_x)

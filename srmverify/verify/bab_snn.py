@@ -8,6 +8,13 @@ supremum) of ``sign * y_j`` over the inputs of a box where output ``j`` fires.
 * incumbents: float simulation (:func:`~srmverify.simulate.simulate`, which never returns a
   time the exact definition would not give) at box centres, the corners of the linear bound and
   the generic loop's local search; the final incumbent is re-evaluated in exact rationals;
+* neuron splits: where the bounds of a box leave a neuron's spike time open by far more than
+  the box's width explains (a *jump*: the neuron's potential touches its threshold inside the
+  box, so it fires early on one part and late on the rest, and no linear bound is tight across),
+  the box is branched on that neuron's time instead of an input: one child where it fires in the
+  lower half of its interval, one where it fires in the upper half or not at all
+  (:class:`~srmverify.bounds.snn_batch.Restriction`, which the bounds and the leaf encodings
+  honour; the children cover the parent). :func:`unit_choice` decides;
 * leaves: a box whose bounds leave at most
   :attr:`~srmverify.settings.Settings.bab_snn_leaf_undecided` synapses undecided is closed by the
   exact encoding of :mod:`srmverify.encode.snn` with those bounds (neurons with a fixed causal
@@ -25,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..bounds.snn_batch import BatchTimeBounds, concretise, batch_time_bounds
+from ..bounds.snn_batch import BatchTimeBounds, Restriction, concretise, batch_time_bounds
 from ..encode.network import input_vars
 from ..encode.program import Lin, Program, float_arithmetic
 from ..encode.snn import encode_snn
@@ -59,6 +66,7 @@ class SnnObjective:
         self.beta = self.const - float(np.sum(self.c * offset / scale))
         self.rng = np.random.default_rng(0)
         self.batch = settings.bab_snn_batch
+        self.root: np.ndarray | None = None     # widths of the first box bounded (the search's root)
 
     def values(self, X: np.ndarray) -> np.ndarray:
         y = simulate(self.net, np.atleast_2d(X))[:, self.js]
@@ -72,10 +80,16 @@ class SnnObjective:
             return -np.inf
         return float(sum((Fraction(float(cj)) * yj for cj, yj in zip(self.c, fired)), Fraction(0))) + self.const
 
-    def bound(self, boxes: np.ndarray) -> BoxBounds:
+    def bound(self, boxes: np.ndarray, domains: list | None = None) -> BoxBounds:
         net = self.net
         centres = spike_times(net, net.encode(boxes.mean(axis=2)))
-        bb = batch_time_bounds(net, boxes, centres)
+        restrict = None
+        if domains is not None and any(d is not None for d in domains):
+            whole = Restriction.none(net.n_total)
+            restrict = Restriction(*(np.array(a) for a in zip(*(whole if d is None else d for d in domains))))
+        bb = batch_time_bounds(net, boxes, centres, restrict)
+        if self.root is None:
+            self.root = boxes[0, :, 1] - boxes[0, :, 0]
         up = self.alpha > 0
         o = self.outs
         t = np.where(up, bb.hi[:, o], bb.lo[:, o])                                    # (B, k)
@@ -86,9 +100,17 @@ class SnnObjective:
             # the linear bounds stand for an infinite interval side by a 0: not usable there
             linear = np.where(np.all(np.isfinite(t), axis=1), concretise(comb[:, None], boxes, True)[:, 0], np.inf)
             ub = np.minimum(interval, linear) + self.beta
-            ub = np.where(np.any(bb.never[:, o], axis=1), -np.inf, ub)
+            ub = np.where(np.any(bb.never[:, o], axis=1) | bb.empty, -np.inf, ub)
             ub = np.where(np.isfinite(ub), ub + self.settings.bound_margin * (1 + np.abs(ub)), ub)
-        return BoxBounds(ub, comb[:, :-1], bb.undecided <= self.settings.bab_snn_leaf_undecided, bb)
+        leaf = bb.undecided <= self.settings.bab_snn_leaf_undecided
+        splits = np.zeros((len(boxes), net.n_total), int) if restrict is None else restrict.splits
+        unit, at = unit_choice(net, boxes, bb, splits < self.settings.bab_snn_unit_depth,
+                               self.settings.bab_snn_unit_ratio)
+        small = np.all(boxes[:, :, 1] - boxes[:, :, 0] <= self.root * self.settings.bab_snn_unit_width, axis=1)
+        return BoxBounds(ub, comb[:, :-1], leaf, bb, np.where(leaf | ~small, -1, unit), at)
+
+    def divide(self, domain: Restriction | None, unit: int, at: float) -> tuple[Restriction, Restriction]:
+        return (Restriction.none(self.net.n_total) if domain is None else domain).split(unit, at)
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
         """Corners of the linear bounds, centres and :data:`RANDOM_POINTS` random points per box
@@ -107,7 +129,11 @@ class SnnObjective:
         with nullcontext() if exact else float_arithmetic():
             p = Program()
             x = input_vars(p, box)
-            vm = encode_snn(p, self.net, x, state.box(f))
+            tb, raised = state.box(f)
+            vm = encode_snn(p, self.net, x, tb)
+            for v in raised:                  # a neuron split's lower side (BatchTimeBounds.box)
+                if v in vm.times:
+                    p.add(Lin.var(vm.times[v]), ">=", float(state.lo[f, v]), f"split{v}")
             terms = []
             for cj, j in zip(self.c, self.js):
                 y, fire = vm.outputs[j], vm.output_fire[j]
@@ -134,6 +160,38 @@ class SnnObjective:
         if sol.status == "optimal" and sol.objective is not None and exact:
             return pts, float(sol.objective)
         return pts, None
+
+
+def unit_choice(net: SNN, boxes: np.ndarray, bb: BatchTimeBounds, allowed: np.ndarray,
+                ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which neuron to branch each box on, and where: ``(unit, at)`` (B,), ``unit = -1``: an input
+    split. A neuron qualifies when ``allowed`` (B, n_total), it is not an output (a branch on the
+    objective's own time gains nothing), its causal set is open on the box and the gap of its linear
+    bounds at the box centre exceeds ``ratio`` times what the box's widths explain (the sum of
+    ``|slope| * width`` of its two linear bounds, halved; constant linear bounds, the interval's
+    stand-ins, are no evidence); the one with the largest gap is split at the middle of its
+    interval.
+
+    >>> net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])
+    >>> box = np.array([[[0.0, 1.0], [0.0, 1.0]]])
+    >>> unit_choice(net, box, batch_time_bounds(net, box), np.ones((1, 4), bool), 1.0)[0].tolist()   # affine
+    [-1]
+    """
+    n = net.n_inputs
+    c = np.concatenate([boxes.mean(axis=2), np.ones((len(boxes), 1))], axis=1)
+    w = boxes[:, None, :, 1] - boxes[:, None, :, 0]
+    with np.errstate(invalid="ignore"):
+        gap = np.einsum("bvj,bj->bv", bb.lin_hi - bb.lin_lo, c)
+        explained = 0.5 * ((np.abs(bb.lin_hi[..., :n]) + np.abs(bb.lin_lo[..., :n])) * w).sum(axis=2)
+        ok = allowed & np.isfinite(bb.lo) & np.isfinite(bb.hi) & (bb.hi > bb.lo) & ~bb.fixed
+        ok &= (explained > 0) & (gap > ratio * explained)
+    ok[:, :net.first_neuron] = False
+    ok[:, np.asarray(net.outputs)] = False
+    score = np.where(ok, gap, -np.inf)
+    v = np.argmax(score, axis=1)
+    rows = np.arange(len(boxes))
+    unit = np.where(ok[rows, v], v, -1)
+    return unit, 0.5 * (bb.lo[rows, v] + bb.hi[rows, v])
 
 
 def maximize_snn(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, atol: float = 1e-6,
