@@ -93,8 +93,9 @@ class Settings:
     #: Random local-search points around the incumbent per batch.
     bab_local_steps: int = 64
     #: An SNN box whose bounds leave at most this many synapses' causality open is closed by an
-    #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn).
-    bab_snn_leaf_undecided: int = 12
+    #: exact (MILP/SMT) leaf encoding (srmverify.verify.bab_snn). 30 since the leaves' triangle
+    #: rows (12 before): 5-20-20-1 issue-11 nets 3/5 within 60 s (0/5 at 12).
+    bab_snn_leaf_undecided: int = 30
     #: An SNN box is branched on a neuron's spike time instead of an input when the gap of that
     #: neuron's linear bounds at the box centre exceeds this many times what the box's widths
     #: explain (a jump inside the box; srmverify.verify.bab_snn.unit_choice).
