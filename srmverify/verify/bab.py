@@ -462,7 +462,7 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
                 stats["leaf_closed"] += 1
                 closed = max(closed, bound)
                 return
-        if bb.unit is not None and bb.unit[f] >= 0:
+        if bb.unit is not None and bb.at is not None and bb.unit[f] >= 0:
             branch: Any = (int(bb.unit[f]), float(bb.at[f]))
         else:
             widths = bx[:, 1] - bx[:, 0]
@@ -490,7 +490,9 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         if expired(deadline):
             stop = "timeout"
             break
-        kids, doms, parent_ub = [], [], []
+        kids: list[np.ndarray] = []
+        doms: list[Any] = []
+        parent_ub: list[float] = []
         for neg, _, bx, d, dom in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
             if isinstance(d, tuple):                 # a branch of the kind's own (on a unit)
                 kids += [bx, bx]
