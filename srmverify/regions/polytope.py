@@ -266,6 +266,12 @@ def _side(V, Z, R, s, sg, ei, ej, a, c):
 
 
 @nb.njit(cache=True)
+def _nothing(d, nw):
+    """The empty polytope: no vertex, no row."""
+    return np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1))
+
+
+@nb.njit(cache=True)
 def cut_one(V, Z, R, a, c, eps):
     """The part ``a · y <= c`` (unit ``a``) of one polytope ``(V, Z, R)``, facets only.
 
@@ -275,7 +281,7 @@ def cut_one(V, Z, R, a, c, eps):
     d = V.shape[1]
     s, nneg, npos = _signs(V, a, c, eps)
     if nneg == 0:
-        return np.empty((0, d)), np.zeros((0, Z.shape[1]), dtype=np.uint64), np.empty((0, d + 1))
+        return _nothing(d, Z.shape[1])
     ei, ej = _edges(Z, s, d, nneg, npos)
     return _side(V, Z, R, s, 1.0, ei, ej, a, c)
 
@@ -287,10 +293,9 @@ def split_one(V, Z, R, a, c, eps):
     d, nw = V.shape[1], Z.shape[1]
     s, nneg, npos = _signs(V, a, c, eps)
     ei, ej = _edges(Z, s, d, nneg, npos)
-    empty = (np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1)))
-    inside = _side(V, Z, R, s, 1.0, ei, ej, a, c) if nneg else empty
+    inside = _side(V, Z, R, s, 1.0, ei, ej, a, c) if nneg else _nothing(d, nw)
     if not npos:
-        return inside, empty
+        return inside, _nothing(d, nw)
     order = np.argsort(ej, kind="mergesort")         # the other side's order: by its negative vertex
     return inside, _side(V, Z, R, s, -1.0, ej[order], ei[order], a, c)
 

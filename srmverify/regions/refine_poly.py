@@ -85,11 +85,20 @@ def _push(V, Z, R, vst, vct, rst, rct, nv, nr, npc, PV, PZ, PR):
     """Append the polytope ``(PV, PZ, PR)`` to a flat store with ``npc`` polytopes, ``nv``
     vertices and ``nr`` rows; returns the (grown) store and the new counts."""
     n, m = PV.shape[0], PR.shape[0]
-    V, Z, R = K._grow_rows(V, nv + n), K._grow_rows(Z, nv + n), K._grow_rows(R, nr + m)
-    vst, vct, rst, rct = K._grow(vst, npc + 1), K._grow(vct, npc + 1), K._grow(rst, npc + 1), K._grow(rct, npc + 1)
-    V[nv: nv + n] = PV
-    Z[nv: nv + n] = PZ
-    R[nr: nr + m] = PR
+    if nv + n > V.shape[0]:
+        V, Z = K._grow_rows(V, nv + n), K._grow_rows(Z, nv + n)
+    if nr + m > R.shape[0]:
+        R = K._grow_rows(R, nr + m)
+    if npc + 1 > vst.shape[0]:
+        vst, vct, rst, rct = K._grow(vst, npc + 1), K._grow(vct, npc + 1), K._grow(rst, npc + 1), K._grow(rct, npc + 1)
+    for k in range(n):                       # element-wise: no slice views (their refcounts cost more)
+        for e in range(PV.shape[1]):
+            V[nv + k, e] = PV[k, e]
+        for e in range(PZ.shape[1]):
+            Z[nv + k, e] = PZ[k, e]
+    for k in range(m):
+        for e in range(PR.shape[1]):
+            R[nr + k, e] = PR[k, e]
     vst[npc], vct[npc], rst[npc], rct[npc] = nv, n, nr, m
     return V, Z, R, vst, vct, rst, rct, nv + n, nr + m, npc + 1
 
@@ -186,7 +195,8 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
             if alive and PV.shape[0]:
                 oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
                     oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
-                oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
+                if no > oorg.shape[0]:
+                    oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
                 oorg[no - 1], ofire[no - 1] = corg[p], fires
                 ocau[no - 1] = cau
         cV, cZ, cR, cvst, cvct, crst, crct, corg = nV, nZ, nR, nvst, nvct, nrst, nrct, norg
