@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from srmverify.formats import load_network
 from srmverify.network import SNN
-from srmverify.regions import (Domain, count_regions, masked_patterns, pattern_bits, refine, theory_for, traverse,
-                               walk_line)
+from srmverify.regions import (Domain, count_causal_pieces, count_regions, masked_patterns, pattern_bits, refine,
+                               theory_for, traverse, walk_line)
 from srmverify.regions import refine_kernel
 from srmverify.regions.refine2d import clip, first_crossing, measure
 from srmverify.simulate import run_exact
@@ -234,6 +234,22 @@ def test_causal_pieces_of_one_always_firing_layer_are_its_regions():
     net = SNN.layered([np.tile([[1.0, 2.0]], (3, 1))], [1.0 + np.arange(3)])
     r = count_regions(net, Domain.box([[0, 40], [0, 40]]), "refine")
     assert r.causal_pieces == r.causal_regions == 7
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=small)
+def test_causal_pieces_of_one_level_of_outputs_are_its_patterns(seed):
+    """One level whose neurons are all outputs: counting the distinct patterns (the shortcut of
+    count_causal_pieces) is counting the masked ones, whatever the signs, delays and constants."""
+    rng = np.random.default_rng(seed)
+    d, m = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    W = rng.normal(0.3, 1.0, (m, d + 1))
+    D = rng.uniform(0, 1, (m, d + 1)) * (rng.random((m, d + 1)) < 0.5)
+    net = SNN.layered([W], [rng.uniform(0.2, 2.0, m)], delays=[D], constants=[float(rng.uniform(0, 1))])
+    bits = pattern_bits(net, Domain.box([[0, 3]] * d), rng.uniform(0, 3, (300, d)))
+    full = [b.tobytes().hex() for b in np.packbits(bits, axis=1)]
+    masked = {b.tobytes() for b in np.packbits(masked_patterns(net, bits), axis=1)}
+    assert count_causal_pieces(net, full) == len(masked) == len(set(full))
 
 
 def test_timeout_gives_a_partial_result():

@@ -66,11 +66,19 @@ def masked_patterns(net: SNN, bits: np.ndarray) -> np.ndarray:
 
 def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
     """Number of distinct masked patterns among the causal patterns ``patterns_hex`` (the
-    ``pattern`` strings of :class:`.Region`)."""
+    ``pattern`` strings of :class:`.Region`).
+
+    One level whose neurons are all outputs masks nothing that tells patterns apart: a firing
+    neuron keeps its causal set, a silent one loses the bits of its firing sources, and those
+    (inputs and constants) fire at every input, so they are the same for every pattern. There
+    the count is that of the distinct patterns themselves.
+    """
     if not patterns_hex:
         return 0
-    nbits = sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons
     distinct = list(set(patterns_hex))
+    if len(net.levels) == 1 and set(net.outputs.tolist()) == set(range(net.first_neuron, net.n_total)):
+        return len(distinct)
+    nbits = sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons
     packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
     bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
     masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits), axis=1))

@@ -15,6 +15,7 @@ rows; their exact (strict) versions describe the cell's interior.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,12 +46,13 @@ class Domain:
     def dim(self) -> int:
         return self.M.shape[1]
 
-    @property
+    @cached_property
     def scale(self) -> float:
-        """Largest side of the box in ``y`` (tolerances are relative to it)."""
+        """Largest side of the box in ``y`` (tolerances are relative to it; computed once, as
+        :attr:`is_input_box`: a domain is not changed after it is made)."""
         return float(max(np.max(self.hi - self.lo), 1e-300))
 
-    @property
+    @cached_property
     def is_input_box(self) -> bool:
         """Whether ``y`` is the input itself, up to the shift ``c`` (``M`` is the identity: a box)."""
         return self.M.shape[0] == self.M.shape[1] and np.array_equal(self.M, np.eye(self.M.shape[0]))

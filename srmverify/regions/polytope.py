@@ -162,22 +162,13 @@ def _signs(V, a, c, eps):
 
 
 @nb.njit(cache=True)
-def _edges(Z, s, d, nneg, npos, m):
+def _edges(Z, s, d, nneg, npos):
     """The edges ``(i, j)`` with ``s[i] < 0 < s[j]`` (by ``i``, then ``j``): the rows tight at both
-    are at least ``d - 1`` and no third vertex is tight at all of them (the vertices tight at
-    each of the ``m`` rows as bit sets, intersected over the rows tight at both)."""
+    are at least ``d - 1`` and no third vertex is tight at all of them (its incidence words a
+    superset of theirs). No scratch arrays: the incidence words are read in place."""
     n, nw = Z.shape
-    vw = (n + 63) >> 6
-    tight = np.zeros((m, vw), dtype=np.uint64)
-    for r in range(m):
-        w, b = r >> 6, _ONE << np.uint64(r & 63)
-        for k in range(n):
-            if Z[k, w] & b:
-                tight[r, k >> 6] |= _ONE << np.uint64(k & 63)
     ei, ej = np.empty(nneg * npos, dtype=np.int64), np.empty(nneg * npos, dtype=np.int64)
     ne = 0
-    common = np.empty(nw, dtype=np.uint64)
-    acc = np.empty(vw, dtype=np.uint64)
     for i in range(n):
         if not s[i] < 0:
             continue
@@ -186,23 +177,20 @@ def _edges(Z, s, d, nneg, npos, m):
                 continue
             pc = 0
             for w in range(nw):
-                common[w] = Z[i, w] & Z[j, w]
-                pc += _bitcount(common[w])
+                pc += _bitcount(Z[i, w] & Z[j, w])
             if pc < d - 1:
                 continue
-            # no third vertex tight at every row tight at both
-            acc[:] = ~np.uint64(0)
-            if n & 63:
-                acc[vw - 1] = (_ONE << np.uint64(n & 63)) - _ONE
-            for r in range(m):
-                if common[r >> 6] & (_ONE << np.uint64(r & 63)):
-                    for x in range(vw):
-                        acc[x] &= tight[r, x]
-            acc[i >> 6] &= ~(_ONE << np.uint64(i & 63))
-            acc[j >> 6] &= ~(_ONE << np.uint64(j & 63))
             edge = True
-            for x in range(vw):
-                if acc[x]:
+            for k in range(n):
+                if k == i or k == j:
+                    continue
+                covers = True
+                for w in range(nw):
+                    c = Z[i, w] & Z[j, w]
+                    if (Z[k, w] & c) != c:
+                        covers = False
+                        break
+                if covers:
                     edge = False
                     break
             if edge:
@@ -229,8 +217,10 @@ def _side(V, Z, R, s, sg, ei, ej, a, c):
     wm, bm = m >> 6, _ONE << np.uint64(m & 63)
     for k in range(n):
         if sg * s[k] <= 0:
-            oV[cnt] = V[k]
-            oZ[cnt] = Z[k]
+            for e in range(d):
+                oV[cnt, e] = V[k, e]
+            for w in range(nw):
+                oZ[cnt, w] = Z[k, w]
             if s[k] == 0:
                 oZ[cnt, wm] |= bm
             cnt += 1
@@ -261,7 +251,8 @@ def _side(V, Z, R, s, sg, ei, ej, a, c):
     for t in range(mk):
         r = keep[t]
         if r < m:
-            nR[t] = R[r]
+            for e in range(d + 1):
+                nR[t, e] = R[r, e]
         else:
             for e in range(d):
                 nR[t, e] = sg * a[e]
@@ -275,6 +266,12 @@ def _side(V, Z, R, s, sg, ei, ej, a, c):
 
 
 @nb.njit(cache=True)
+def _nothing(d, nw):
+    """The empty polytope: no vertex, no row."""
+    return np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1))
+
+
+@nb.njit(cache=True)
 def cut_one(V, Z, R, a, c, eps):
     """The part ``a · y <= c`` (unit ``a``) of one polytope ``(V, Z, R)``, facets only.
 
@@ -284,8 +281,8 @@ def cut_one(V, Z, R, a, c, eps):
     d = V.shape[1]
     s, nneg, npos = _signs(V, a, c, eps)
     if nneg == 0:
-        return np.empty((0, d)), np.zeros((0, Z.shape[1]), dtype=np.uint64), np.empty((0, d + 1))
-    ei, ej = _edges(Z, s, d, nneg, npos, R.shape[0])
+        return _nothing(d, Z.shape[1])
+    ei, ej = _edges(Z, s, d, nneg, npos)
     return _side(V, Z, R, s, 1.0, ei, ej, a, c)
 
 
@@ -295,11 +292,10 @@ def split_one(V, Z, R, a, c, eps):
     arrays), with the signs and edges found once."""
     d, nw = V.shape[1], Z.shape[1]
     s, nneg, npos = _signs(V, a, c, eps)
-    ei, ej = _edges(Z, s, d, nneg, npos, R.shape[0])
-    empty = (np.empty((0, d)), np.zeros((0, nw), dtype=np.uint64), np.empty((0, d + 1)))
-    inside = _side(V, Z, R, s, 1.0, ei, ej, a, c) if nneg else empty
+    ei, ej = _edges(Z, s, d, nneg, npos)
+    inside = _side(V, Z, R, s, 1.0, ei, ej, a, c) if nneg else _nothing(d, nw)
     if not npos:
-        return inside, empty
+        return inside, _nothing(d, nw)
     order = np.argsort(ej, kind="mergesort")         # the other side's order: by its negative vertex
     return inside, _side(V, Z, R, s, -1.0, ej[order], ei[order], a, c)
 

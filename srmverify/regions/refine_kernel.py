@@ -245,8 +245,19 @@ def rows_at(P, n, y, R, g, h, live, w, theta, eps, vtol, a, order, causal, ra, r
                 alo[j] = min(alo[j], v)
                 ahi[j] = max(ahi[j], v)
     # P(a_u) <= sum_{w > 0} w max(0, hi_u - lo_w) + sum_{w < 0} w max(0, lo_u - hi_w) on the piece
-    ip = np.array([j for j in range(m) if rel[j] and w[j] > 0], dtype=np.int64)
-    im = np.array([j for j in range(m) if rel[j] and w[j] < 0], dtype=np.int64)
+    npos = 0
+    for j in range(m):
+        if rel[j] and w[j] > 0:
+            npos += 1
+    ip, im = np.empty(npos, dtype=np.int64), np.empty(nneg, dtype=np.int64)
+    cp, cm = 0, 0
+    for j in range(m):
+        if rel[j] and w[j] > 0:
+            ip[cp] = j
+            cp += 1
+        elif rel[j] and w[j] < 0:
+            im[cm] = j
+            cm += 1
     op = np.argsort(alo[ip])
     om = np.argsort(ahi[im])
     kp, wp = alo[ip][op], w[ip][op]

@@ -85,11 +85,20 @@ def _push(V, Z, R, vst, vct, rst, rct, nv, nr, npc, PV, PZ, PR):
     """Append the polytope ``(PV, PZ, PR)`` to a flat store with ``npc`` polytopes, ``nv``
     vertices and ``nr`` rows; returns the (grown) store and the new counts."""
     n, m = PV.shape[0], PR.shape[0]
-    V, Z, R = K._grow_rows(V, nv + n), K._grow_rows(Z, nv + n), K._grow_rows(R, nr + m)
-    vst, vct, rst, rct = K._grow(vst, npc + 1), K._grow(vct, npc + 1), K._grow(rst, npc + 1), K._grow(rct, npc + 1)
-    V[nv: nv + n] = PV
-    Z[nv: nv + n] = PZ
-    R[nr: nr + m] = PR
+    if nv + n > V.shape[0]:
+        V, Z = K._grow_rows(V, nv + n), K._grow_rows(Z, nv + n)
+    if nr + m > R.shape[0]:
+        R = K._grow_rows(R, nr + m)
+    if npc + 1 > vst.shape[0]:
+        vst, vct, rst, rct = K._grow(vst, npc + 1), K._grow(vct, npc + 1), K._grow(rst, npc + 1), K._grow(rct, npc + 1)
+    for k in range(n):                       # element-wise: no slice views (their refcounts cost more)
+        for e in range(PV.shape[1]):
+            V[nv + k, e] = PV[k, e]
+        for e in range(PZ.shape[1]):
+            Z[nv + k, e] = PZ[k, e]
+    for k in range(m):
+        for e in range(PR.shape[1]):
+            R[nr + k, e] = PR[k, e]
     vst[npc], vct[npc], rst[npc], rct[npc] = nv, n, nr, m
     return V, Z, R, vst, vct, rst, rct, nv + n, nr + m, npc + 1
 
@@ -104,13 +113,13 @@ def _store(d, nw, n):
 
 
 @nb.njit(cache=True)
-def _spread(V, a, c):
-    """Largest and smallest ``a · v - c`` over the vertices ``V``."""
+def _spread(V, ra, rc, r):
+    """Largest and smallest ``ra[r] · v - rc[r]`` over the vertices ``V``."""
     hi, lo = -np.inf, np.inf
     for k in range(V.shape[0]):
-        s = -c
+        s = -rc[r]
         for e in range(V.shape[1]):
-            s += V[k, e] * a[e]
+            s += V[k, e] * ra[r, e]
         hi, lo = max(hi, s), min(lo, s)
     return hi, lo
 
@@ -150,7 +159,7 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
         norg = np.empty(max(nc, 16), dtype=np.int64)
         for p in range(nc):
             k0, kn, r0, rn = cvst[p], cvct[p], crst[p], crct[p]
-            PV, PZ, PR = cV[k0: k0 + kn].copy(), cZ[k0: k0 + kn].copy(), cR[r0: r0 + rn].copy()
+            PV, PZ, PR = cV[k0: k0 + kn], cZ[k0: k0 + kn], cR[r0: r0 + rn]
             q = par[corg[p]]
             for j in range(m):
                 live[j] = F[q, j] and present[j]
@@ -158,7 +167,7 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
             fires, nr = K._piece_rows(PV, kn, G[q], h, live, w, theta, eps, vtol, y, a, order, cau, ra, rc)
             alive = True
             for r in range(nr):
-                smax, smin = _spread(PV, ra[r], rc[r])
+                smax, smin = _spread(PV, ra, rc, r)
                 if smax <= eps:
                     continue
                 if PR.shape[0] >= 64 * nw:
@@ -186,17 +195,17 @@ def _split_kernel(V, Z, vst, vct, R, rst, rct, par, G, H, F, D, present, w, thet
             if alive and PV.shape[0]:
                 oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
                     oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, PV, PZ, PR)
-                oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
+                if no > oorg.shape[0]:
+                    oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
                 oorg[no - 1], ofire[no - 1] = corg[p], fires
                 ocau[no - 1] = cau
-        cV, cZ, cR = nV[:nnv].copy(), nZ[:nnv].copy(), nR[:nnr].copy()
-        cvst, cvct, crst, crct, corg = nvst[:nn].copy(), nvct[:nn].copy(), nrst[:nn].copy(), nrct[:nn].copy(), norg[:nn].copy()
+        cV, cZ, cR, cvst, cvct, crst, crct, corg = nV, nZ, nR, nvst, nvct, nrst, nrct, norg
         nc = nn
     for p in range(nc):                      # unfinished after max_rounds: no causal set
         k0, kn, r0, rn = cvst[p], cvct[p], crst[p], crct[p]
         oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no = _push(
-            oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, cV[k0: k0 + kn].copy(), cZ[k0: k0 + kn].copy(),
-            cR[r0: r0 + rn].copy())
+            oV, oZ, oR, ovst, ovct, orst, orct, onv, onr, no, cV[k0: k0 + kn], cZ[k0: k0 + kn],
+            cR[r0: r0 + rn])
         oorg, ofire, ocau = K._grow(oorg, no), K._grow(ofire, no), K._grow_rows(ocau, no)
         oorg[no - 1], ofire[no - 1] = corg[p], False
         ocau[no - 1] = False
@@ -287,7 +296,7 @@ def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orc
             y[e] /= max(ovct[r], 1)
         p = org[r]
         k0, kn, r0, rn = vst[p], vct[p], rst[p], rct[p]
-        PV, PZ, PR = V[k0: k0 + kn].copy(), Z[k0: k0 + kn].copy(), R[r0: r0 + rn].copy()
+        PV, PZ, PR = V[k0: k0 + kn], Z[k0: k0 + kn], R[r0: r0 + rn]
         q = par[p]
         for j in range(m):
             live[j] = F[q, j] and present[j]
@@ -295,7 +304,7 @@ def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orc
         _, nr = K.rows_at(PV, kn, y, K.reach(PV, kn, y), G[q], h, live, w, theta, eps, vtol, a, order, cau, ra, rc)
         alive = True
         for t in range(nr):
-            smax, smin = _spread(PV, ra[t], rc[t])
+            smax, smin = _spread(PV, ra, rc, t)
             if smax <= eps:
                 continue
             if -0.5 * smin <= tol:
@@ -309,7 +318,7 @@ def _merge_kernel(V, Z, vst, vct, R, rst, rct, oV, oZ, ovst, ovct, oR, orst, orc
             f = members[c]
             inside, apart = True, False
             for t in range(nr):
-                hi, lo = _spread(oV[ovst[f]: ovst[f] + ovct[f]], ra[t], rc[t])
+                hi, lo = _spread(oV[ovst[f]: ovst[f] + ovct[f]], ra, rc, t)
                 inside = inside and hi <= 1e3 * eps
                 apart = apart or lo >= -eps
             if inside:

@@ -5,6 +5,7 @@ as many as the exact results say.
 """
 from __future__ import annotations
 
+import weakref
 from math import comb
 
 import numpy as np
@@ -55,6 +56,10 @@ def relu_deep_bound(widths: list[int]) -> int:
     return total
 
 
+#: :func:`theory_for` of every SNN asked about (networks are not changed after they are made).
+_SNN_THEORY: "weakref.WeakKeyDictionary[SNN, dict]" = weakref.WeakKeyDictionary()
+
+
 def theory_for(net: SNN | ReLUNet) -> dict:
     """The known count for ``net``'s architecture, or an empty dict when none applies.
 
@@ -73,6 +78,13 @@ def theory_for(net: SNN | ReLUNet) -> dict:
                     "value": relu_shallow(hidden[0], d), "exact": False}
         return {"name": f"ReLU network {[d] + hidden}", "formula": "prod_l sum_{j<=min(d, n_1..n_(l-1))} C(n_l, j)",
                 "value": relu_deep_bound([d] + hidden), "exact": False}
+    if net not in _SNN_THEORY:
+        _SNN_THEORY[net] = _snn_theory(net)
+    return dict(_SNN_THEORY[net])
+
+
+def _snn_theory(net: SNN) -> dict:
+    """:func:`theory_for` of an SNN, computed."""
     d = net.n_inputs
     if len(net.levels) != 1 or not net.all_weights_positive or np.any(net.delay != 0):
         return {}

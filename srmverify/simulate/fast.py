@@ -27,16 +27,19 @@ from .kernel import U, LevelArrays, backend, level_times
 #: working memory is ~80 bytes per entry); the compiled backend needs no chunks.
 CHUNK_ENTRIES = 1 << 20
 
-_LEVELS: "weakref.WeakKeyDictionary[SNN, tuple[LevelArrays, ...]]" = weakref.WeakKeyDictionary()
+_Span = slice | np.ndarray
+_LEVELS: "weakref.WeakKeyDictionary[SNN, tuple[tuple[LevelArrays, _Span, _Span], ...]]" = weakref.WeakKeyDictionary()
 
 
-def _level_arrays(net: SNN) -> tuple[LevelArrays, ...]:
+def _level_arrays(net: SNN) -> tuple[tuple[LevelArrays, _Span, _Span], ...]:
+    """Every level's kernel arrays and its source and neuron columns (:func:`_span`), made once
+    per network."""
     if net not in _LEVELS:
-        _LEVELS[net] = tuple(LevelArrays.of(lv) for lv in net.levels)
+        _LEVELS[net] = tuple((LevelArrays.of(lv), _span(lv.sources), _span(lv.neurons)) for lv in net.levels)
     return _LEVELS[net]
 
 
-def _span(idx: np.ndarray) -> slice | np.ndarray:
+def _span(idx: np.ndarray) -> _Span:
     """``idx`` as a slice when it is a run of consecutive ids (a layered network's levels), so
     the columns of a level are a view, not a gathered copy.
 
@@ -63,9 +66,8 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
     known: dict[int, dict[int, Time]] = {}
     compiled = backend() == "numba"
     settled = 0
-    for lv, la in zip(net.levels, _level_arrays(net)):
+    for lv, (la, src, dst) in zip(net.levels, _level_arrays(net)):
         chunk = batch if compiled else max(1, CHUNK_ENTRIES // (lv.W.size * (1 if lv.shared_order else 2)))
-        src, dst = _span(lv.sources), _span(lv.neurons)
         for lo in range(0, batch, chunk):
             hi = min(batch, lo + chunk)
             if isinstance(dst, slice):   # written in place
@@ -73,6 +75,8 @@ def _times(net: SNN, t_in: np.ndarray, e_in: np.ndarray,
             else:
                 t, e, amb = level_times(la, T[lo:hi, src], E[lo:hi, src])
                 T[lo:hi, dst], E[lo:hi, dst] = t, e
+            if not amb.any():
+                continue
             for i in np.flatnonzero(amb.any(axis=1)).tolist():
                 i = lo + int(i)
                 if i not in known:
