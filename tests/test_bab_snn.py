@@ -130,6 +130,7 @@ def test_restriction_that_excludes_every_time_is_empty():
 
 @settings(max_examples=12, deadline=None)
 @given(seeds, st.sampled_from([1.0, -1.0]))
+@example(6603, 1.0)           # the MILP point of the early child at a near-tangency: exactly, v never fires
 def test_leaf_of_a_neuron_split_child_stays_in_the_child(seed, sign):
     """The leaf MILP of each child of a neuron split: its optimum is at least every sampled
     objective value of the child's part of the box, and its point lies in that part (by exact
@@ -160,11 +161,28 @@ def test_leaf_of_a_neuron_split_child_stays_in_the_child(seed, sign):
         if len(seen):
             assert seen.max() <= bound + 1e-9
         if pts is not None:
-            t = run_exact(net, encode_exact(net, pts[0].tolist())).times[v]
+            run = run_exact(net, encode_exact(net, pts[0].tolist()))
+            t = run.times[v]
+            # off its side only at a near-tangency: the potential's largest value before ``at``
+            # (early child: ever) within the MILP tolerance of the threshold
+            gap = abs(_peak_potential(net, run.times, v, None if k == 0 else Fraction(at)) - Fraction(net.threshold(v)))
             if k == 0:
-                assert t is not None and float(t) <= at + 1e-5
+                assert (t is not None and float(t) <= at + 1e-5) or gap <= 1e-6, (t, float(gap))
             else:
-                assert t is None or float(t) >= at - 1e-5
+                assert t is None or float(t) >= at - 1e-5 or gap <= 1e-6, (t, float(gap))
+
+
+def _peak_potential(net: SNN, times: list, v: int, until: Fraction | None) -> Fraction:
+    """Exactly, the largest potential ``sum_j w_j max(0, s - a_j)`` of neuron ``v`` over the
+    times ``s`` up to ``until`` (None: all; the potential is piecewise linear, so its maximum
+    is at an arrival, at ``until``, or unbounded when the last slope is positive)."""
+    sl = net.incoming(v)
+    arr = [(times[u] + Fraction(d), Fraction(w)) for u, w, d in
+           zip(net.src[sl].tolist(), net.weight[sl].tolist(), net.delay[sl].tolist()) if times[u] is not None]
+    if until is None and sum(w for _, w in arr) > 0:
+        return Fraction(10**9)
+    points = [a for a, _ in arr if until is None or a <= until] + ([until] if until is not None else [])
+    return max((sum(w * max(Fraction(0), s - a) for a, w in arr) for s in points), default=Fraction(0))
 
 
 def test_leaf_of_the_late_child_has_no_second_crossing():
