@@ -128,6 +128,48 @@ def test_restriction_that_excludes_every_time_is_empty():
     assert bb.lo[1, 3] == lo
 
 
+def test_late_child_of_a_neuron_that_surely_fires_before_it_is_empty():
+    """A neuron that surely fires, split above its latest possible time: the late child ("fires
+    at or after the split, or not at all") holds no input (``empty``, bound ``-inf``); the early
+    child keeps the box's bounds."""
+    net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])
+    box = np.array([[[0.0, 1.0], [0.0, 1.0]]])
+    root = batch_time_bounds(net, box)
+    assert not root.may_not[0, 3]
+    early, late = Restriction.none(net.n_total).split(3, root.hi[0, 3] + 0.25)
+    obj = SnnObjective(net, np.array([1.0]))
+    bb = obj.bound(np.repeat(box, 2, axis=0), [early, late])
+    assert bb.state.empty.tolist() == [False, True]
+    assert bb.ub[1] == -np.inf and bb.ub[0] >= 1.5       # the maximum 1.5 (x = (1, 0)) is in the early child
+
+
+def test_leaf_of_a_child_that_silences_a_neuron_keeps_it_silent():
+    """Neuron v (2 x0 - 2 x1, threshold 0.5) fires at x0 + 0.25 where x1 >= x0 + 0.25, else never;
+    the output (bias 1, v 0.5, a relay of x1 -0.5) fires at 1.99 - x1 while v is silent (at 1 where
+    x1 > 0.99). Split v above its latest time: in the late child v is silenced (it may not fire,
+    and cannot in the child's interval): the child is x1 < x0 + 0.25, where the minimum output
+    time is 1.24 (a supremum, x -> (0.5, 0.75)). Its leaf must keep v, with its fire indicator 0:
+    dropping v as if it never fired lets x1 = 1 in (output 1.0)."""
+    net = SNN.layered([[[2.0, -2.0, 0.0], [0.0, 1.0, 0.0]], [[0.5, -0.5, 1.0]]], [[0.5, 0.01], [1.0]],
+                      constants=[0.0])
+    box = np.array([[0.0, 0.5], [0.0, 1.0]])
+    v = net.first_neuron
+    root = batch_time_bounds(net, box[None])
+    assert root.may_not[0, v]
+    kids = Restriction.none(net.n_total).split(v, root.hi[0, v] + 0.05)
+    obj = SnnObjective(net, np.array([-1.0]))                   # minimise the output time
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), list(kids))
+    assert bb.state.never[1, v] and not bb.state.empty[1]
+    tb, raised, silent = bb.state.box(1)
+    assert silent.tolist() == [v] and v not in raised and tb.may_not_fire[v] and not tb.never_fires[v]
+    pts, bound = obj.leaf(1, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(1.24, abs=1e-4)
+    X = sample_box(np.random.default_rng(0), box, 4000)
+    silent_part = ~np.isfinite(spike_times(net, net.encode(X))[:, v])
+    assert (-obj.values(X[silent_part])).min() >= -bound - 1e-9
+    assert run_exact(net, encode_exact(net, pts[0].tolist())).times[v] is None
+
+
 @settings(max_examples=12, deadline=None)
 @given(seeds, st.sampled_from([1.0, -1.0]))
 def test_leaf_of_a_neuron_split_child_stays_in_the_child(seed, sign):

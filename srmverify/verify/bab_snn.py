@@ -129,11 +129,15 @@ class SnnObjective:
         with nullcontext() if exact else float_arithmetic():
             p = Program()
             x = input_vars(p, box)
-            tb, raised = state.box(f)
+            tb, raised, silent = state.box(f)
             vm = encode_snn(p, self.net, x, tb)
             for v in raised:                  # a neuron split's lower side (BatchTimeBounds.box)
                 if v in vm.times:
                     p.add(Lin.var(vm.times[v]), ">=", float(state.lo[f, v]), f"split{v}")
+            for v in silent:                  # ... and a split that leaves it no time to fire in
+                fv = vm.fire[v]
+                assert not isinstance(fv, bool)   # it may not fire (BatchTimeBounds.box): a binary
+                p.hi[fv] = 0.0
             terms = []
             for cj, j in zip(self.c, self.js):
                 y, fire = vm.outputs[j], vm.output_fire[j]
