@@ -17,6 +17,7 @@ from srmverify.network import SNN
 from srmverify.settings import DEFAULT
 from srmverify.simulate import simulate, simulate_exact, spike_times
 from srmverify.simulate.exact import encode_exact, run_exact
+from srmverify.verify.bab import BoxBounds, maximize
 from srmverify.verify.bab_snn import SnnObjective, maximize_snn
 from srmverify.verify.queries import output_bounds
 
@@ -228,6 +229,55 @@ def test_leaf_of_the_late_child_has_no_second_crossing():
     assert -bound == pytest.approx(4 / 3 + 0.1, abs=1e-4)
     _, bound = obj.leaf(0, box, bb, -1e9, "highs", 10.0, DEFAULT)
     assert -bound == pytest.approx(0.6, abs=1e-6)
+
+
+class _ToyObjective:
+    """``-|x - 0.3|`` on a 1-D box: the plain bound is the box's maximum plus its width; a unit
+    branch (offered on whole boxes only) gives two domains bounded by the maximum plus ``slack``
+    times the width."""
+
+    batch = 8
+
+    def __init__(self, slack: float):
+        self.slack = slack
+
+    def values(self, X):
+        return -np.abs(np.atleast_2d(X)[:, 0] - 0.3)
+
+    def exact(self, x):
+        return float(-abs(Fraction(float(x[0])) - Fraction(3, 10)))
+
+    def bound(self, boxes, domains=None):
+        domains = domains or [None] * len(boxes)
+        lo, hi = boxes[:, 0, 0], boxes[:, 0, 1]
+        top = -np.maximum(0.0, np.maximum(lo - 0.3, 0.3 - hi))
+        whole = np.array([d is None for d in domains])
+        ub = top + np.where(whole, 1.0, self.slack) * (hi - lo)
+        return BoxBounds(ub, np.zeros((len(boxes), 1)), np.zeros(len(boxes), bool), None,
+                         np.where(whole, 0, -1), np.zeros(len(boxes)))
+
+    def divide(self, domain, unit, at):
+        return "a", "b"
+
+    def candidates(self, boxes, bb):
+        return boxes.mean(axis=2)
+
+    def tighten(self, boxes, bb, ub, target):
+        return ub
+
+    def leaf(self, f, box, bb, cutoff, engine, limit, settings):
+        return None, None
+
+
+@pytest.mark.parametrize("slack, chosen", [(0.0, 1), (3.0, 0)])
+def test_maximize_keeps_the_better_of_the_input_and_the_unit_branch(slack, chosen):
+    """Where the objective offers a branch of its own, ``maximize`` bounds its children and the
+    input split's and keeps the branch whose children's larger bound is smaller: the unit branch
+    when it is exact (slack 0: chosen at the root, the search closes at once), never when its
+    bounds are looser than the input halves' (slack 3); either way the maximum 0 at 0.3."""
+    r = maximize(_ToyObjective(slack), np.array([[0.0, 1.0]]), atol=1e-6)
+    assert r.complete and r.upper >= 0.0 >= r.value >= -1e-6
+    assert r.stats["unit_tried"] >= 1 and r.stats["unit_splits"] == chosen
 
 
 @settings(max_examples=6, deadline=None)
