@@ -17,6 +17,7 @@ from srmverify.network import SNN
 from srmverify.settings import DEFAULT
 from srmverify.simulate import simulate, simulate_exact, spike_times
 from srmverify.simulate.exact import encode_exact, run_exact
+from srmverify.verify.bab import BoxBounds, maximize
 from srmverify.verify.bab_snn import SnnObjective, maximize_snn
 from srmverify.verify.queries import output_bounds
 
@@ -128,6 +129,48 @@ def test_restriction_that_excludes_every_time_is_empty():
     assert bb.lo[1, 3] == lo
 
 
+def test_late_child_of_a_neuron_that_surely_fires_before_it_is_empty():
+    """A neuron that surely fires, split above its latest possible time: the late child ("fires
+    at or after the split, or not at all") holds no input (``empty``, bound ``-inf``); the early
+    child keeps the box's bounds."""
+    net = SNN.layered([[[1.0, -1.0, 1.0]]], [[0.5]], constants=[0.0])
+    box = np.array([[[0.0, 1.0], [0.0, 1.0]]])
+    root = batch_time_bounds(net, box)
+    assert not root.may_not[0, 3]
+    early, late = Restriction.none(net.n_total).split(3, root.hi[0, 3] + 0.25)
+    obj = SnnObjective(net, np.array([1.0]))
+    bb = obj.bound(np.repeat(box, 2, axis=0), [early, late])
+    assert bb.state.empty.tolist() == [False, True]
+    assert bb.ub[1] == -np.inf and bb.ub[0] >= 1.5       # the maximum 1.5 (x = (1, 0)) is in the early child
+
+
+def test_leaf_of_a_child_that_silences_a_neuron_keeps_it_silent():
+    """Neuron v (2 x0 - 2 x1, threshold 0.5) fires at x0 + 0.25 where x1 >= x0 + 0.25, else never;
+    the output (bias 1, v 0.5, a relay of x1 -0.5) fires at 1.99 - x1 while v is silent (at 1 where
+    x1 > 0.99). Split v above its latest time: in the late child v is silenced (it may not fire,
+    and cannot in the child's interval): the child is x1 < x0 + 0.25, where the minimum output
+    time is 1.24 (a supremum, x -> (0.5, 0.75)). Its leaf must keep v, with its fire indicator 0:
+    dropping v as if it never fired lets x1 = 1 in (output 1.0)."""
+    net = SNN.layered([[[2.0, -2.0, 0.0], [0.0, 1.0, 0.0]], [[0.5, -0.5, 1.0]]], [[0.5, 0.01], [1.0]],
+                      constants=[0.0])
+    box = np.array([[0.0, 0.5], [0.0, 1.0]])
+    v = net.first_neuron
+    root = batch_time_bounds(net, box[None])
+    assert root.may_not[0, v]
+    kids = Restriction.none(net.n_total).split(v, root.hi[0, v] + 0.05)
+    obj = SnnObjective(net, np.array([-1.0]))                   # minimise the output time
+    bb = obj.bound(np.repeat(box[None], 2, axis=0), list(kids))
+    assert bb.state.never[1, v] and not bb.state.empty[1]
+    tb, raised, silent = bb.state.box(1)
+    assert silent.tolist() == [v] and v not in raised and tb.may_not_fire[v] and not tb.never_fires[v]
+    pts, bound = obj.leaf(1, box, bb, -1e9, "highs", 10.0, DEFAULT)
+    assert -bound == pytest.approx(1.24, abs=1e-4)
+    X = sample_box(np.random.default_rng(0), box, 4000)
+    silent_part = ~np.isfinite(spike_times(net, net.encode(X))[:, v])
+    assert (-obj.values(X[silent_part])).min() >= -bound - 1e-9
+    assert run_exact(net, encode_exact(net, pts[0].tolist())).times[v] is None
+
+
 @settings(max_examples=12, deadline=None)
 @given(seeds, st.sampled_from([1.0, -1.0]))
 @example(6603, 1.0)           # the MILP point of the early child at a near-tangency: exactly, v never fires
@@ -204,6 +247,55 @@ def test_leaf_of_the_late_child_has_no_second_crossing():
     assert -bound == pytest.approx(4 / 3 + 0.1, abs=1e-4)
     _, bound = obj.leaf(0, box, bb, -1e9, "highs", 10.0, DEFAULT)
     assert -bound == pytest.approx(0.6, abs=1e-6)
+
+
+class _ToyObjective:
+    """``-|x - 0.3|`` on a 1-D box: the plain bound is the box's maximum plus its width; a unit
+    branch (offered on whole boxes only) gives two domains bounded by the maximum plus ``slack``
+    times the width."""
+
+    batch = 8
+
+    def __init__(self, slack: float):
+        self.slack = slack
+
+    def values(self, X):
+        return -np.abs(np.atleast_2d(X)[:, 0] - 0.3)
+
+    def exact(self, x):
+        return float(-abs(Fraction(float(x[0])) - Fraction(3, 10)))
+
+    def bound(self, boxes, domains=None):
+        domains = domains or [None] * len(boxes)
+        lo, hi = boxes[:, 0, 0], boxes[:, 0, 1]
+        top = -np.maximum(0.0, np.maximum(lo - 0.3, 0.3 - hi))
+        whole = np.array([d is None for d in domains])
+        ub = top + np.where(whole, 1.0, self.slack) * (hi - lo)
+        return BoxBounds(ub, np.zeros((len(boxes), 1)), np.zeros(len(boxes), bool), None,
+                         np.where(whole, 0, -1), np.zeros(len(boxes)))
+
+    def divide(self, domain, unit, at):
+        return "a", "b"
+
+    def candidates(self, boxes, bb):
+        return boxes.mean(axis=2)
+
+    def tighten(self, boxes, bb, ub, target):
+        return ub
+
+    def leaf(self, f, box, bb, cutoff, engine, limit, settings):
+        return None, None
+
+
+@pytest.mark.parametrize("slack, chosen", [(0.0, 1), (3.0, 0)])
+def test_maximize_keeps_the_better_of_the_input_and_the_unit_branch(slack, chosen):
+    """Where the objective offers a branch of its own, ``maximize`` bounds its children and the
+    input split's and keeps the branch whose children's larger bound is smaller: the unit branch
+    when it is exact (slack 0: chosen at the root, the search closes at once), never when its
+    bounds are looser than the input halves' (slack 3); either way the maximum 0 at 0.3."""
+    r = maximize(_ToyObjective(slack), np.array([[0.0, 1.0]]), atol=1e-6)
+    assert r.complete and r.upper >= 0.0 >= r.value >= -1e-6
+    assert r.stats["unit_tried"] >= 1 and r.stats["unit_splits"] == chosen
 
 
 @settings(max_examples=6, deadline=None)

@@ -74,7 +74,11 @@ class BatchTimeBounds:
     meaningless); ``free_lo`` (B, n_total): ``lo``, except where the neuron's own restriction
     raised it: there the lower bound of its first threshold crossing before that (an exact
     encoding given ``lo`` takes "no crossing before ``lo``" for granted: it needs ``free_lo`` and
-    the row ``t >= lo``, :meth:`box`).
+    the row ``t >= lo``, :meth:`box`); ``free_hi`` (B, n_total): ``hi``, except where the
+    restriction *silenced* the neuron (it may not fire on the box, and its interval misses the
+    restriction's: on the box's part it does not fire, ``never``): there its upper bound before
+    (an exact encoding must keep such a neuron, with its fire indicator 0, or inputs where it
+    fires would get in; :meth:`box`).
     """
 
     lo: np.ndarray
@@ -87,14 +91,18 @@ class BatchTimeBounds:
     fixed: np.ndarray
     empty: np.ndarray
     free_lo: np.ndarray
+    free_hi: np.ndarray
 
-    def box(self, b: int) -> tuple[SpikeTimeBounds, np.ndarray]:
+    def box(self, b: int) -> tuple[SpikeTimeBounds, np.ndarray, np.ndarray]:
         """The bounds of box ``b`` as :class:`~.snn.SpikeTimeBounds` for an encoding (``free_lo``
-        as the lower bounds), and the neurons whose time the encoding must bound below by ``lo``
-        by a row of its own (their restriction raised ``lo``)."""
-        raised = np.flatnonzero(self.free_lo[b] < self.lo[b])
-        return SpikeTimeBounds(self.free_lo[b].copy(), self.hi[b].copy(), self.may_not[b].copy(),
-                               self.never[b].copy(), "batch"), raised
+        as the lower bounds; a silenced neuron with its bounds before the restriction, as one
+        that may not fire), the neurons whose time the encoding must bound below by ``lo`` by a
+        row of its own (their restriction raised ``lo``) and the silenced neurons, whose fire
+        indicator the encoding must set to 0."""
+        silent = self.never[b] & np.isfinite(self.free_lo[b])
+        raised = np.flatnonzero((self.free_lo[b] < self.lo[b]) & ~silent)
+        return SpikeTimeBounds(self.free_lo[b].copy(), np.where(silent, self.free_hi[b], self.hi[b]),
+                               self.may_not[b] | silent, self.never[b] & ~silent, "batch"), raised, np.flatnonzero(silent)
 
 
 class Restriction(NamedTuple):
@@ -410,7 +418,7 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
     lin_lo[:, n:net.first_neuron, n] = lin_hi[:, n:net.first_neuron, n] = consts
     undecided = np.zeros(nb, int)
     empty = np.zeros(nb, bool)
-    free_lo = lo.copy()
+    free_lo, free_hi = lo.copy(), hi.copy()
     rels: list[tuple[Relaxation, Relaxation]] = []     # (lower, upper) of each level so far
     for lv in net.levels:
         s, vs = lv.sources, lv.neurons
@@ -432,12 +440,12 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                                                       sure[b, v][k]))
         t_lo, t_hi = _widen(t_lo, -1), _widen(t_hi, +1)
         t_lo[nev], t_hi[nev] = np.inf, np.inf
-        free = t_lo
+        free, free_t_hi = t_lo, t_hi
         if restrict is not None:
             t_lo, t_hi = np.maximum(t_lo, restrict.t_min[:, vs]), np.minimum(t_hi, restrict.t_max[:, vs])
             must = restrict.fires[:, vs]
             gone = ~(t_lo <= t_hi)                                      # fires nowhere in its interval
-            empty |= np.any(gone & must, axis=1)
+            empty |= np.any(gone & (must | ~mnf), axis=1)            # ... where it must fire, or surely fires
             nev, mnf = nev | gone, (mnf | gone) & ~must
             t_lo[nev], t_hi[nev] = np.inf, np.inf
         t_lo, t_hi = _scan_times(W, D, theta, t_lo, t_hi, lin_lo[:, s], lin_hi[:, s], live, sure, boxes)
@@ -478,8 +486,9 @@ def batch_time_bounds(net: SNN, boxes: np.ndarray, centre_times: np.ndarray | No
                      Relaxation(np.where(ku, upp.coef, 0.0), np.where(keep_u, upp.const, t_hi))))
         lo[:, vs], hi[:, vs] = t_lo, t_hi
         free_lo[:, vs] = t_lo if restrict is None else np.where(restrict.t_min[:, vs] > free, free, t_lo)
+        free_hi[:, vs] = np.where(nev & np.isfinite(free_lo[:, vs]), free_t_hi, t_hi)
         fix = ~mnf & np.all(~live | (sure & stable), axis=2)
         may_not[:, vs], never[:, vs], fixed[:, vs] = mnf, nev, fix
         undecided += np.where(nev, 0, (live & ~stable).sum(axis=2)).sum(axis=1)
     free_lo[:, :net.first_neuron] = lo[:, :net.first_neuron]
-    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, empty, free_lo)
+    return BatchTimeBounds(lo, hi, may_not, never, lin_lo, lin_hi, undecided, fixed, empty, free_lo, free_hi)

@@ -269,8 +269,11 @@ class BoxBounds(NamedTuple):
     bounds of the objective, ``slopes`` (B, n) slopes of a linear bound (branching and corner
     candidates), ``leaf`` (B,) boxes small enough to be closed exactly by :meth:`Objective.leaf`,
     ``state``: the kind's own data (intermediate bounds) for :meth:`Objective.tighten` and
-    :meth:`Objective.leaf`; ``unit``, ``at`` (B,): where ``unit[b] >= 0``, box ``b`` is branched
-    by :meth:`Objective.divide` on that unit at ``at[b]`` instead of an input split."""
+    :meth:`Objective.leaf`; ``unit``, ``at`` (B,): where ``unit[b] >= 0``, box ``b`` may be
+    branched by :meth:`Objective.divide` on that unit at ``at[b]`` instead of an input split:
+    :func:`maximize` bounds the children of both and keeps the branch whose children's larger bound
+    is smaller (the input split on a tie; a unit split does not shrink the box, so it must earn its
+    place)."""
 
     ub: np.ndarray
     slopes: np.ndarray
@@ -409,7 +412,7 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
     heap: list[tuple[float, int, np.ndarray, Any, Any]] = []    # (-ub, counter, box, branch, domain)
     counter = 0
     stats: dict[str, Any] = {"boxes": 0, "leaf_milps": 0, "leaf_closed": 0, "pruned": 0, "leaf_time": 0.0,
-                             "unit_splits": 0}
+                             "unit_splits": 0, "unit_tried": 0}
 
     def tol(v: float) -> float:
         return atol + rtol * abs(v) if np.isfinite(v) else atol
@@ -462,26 +465,32 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
                 stats["leaf_closed"] += 1
                 closed = max(closed, bound)
                 return
+        widths = bx[:, 1] - bx[:, 0]
+        a = bb.slopes[f]
+        dim = int(np.argmax((np.abs(a) + np.abs(a).mean() + 1e-12) * widths))
+        branch: tuple = (dim,)                # an input split, and the kind's own branch if it asks one
         if bb.unit is not None and bb.at is not None and bb.unit[f] >= 0:
-            branch: Any = (int(bb.unit[f]), float(bb.at[f]))
-        else:
-            widths = bx[:, 1] - bx[:, 0]
-            a = bb.slopes[f]
-            branch = int(np.argmax((np.abs(a) + np.abs(a).mean() + 1e-12) * widths))
+            branch = (dim, int(bb.unit[f]), float(bb.at[f]))
         heapq.heappush(heap, (-float(ub), counter, bx, branch, dom))
         counter += 1
 
-    def bound_and_keep(boxes: np.ndarray, domains: list, parent_ub: np.ndarray) -> None:
+    def bound_and_keep(boxes: np.ndarray, domains: list, parent_ub: np.ndarray, choices: list[list[tuple]]) -> None:
+        """Bound the boxes and keep them: ``choices`` holds, per parent, the alternative branches
+        (each a tuple of the indices of its children); of several, the one whose children's
+        largest bound is least is kept (ties: the first, the input split)."""
         bb = obj.bound(boxes, domains)
         ub = np.minimum(bb.ub, parent_ub)          # a sub-box's bound is not always tighter: keep the best
         stats["boxes"] += len(boxes)
         offer(obj.candidates(boxes, bb))
         local_search()
         ub = obj.tighten(boxes, bb, ub, target())
-        for f in range(len(boxes)):
-            keep(f, boxes[f], domains[f], float(ub[f]), bb)
+        for branches in choices:
+            chosen = min(branches, key=lambda ks: (max(ub[k] for k in ks), sum(ub[k] for k in ks)))
+            stats["unit_splits"] += chosen is not branches[0]
+            for f in chosen:
+                keep(f, boxes[f], domains[f], float(ub[f]), bb)
 
-    bound_and_keep(box[None], [None], np.array([np.inf]))
+    bound_and_keep(box[None], [None], np.array([np.inf]), [[(0,)]])
     stop = "closed"
     while heap and -heap[0][0] > target():
         if decided():
@@ -493,20 +502,24 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         kids: list[np.ndarray] = []
         doms: list[Any] = []
         parent_ub: list[float] = []
-        for neg, _, bx, d, dom in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
-            if isinstance(d, tuple):                 # a branch of the kind's own (on a unit)
-                kids += [bx, bx]
-                doms += obj.divide(dom, *d)
-                stats["unit_splits"] += 1
-            else:
-                mid = 0.5 * (bx[d, 0] + bx[d, 1])
-                lo_box, hi_box = bx.copy(), bx.copy()
-                lo_box[d, 1] = mid
-                hi_box[d, 0] = mid
-                kids += [lo_box, hi_box]
-                doms += [dom, dom]
+        choices: list[list[tuple]] = []
+        for neg, _, bx, (d, *unit), dom in [heapq.heappop(heap) for _ in range(min(obj.batch // 2, len(heap)))]:
+            mid = 0.5 * (bx[d, 0] + bx[d, 1])
+            lo_box, hi_box = bx.copy(), bx.copy()
+            lo_box[d, 1] = mid
+            hi_box[d, 0] = mid
+            k = len(kids)
+            choices.append([(k, k + 1)])
+            kids += [lo_box, hi_box]
+            doms += [dom, dom]
             parent_ub += [-neg, -neg]
-        bound_and_keep(np.array(kids), doms, np.array(parent_ub))
+            if unit:                                 # and the kind's own branch (on a unit): both bounded
+                choices[-1].append((k + 2, k + 3))
+                kids += [bx, bx]
+                doms += obj.divide(dom, *unit)
+                parent_ub += [-neg, -neg]
+                stats["unit_tried"] += 1
+        bound_and_keep(np.array(kids), doms, np.array(parent_ub), choices)
         up = max(best, closed, -heap[0][0] if heap else -np.inf)
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
     value = obj.exact(best_x)

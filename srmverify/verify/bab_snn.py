@@ -11,10 +11,11 @@ supremum) of ``sign * y_j`` over the inputs of a box where output ``j`` fires.
 * neuron splits: where the bounds of a box leave a neuron's spike time open by far more than
   the box's width explains (a *jump*: the neuron's potential touches its threshold inside the
   box, so it fires early on one part and late on the rest, and no linear bound is tight across),
-  the box is branched on that neuron's time instead of an input: one child where it fires in the
-  lower half of its interval, one where it fires in the upper half or not at all
+  the box may be branched on that neuron's time instead of an input: one child where it fires in
+  the lower half of its interval, one where it fires in the upper half or not at all
   (:class:`~srmverify.bounds.snn_batch.Restriction`, which the bounds and the leaf encodings
-  honour; the children cover the parent). :func:`unit_choice` decides;
+  honour; the children cover the parent). :func:`unit_choice` proposes the neuron, and the loop
+  bounds both branches' children and keeps the better (:class:`~.bab.BoxBounds`);
 * leaves: a box whose bounds leave at most
   :attr:`~srmverify.settings.Settings.bab_snn_leaf_undecided` synapses undecided is closed by the
   exact encoding of :mod:`srmverify.encode.snn` with those bounds (neurons with a fixed causal
@@ -129,11 +130,15 @@ class SnnObjective:
         with nullcontext() if exact else float_arithmetic():
             p = Program()
             x = input_vars(p, box)
-            tb, raised = state.box(f)
+            tb, raised, silent = state.box(f)
             vm = encode_snn(p, self.net, x, tb)
             for v in raised:                  # a neuron split's lower side (BatchTimeBounds.box)
                 if v in vm.times:
                     p.add(Lin.var(vm.times[v]), ">=", float(state.lo[f, v]), f"split{v}")
+            for v in silent:                  # ... and a split that leaves it no time to fire in
+                fv = vm.fire[v]
+                assert not isinstance(fv, bool)   # it may not fire (BatchTimeBounds.box): a binary
+                p.hi[fv] = 0.0
             terms = []
             for cj, j in zip(self.c, self.js):
                 y, fire = vm.outputs[j], vm.output_fire[j]
