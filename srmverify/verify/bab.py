@@ -353,7 +353,9 @@ class ReluObjective:
         return BoxBounds(ub, A, unst <= self.settings.bab_leaf_unstable, pre)
 
     def divide(self, domain: Any, unit: int, at: float) -> tuple[Any, Any]:
-        raise NotImplementedError("ReLU boxes are only split on inputs")
+        """A ReLU box carries no domain (``None``) and its bounds offer no unit branch, so the
+        children of any split keep the parent's (they still cover it)."""
+        return domain, domain
 
     def candidates(self, boxes: np.ndarray, bb: BoxBounds) -> np.ndarray:
         return corner_candidates(boxes, bb.slopes)
