@@ -74,15 +74,16 @@ def bench_neurons(dmax: int) -> None:
               f"{r.time:.2f} | {r.rate:.0f} | {r.stats['lps']} |", flush=True)
 
 
-def shared_layer(m: int, d: int, seed: int, signs: str) -> SNN:
+def shared_layer(m: int, d: int, seed: int, signs: str, snn: type = SNN) -> SNN:
     """``m`` neurons reading the same ``d`` inputs: random weights (``positive``: U(0.5, 2);
     ``mixed``: N(0.5, 1), about 31 % negative), thresholds U(0.5, 3); ``shared``: one weight vector
-    linspace(1, 2, d), thresholds 1..m (the theorem's (m+1)^d - m^d)."""
+    linspace(1, 2, d), thresholds 1..m (the theorem's (m+1)^d - m^d). ``snn``: the network class
+    (another checkout's, for ``bench_regions_ab.py``)."""
     rng = np.random.default_rng(seed)
     if signs == "shared":
-        return SNN.layered([[np.linspace(1, 2, d).tolist()] * m], [np.arange(1, m + 1, dtype=float)])
+        return snn.layered([[np.linspace(1, 2, d).tolist()] * m], [np.arange(1, m + 1, dtype=float)])
     W = rng.uniform(0.5, 2, (m, d)) if signs == "positive" else rng.normal(0.5, 1, (m, d))
-    return SNN.layered([W], [rng.uniform(0.5, 3, m)])
+    return snn.layered([W], [rng.uniform(0.5, 3, m)])
 
 
 def bench_layers(cases, traverse_timeout: float) -> None:
