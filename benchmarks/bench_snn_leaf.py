@@ -78,25 +78,31 @@ def capture(leaves: list[dict], key: tuple) -> object:
     original = bab_snn.SnnObjective.leaf
 
     def leaf(self, f, box, bb, cutoff, engine, limit, settings):
-        st = bb.state.box(f)
+        st, raised, silent = bb.state.box(f)
         leaves.append({"net": key, "c": self.c.tolist(), "js": self.js.tolist(), "const": self.const,
                        "box": box.copy(), "lo": st.lo, "hi": st.hi, "may_not": st.may_not_fire,
-                       "never": st.never_fires, "cutoff": cutoff, "engine": engine, "limit": limit,
-                       "undecided": int(bb.state.undecided[f])})
+                       "never": st.never_fires, "raised": {int(v): float(bb.state.lo[f, v]) for v in raised},
+                       "silent": [int(v) for v in silent], "cutoff": cutoff, "engine": engine,
+                       "limit": limit, "undecided": int(bb.state.undecided[f])})
         return original(self, f, box, bb, cutoff, engine, limit, settings)
     bab_snn.SnnObjective.leaf = leaf
     return original
 
 
 class _Saved:
-    """The stand-in of a batch's bounds for one saved leaf (what ``SnnObjective.leaf`` reads)."""
+    """The stand-in of a batch's bounds for one saved leaf (what ``SnnObjective.leaf`` reads: the
+    box's bounds, its neuron-split neurons and their raised lower bounds ``lo[0, v]``)."""
 
     def __init__(self, leaf: dict):
         self.leaf = leaf
+        self.lo = np.full((1, len(leaf["lo"])), -np.inf)
+        for v, t in leaf["raised"].items():
+            self.lo[0, v] = t
 
-    def box(self, f: int) -> SpikeTimeBounds:
+    def box(self, f: int) -> tuple[SpikeTimeBounds, list[int], list[int]]:
         lf = self.leaf
-        return SpikeTimeBounds(lf["lo"].copy(), lf["hi"].copy(), lf["may_not"].copy(), lf["never"].copy(), "batch")
+        return (SpikeTimeBounds(lf["lo"].copy(), lf["hi"].copy(), lf["may_not"].copy(), lf["never"].copy(), "batch"),
+                list(lf["raised"]), list(lf["silent"]))
 
 
 def replay(path: str, out: str | None) -> None:

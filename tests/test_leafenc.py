@@ -65,7 +65,7 @@ def test_leaf_optimum_bounds_exact_simulation(seed, small):
     if p is None:
         assert not ys
         return
-    sol, ref = solve_leaf(p, "highs", None), solve(leaf(net, box, None, True), "z3")
+    sol, ref = solve_leaf(p, "highs", None, sub_mips=False), solve(leaf(net, box, None, True), "z3")
     if not ys:
         return
     assert sol.status == ref.status == "optimal"
@@ -73,9 +73,9 @@ def test_leaf_optimum_bounds_exact_simulation(seed, small):
     assert sol.bound >= best - 1e-6 and ref.bound >= best - 1e-9
     assert abs(sol.bound - ref.bound) <= 1e-5 * (1 + abs(ref.bound))
     beaten = best - 1e-4 * (1 + abs(best))       # a sampled point beats it: never infeasible
-    assert solve_leaf(leaf(net, box, beaten, False), "highs", None).status != "infeasible"
+    assert solve_leaf(leaf(net, box, beaten, False), "highs", None, sub_mips=False).status != "infeasible"
     above = ref.bound + 1e-4 * (1 + abs(ref.bound))  # above the exact optimum: infeasible, no sample beats it
-    assert solve_leaf(leaf(net, box, above, False), "highs", None).status == "infeasible"
+    assert solve_leaf(leaf(net, box, above, False), "highs", None, sub_mips=False).status == "infeasible"
     assert all(y < Fraction(above) for y in ys)
 
 
@@ -120,7 +120,7 @@ def test_wider_leaf_agrees_with_z3_and_samples(seed):
     if p is None:
         assert not ys
         return
-    sol, ref = solve_leaf(p, "highs", None), solve(leaf(net, box, None, True), "z3")
+    sol, ref = solve_leaf(p, "highs", None, sub_mips=False), solve(leaf(net, box, None, True), "z3")
     if ref.status == "infeasible":
         assert sol.status == "infeasible" and not ys
         return

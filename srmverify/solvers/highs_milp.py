@@ -21,11 +21,18 @@ from .solution import Solution
 STATUS_MAP = highs.STATUS_MAP
 
 
-def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool, feasibility_jump: bool) -> Solution:
+#: HiGHS' sub-MIP heuristics (``sub_mips=False`` of :func:`solve_arrays` switches them off).
+SUB_MIPS = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
+
+
+def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: bool, feasibility_jump: bool,
+         sub_mips: bool = True) -> Solution:
     t0 = time.perf_counter()
     h = highs.new_model(presolve=presolve)
     if not feasibility_jump:
         h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+    for option in () if sub_mips else SUB_MIPS:
+        h.setOptionValue(option, False)
     h.setOptionValue("mip_rel_gap", settings.mip_gap)
     h.setOptionValue("mip_abs_gap", settings.mip_gap)
     h.setOptionValue("mip_feasibility_tolerance", settings.mip_feasibility_tol)
@@ -52,7 +59,7 @@ def _run(m: MilpArrays, timeout: float | None, settings: Settings, presolve: boo
 
 
 def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings = DEFAULT,
-                 presolve: bool = True, feasibility_jump: bool = True) -> Solution:
+                 presolve: bool = True, feasibility_jump: bool = True, sub_mips: bool = True) -> Solution:
     """Solve lowered arrays with HiGHS. ``infeasible`` is confirmed by a second solve without
     presolve: HiGHS 1.16's presolve has called a feasible 7-row LP infeasible (its optimum sat
     on a variable bound), so presolve alone is not trusted with a proof; when the two disagree,
@@ -62,14 +69,19 @@ def solve_arrays(m: MilpArrays, timeout: float | None = None, settings: Settings
     leaf) it costs about half the time (4.8 ms instead of 10.8 ms per leaf of a 5-10-10-1 SNN
     without presolve, 145 leaves). (Switching off the sub-MIP heuristics RINS / RENS too saves
     another ~10 % on SNN leaves but doubled the time of the ACAS Xu ``sat`` instance 5_3 prop_2,
-    7 s to 14 s CPU: not done.)"""
+    7 s to 14 s CPU: not done there.) ``sub_mips=False`` switches off the sub-MIP heuristics
+    (:data:`SUB_MIPS`: RINS, RENS, root reduced cost), which search for a better point and take
+    no part in a proof: on SNN leaves (35 binaries, ~165 rows, almost all infeasible) RENS spent
+    about 2/3 of HiGHS' LP iterations, and without the three the leaves take 0.6-0.7x the CPU time
+    (69 leaves of 5-20-20-1 seed 1 and 853 of 5-10-10-1 seeds 1 and 4, the same statuses;
+    benchmarks/README.md, round 9)."""
     deadline = deadline_after(timeout)
-    sol = _run(m, timeout, settings, presolve, feasibility_jump)
+    sol = _run(m, timeout, settings, presolve, feasibility_jump, sub_mips)
     if not presolve:
         return sol
     if sol.status != "infeasible":
         return sol
-    check = _run(m, remaining(deadline), settings, False, feasibility_jump)
+    check = _run(m, remaining(deadline), settings, False, feasibility_jump, sub_mips)
     check.time += sol.time
     if check.status != "infeasible":
         check.stats["presolve_disagreed"] = True

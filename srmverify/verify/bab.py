@@ -226,7 +226,8 @@ def _program(cost: np.ndarray, const: float, cols: tuple, A: np.ndarray, rhs: np
     return p
 
 
-def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings = DEFAULT) -> Solution:
+def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings = DEFAULT,
+               sub_mips: bool = True) -> Solution:
     """Solve a leaf program with ``engine``; HiGHS without presolve and without its
     feasibility-jump heuristic. HiGHS' presolve is not trusted with a proof of infeasibility
     (:func:`~srmverify.solvers.highs_milp.solve_arrays` confirms each presolved ``infeasible`` by
@@ -234,12 +235,14 @@ def solve_leaf(p: Program, engine: str, limit: float | None, settings: Settings 
     does the same work once (0.47x the CPU time on 60 leaves of ACAS Xu 3_3 prop 2;
     benchmarks/README.md, ACAS Xu), and a primal heuristic is wasted on it. HiGHS' MIP feasibility
     tolerance is :attr:`~srmverify.settings.Settings.leaf_mip_feasibility_tol` here (1e-8 has given
-    false ``infeasible`` leaves without presolve)."""
+    false ``infeasible`` leaves without presolve). ``sub_mips=False``: without HiGHS' sub-MIP
+    heuristics too (:func:`~srmverify.solvers.highs_milp.solve_arrays`; the SNN leaves)."""
     if engine != "highs":
         return solve(p, engine, limit, settings)
     from ..solvers.highs_milp import solve_arrays     # the engine's module only when it is used
     leaf = settings.replace(mip_feasibility_tol=settings.leaf_mip_feasibility_tol)
-    return solve_arrays(lower(p, settings.tau), limit, leaf, presolve=False, feasibility_jump=False)
+    return solve_arrays(lower(p, settings.tau), limit, leaf, presolve=False, feasibility_jump=False,
+                        sub_mips=sub_mips)
 
 
 def _bound_boxes(net: ReLUNet, boxes: np.ndarray, margin: float):

@@ -150,7 +150,7 @@ class SnnObjective:
             obj = Lin.sum(terms) + Lin.constant(self.const)
             p.add(obj, ">=", cutoff, "cutoff")
             p.maximize(obj)
-        sol = solve_leaf(p, engine, limit, settings)
+        sol = solve_leaf(p, engine, limit, settings, sub_mips=False)
         pts = None
         if sol.has_point and sol.values is not None:
             # the MILP's point meets strict rows within tau: around it, points that do exactly
