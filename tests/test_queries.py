@@ -90,6 +90,7 @@ def test_l1_robustness_and_domain():
 
 @settings(max_examples=4, deadline=None)
 @given(seeds)
+@example(458306)            # CBC's cuts cut off the optimum of a leaf (0.2060 vs 0.2761): CBC runs without cuts
 def test_optimal_bounds_relu_contain_samples_and_match_milp(seed):
     rng = np.random.default_rng(seed)
     net = random_relu(rng, (3, 6, 6, 2))
