@@ -82,7 +82,7 @@ def count_regions(net: SNN | ReLUNet, domain: Domain, engine: str = "auto", *,
                             progress=progress)
     else:
         res = enumerate_patterns(net, domain, engine, max_regions=max_regions, timeout=timeout, progress=progress)
-    if isinstance(net, SNN) and (res.regions or res.causal_regions == 0):     # the walk lists no patterns
+    if isinstance(net, SNN) and res.causal_pieces is None and (res.regions or res.causal_regions == 0):  # the walk lists none
         res.causal_pieces = count_causal_pieces(net, [r.pattern for r in res.regions])
     if domain.is_input_box:
         res.theory = theory_for(net)

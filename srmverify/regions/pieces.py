@@ -10,6 +10,8 @@ among the full-dimensional causal regions is the exact number of full-dimensiona
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numba as nb
 import numpy as np
 
@@ -64,22 +66,29 @@ def masked_patterns(net: SNN, bits: np.ndarray) -> np.ndarray:
     return _mask(np.ascontiguousarray(bits, dtype=bool), src, dst, net.first_neuron, output)
 
 
-def count_causal_pieces(net: SNN, patterns_hex: list[str]) -> int:
-    """Number of distinct masked patterns among the causal patterns ``patterns_hex`` (the
-    ``pattern`` strings of :class:`.Region`).
+def count_causal_pieces(net: SNN, patterns: Sequence[str] | np.ndarray) -> int:
+    """Number of distinct masked patterns among the causal patterns ``patterns``: the ``pattern``
+    strings of :class:`.Region` (hex), or their packed bytes (N, n_bytes) as the refinements keep them.
 
     One level whose neurons are all outputs masks nothing that tells patterns apart: a firing
     neuron keeps its causal set, a silent one loses the bits of its firing sources, and those
     (inputs and constants) fire at every input, so they are the same for every pattern. There
     the count is that of the distinct patterns themselves.
+
+    >>> net = SNN.layered([[[1.0, 1.0], [1.0, 1.0]], [[1.0, 0.0]]], [[1.0, 1.0], [0.5]])
+    >>> count_causal_pieces(net, ["fa80", "fb80"]), count_causal_pieces(net, np.array([[0xFA, 0x80]], np.uint8))
+    (1, 1)
     """
-    if not patterns_hex:
+    if isinstance(patterns, np.ndarray):
+        packed = np.ascontiguousarray(patterns, dtype=np.uint8)
+    else:
+        packed = np.frombuffer(bytes.fromhex("".join(patterns)), dtype=np.uint8).reshape(len(patterns), -1)
+    if not len(packed):
         return 0
-    distinct = list(set(patterns_hex))
+    distinct = np.unique(packed.view(f"S{packed.shape[1]}").ravel())
     if len(net.levels) == 1 and set(net.outputs.tolist()) == set(range(net.first_neuron, net.n_total)):
         return len(distinct)
     nbits = sum(int(lv.present.sum()) for lv in net.levels) + net.n_neurons
-    packed = np.frombuffer(bytes.fromhex("".join(distinct)), dtype=np.uint8).reshape(len(distinct), -1)
-    bits = np.unpackbits(packed, axis=1)[:, :nbits].astype(bool)
-    masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits), axis=1))
+    bits = np.unpackbits(np.frombuffer(distinct.tobytes(), dtype=np.uint8).reshape(len(distinct), -1), axis=1)
+    masked = np.ascontiguousarray(np.packbits(masked_patterns(net, bits[:, :nbits].astype(bool)), axis=1))
     return len(np.unique(masked.view(f"S{masked.shape[1]}")))

@@ -41,7 +41,8 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT
 from .polyhedron import Domain, pattern_bits
 from . import refine_kernel as K
-from .result import Region, RegionsResult, no_gc, output_maps, stop_reason
+from .pieces import count_causal_pieces
+from .result import Lazy, RegionsResult, no_gc, region_table, stop_reason
 
 #: A vertex closer than ``VERTEX_TOL * domain.scale`` to a cutting line lies on it.
 VERTEX_TOL = 1e-12
@@ -360,16 +361,13 @@ def _result(net: SNN, domain: Domain, fin: Finished, tol, eps, adjacency, stats,
         graph = nx.Graph()
         graph.add_nodes_from(range(N))
         linear, jumps = _adjacency(net, domain, pc, oG, oh, of, graph, eps) if adjacency and N else (None, 0)
-        hexes = np.ascontiguousarray(fin.keys).tobytes().hex()
-        w = 2 * fin.keys.shape[1]
-        regions = [Region(hexes[k * w: (k + 1) * w], pt, r, mp)
-                   for k, (pt, r, mp) in enumerate(zip(domain.point(y).tolist(), rho.tolist(), output_maps(oG, oh, of)))]
-        polygons = np.split(pc.Vf, pc.st[1:]) if d == 2 and N else ([] if d == 2 else None)
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=n_patterns, cells=N, linear_regions=linear,
         complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol, stopped=state["stopped"],
-        discontinuities=jumps if adjacency else None, regions=regions, graph=graph if adjacency else None,
-        stats=stats, warnings=warnings, polygons=polygons)
+        discontinuities=jumps if adjacency else None, graph=graph if adjacency else None,
+        regions=region_table(fin.keys, lambda: domain.point(y), rho, oG, oh, of),
+        causal_pieces=count_causal_pieces(net, fin.keys), stats=stats, warnings=warnings,
+        polygons=Lazy(N, lambda: np.split(pc.Vf, pc.st[1:]) if N else []) if d == 2 else None)
 
 
 def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> tuple[int, int]:

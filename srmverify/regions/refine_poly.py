@@ -26,7 +26,6 @@ warning and makes the result incomplete.
 from __future__ import annotations
 
 import functools
-import gc
 import time
 from dataclasses import dataclass
 
@@ -41,7 +40,8 @@ from .polyhedron import ChebyshevLP, Domain, pattern_bits
 from . import refine_kernel as K
 from .polytope import Flat, _pad, cut_one, half_width, split_one
 from .refine2d import MAX_ROUNDS, VERTEX_TOL, float_keys, start_maps
-from .result import Region, RegionsResult, output_maps, stop_reason
+from .pieces import count_causal_pieces
+from .result import RegionsResult, region_table, stop_reason
 
 #: The largest domain dimension refined (vertex counts grow fast with the dimension).
 MAX_DIM = 6
@@ -503,10 +503,12 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     # a piece more.
     maps = np.where(of[:, :, None], np.concatenate([oG, oh[:, :, None]], axis=2), np.inf)
     words = (np.round(maps, 7) + 0.0).reshape(N, maps.shape[1] * (d + 1)).view(np.uint64)
-    mult = _multipliers(words.shape[1])
-    shared = _repeated((words * mult).sum(axis=1, dtype=np.uint64))
-    probe = np.arange(N) if adjacency else shared
-    u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, oG, oh, of, eps, stats, warnings)
+    key = (words * _multipliers(words.shape[1])).sum(axis=1, dtype=np.uint64)
+    if adjacency:
+        probe, group = np.arange(N), None
+    else:
+        probe, group = _repeated(key), np.unique(key, return_inverse=True)[1].ravel()
+    u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, group, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
     graph = None
     if adjacency:
@@ -514,21 +516,12 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
         graph.add_nodes_from(range(N))
         graph.add_edges_from((a, b, {"continuous": c, "same_map": s})
                              for a, b, c, s in zip(u.tolist(), v.tolist(), cont.tolist(), same.tolist()))
-    X = domain.point(y) if N else np.zeros((0, len(domain.c)))
-    hexes, w = np.ascontiguousarray(packed).tobytes().hex(), 2 * packed.shape[1]
-    was = gc.isenabled()
-    gc.disable()             # many new objects: the collector's passes over them cost more than they
-    try:
-        regions = [Region(hexes[k * w: k * w + w], x, r, om)
-                   for k, x, r, om in zip(range(N), X.tolist(), rho.tolist(), output_maps(oG, oh, of))]
-    finally:
-        if was:
-            gc.enable()
     return RegionsResult(
         engine="refine", kind="snn", dim=d, causal_regions=int(pid.max(initial=-1)) + 1, cells=N,
         linear_regions=linear, complete=state["complete"], time=time.perf_counter() - t0, tolerance=tol,
         stopped=state["stopped"], discontinuities=int((~cont).sum()) if adjacency else None,
-        regions=regions, graph=graph, stats=stats, warnings=warnings)
+        regions=region_table(packed, lambda: domain.point(y) if N else np.zeros((0, len(domain.c))), rho, oG, oh, of),
+        causal_pieces=count_causal_pieces(net, packed), graph=graph, stats=stats, warnings=warnings)
 
 
 @functools.lru_cache(maxsize=64)
@@ -666,12 +659,18 @@ def _ids(rows: np.ndarray) -> np.ndarray:
 
 
 def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: np.ndarray,
-               probe: np.ndarray, oG: np.ndarray, oh: np.ndarray, of: np.ndarray, eps: float, stats: dict,
-               warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pieces sharing a facet with the pieces ``probe``: probe just across the vertex average of
-    each of their facets, locate the piece there by its pattern (a float simulation,
-    :func:`.refine2d.float_keys`) and, where a pattern has several pieces, by their rows. Returns the edges ``u < v`` and whether the output is
-    continuous across each and has the same map on both sides."""
+               probe: np.ndarray, group: np.ndarray | None, oG: np.ndarray, oh: np.ndarray, of: np.ndarray,
+               eps: float, stats: dict, warnings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces sharing a facet with the pieces ``probe``: probe just across (``1e2 eps``) the vertex
+    average of each of their facets and locate the piece there among the candidates (its rows,
+    :func:`_locate`). With ``group`` None every neighbour is wanted: the candidates are the pieces
+    of the pattern at the probe (a float simulation, :func:`.refine2d.float_keys`), and a probe
+    within ``1e3 eps`` of one of them counts. Else only the neighbours of a piece's own group
+    (the pieces of one output-map hash: what the linear regions need): the candidates are that
+    group, no simulation runs, and a probe counts only inside a candidate (no tolerance: the
+    pieces partition the domain, so no other piece holds a point ``1e2 eps`` inside the
+    neighbour). Returns the edges ``u < v`` and whether the output is continuous across each
+    and has the same map on both sides."""
     empty = np.zeros(0, dtype=np.int64)
     if not len(probe):
         return empty, empty, empty.astype(bool), empty.astype(bool)
@@ -680,25 +679,28 @@ def _adjacency(net: SNN, domain: Domain, fin: _Cells, packed: np.ndarray, pid: n
                                domain.hi, 1e2 * eps)
     found = np.full(len(q), -1)
     if len(q):
-        qid = np.full(len(q), -1)
-        pb = float_keys(net, domain, q)
-        both = _ids(np.concatenate([packed, pb]))
-        qpat = both[len(packed):]
-        known = np.zeros(both.max() + 1, dtype=bool)
-        known[both[: len(packed)]] = True
-        remap = np.full(both.max() + 1, -1)
-        remap[both[: len(packed)]] = pid
-        qid[known[qpat]] = remap[qpat[known[qpat]]]
-        count = np.bincount(pid)
-        by = np.argsort(pid, kind="stable")
+        if group is None:
+            ids, qid, tol = pid, np.full(len(q), -1), 1e3 * eps
+            both = _ids(np.concatenate([packed, float_keys(net, domain, q)]))
+            qpat = both[len(packed):]
+            known = np.zeros(both.max() + 1, dtype=bool)
+            known[both[: len(packed)]] = True
+            remap = np.full(both.max() + 1, -1)
+            remap[both[: len(packed)]] = pid
+            qid[known[qpat]] = remap[qpat[known[qpat]]]
+        else:
+            ids, qid, tol = group, group[pi], 0.0
+        count = np.bincount(ids)
+        by = np.argsort(ids, kind="stable")
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         hit = qid >= 0
         found = _locate(q, pi, np.where(hit, start[np.maximum(qid, 0)], 0), np.where(hit, count[np.maximum(qid, 0)], 0),
-                        by, geo.R, geo.rst, geo.rct, 1e3 * eps)
+                        by, geo.R, geo.rst, geo.rct, tol)
     miss = found < 0
-    stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
-    if miss.any():
-        warnings.append(f"{int(miss.sum())} facet probes found no piece (thin pieces below the tolerance?)")
+    if group is None:
+        stats["adjacency_misses"] = stats.get("adjacency_misses", 0) + int(miss.sum())
+        if miss.any():
+            warnings.append(f"{int(miss.sum())} facet probes found no piece (thin pieces below the tolerance?)")
     u, v, p = pi[~miss], found[~miss], fpt[~miss]
     sel = u != v
     u, v, p = np.minimum(u, v)[sel], np.maximum(u, v)[sel], p[sel]

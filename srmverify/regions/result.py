@@ -4,8 +4,9 @@ from __future__ import annotations
 import gc
 import time
 from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar, overload
 
 import networkx as nx
 import numpy as np
@@ -23,6 +24,75 @@ class Region:
     point: list[float]
     radius: float | None = None
     output_map: list[list[float] | None] | None = None
+
+
+T = TypeVar("T")
+
+
+class Lazy(Sequence[T]):
+    """A read-only list of ``n`` entries made by ``build()`` on first access: a count needs no
+    Python object per region, a listing or a plot makes them once (the refinements keep their
+    regions and polygons as arrays until then).
+
+    >>> xs = Lazy(2, lambda: ["a", "b"])
+    >>> len(xs), xs[-1], list(xs), xs == ["a", "b"]
+    (2, 'b', ['a', 'b'], True)
+    >>> import pickle; pickle.loads(pickle.dumps(xs))
+    ['a', 'b']
+    """
+
+    __slots__ = ("_n", "_build", "_items")
+
+    def __init__(self, n: int, build: Callable[[], list[T]]) -> None:
+        self._n, self._build = n, build
+        self._items: list[T] | None = None
+
+    def _list(self) -> list[T]:
+        if self._items is None:
+            self._items = self._build()
+            assert len(self._items) == self._n
+        return self._items
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        return self._list()[i]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __reduce__(self) -> tuple:
+        return list, (self._list(),)             # pickled (and copied) as the plain list
+
+    def __repr__(self) -> str:
+        return f"Lazy({self._list()!r})" if self._items is not None else f"Lazy(<{self._n} entries, not made yet>)"
+
+
+def region_table(keys: np.ndarray, points: Callable[[], np.ndarray], radii: np.ndarray, G: np.ndarray,
+                 h: np.ndarray, fires: np.ndarray) -> Lazy[Region]:
+    """The regions of a refinement, made on first access: packed pattern bytes ``keys`` (N, n_bytes),
+    ``points()`` their witnesses in data space (N, n_inputs), the radii (N,) and the output maps
+    ``G @ y + h`` (``G`` (N, n_out, d), ``h`` and the firing flags ``fires`` (N, n_out)).
+
+    >>> t = region_table(np.array([[5]], np.uint8), lambda: np.array([[0.5]]), np.array([0.25]),
+    ...                  np.ones((1, 1, 1)), np.zeros((1, 1)), np.array([[True]]))
+    >>> len(t), t[0]
+    (1, Region(pattern='05', point=[0.5], radius=0.25, output_map=[[1.0, 0.0]]))
+    """
+    def build() -> list[Region]:
+        hexes, w = np.ascontiguousarray(keys).tobytes().hex(), 2 * keys.shape[1]
+        with no_gc():
+            return [Region(hexes[k * w: k * w + w], x, r, om)
+                    for k, (x, r, om) in enumerate(zip(points().tolist(), radii.tolist(), output_maps(G, h, fires)))]
+    return Lazy(len(keys), build)
 
 
 @dataclass
@@ -49,7 +119,8 @@ class RegionsResult:
     cells: int | None = None
     stopped: str | None = None
     discontinuities: int | None = None
-    regions: list[Region] = field(default_factory=list)
+    #: a list, or for the refinements a :class:`Lazy` one (its entries made on first access)
+    regions: Sequence[Region] = field(default_factory=list)
     graph: nx.Graph | None = None
     theory: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -58,7 +129,7 @@ class RegionsResult:
     #: backward-masked causal patterns ("causal pieces", :mod:`.pieces`); SNNs only
     causal_pieces: int | None = None
     #: the convex pieces as vertex arrays (2-D refinement only; one per entry of ``regions``)
-    polygons: list | None = None
+    polygons: Sequence[np.ndarray] | None = None
 
     @property
     def rate(self) -> float:
