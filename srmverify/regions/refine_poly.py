@@ -507,7 +507,8 @@ def _result(net: SNN, domain: Domain, fin: _Cells, col_of: np.ndarray, tol: floa
     if adjacency:
         probe, group = np.arange(N), None
     else:
-        probe, group = _repeated(key), np.unique(key, return_inverse=True)[1].ravel()
+        group = np.unique(key, return_inverse=True)[1].ravel()
+        probe = np.flatnonzero(np.bincount(group)[group] > 1)       # the pieces whose map another piece has
     u, v, cont, same = _adjacency(net, domain, fin, packed, pid, probe, group, oG, oh, of, eps, stats, warnings)
     linear = int(K.components(N, u[same], v[same]))
     graph = None
@@ -617,17 +618,6 @@ def _locate(q, own, cand_start, cand_count, members, R, rst, rct, tol):
             if worst <= best:
                 best, out[i] = worst, k
     return out
-
-
-@nb.njit(cache=True)
-def _repeated(key):
-    """The indices (ascending) of the entries of ``key`` that occur more than once."""
-    order = np.argsort(key, kind="mergesort")
-    rep = np.zeros(len(key), dtype=np.bool_)
-    for t in range(1, len(key)):
-        if key[order[t]] == key[order[t - 1]]:
-            rep[order[t]] = rep[order[t - 1]] = True
-    return np.flatnonzero(rep)
 
 
 @nb.njit(cache=True)
