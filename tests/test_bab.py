@@ -12,7 +12,7 @@ from srmverify.network import ReLUNet
 from srmverify.simulate import simulate_exact
 from srmverify.solvers import solve
 from srmverify.settings import DEFAULT
-from srmverify.verify.bab import leaf_program, maximize_relu, objective_net
+from srmverify.verify.bab import leaf_program, maximize_relu, objective_net, share_cpu
 
 
 def make_net(seed: int, widths, scale: str) -> ReLUNet:
@@ -291,3 +291,34 @@ def test_close_everywhere_agrees_with_the_maximum_difference(seed):
     if ok is False:
         assert np.all(box[:, 0] <= x) and np.all(x <= box[:, 1])
         assert np.abs(b.evaluate(x) - a.evaluate(x)).max() > 0.8 * top
+
+
+def test_share_cpu_gives_each_step_to_the_search_that_spent_least():
+    """While both searches are open they alternate (equal time); once the short one has returned,
+    every further step goes to the long one; each result is its search's own. A search that
+    costs 3 units per step gets a step only when its total is the least."""
+    order = []
+
+    def search(name, steps, cost):
+        for i in range(steps):
+            order.append(name)
+            clock.t += cost
+            yield i
+        order.append(name)
+        clock.t += cost
+        return name, steps
+
+    class Clock:
+        t = 0.0
+
+        def __call__(self) -> float:
+            return self.t
+
+    clock = Clock()
+    got = share_cpu({"long": search("long", 5, 1.0), "short": search("short", 1, 1.0)}, clock=clock)
+    assert got == {"long": ("long", 5), "short": ("short", 1)}
+    assert order == ["long", "short", "long", "short"] + ["long"] * 4
+    order.clear()
+    share_cpu({"dear": search("dear", 2, 3.0), "cheap": search("cheap", 6, 1.0)}, clock=clock)
+    # spent after each step: dear 3 | cheap 1, 2, 3 | dear 6 | cheap 4, 5, 6 | dear 9 (returns) | cheap 7
+    assert order == ["dear", "cheap", "cheap", "cheap", "dear", "cheap", "cheap", "cheap", "dear", "cheap"]

@@ -485,6 +485,51 @@ def test_bounds_optimal_of_a_mixed_snn_is_tight_and_witnessed():
     assert r.lower[0] <= Y.min() and Y.max() <= r.upper[0]
 
 
+@settings(max_examples=4, deadline=None)
+@given(seeds)
+def test_sides_searched_side_by_side_match_each_side_searched_alone(seed):
+    """``output_bounds`` runs every side of every output of an SNN side by side (bab.share_cpu);
+    each side's search is the same as alone: the same proven bounds and attained values as
+    ``maximize_snn`` of that side, which contain the sampled outputs."""
+    rng = np.random.default_rng(seed)
+    net = random_snn(rng, (2, 4, 2))
+    box = random_box(rng, 2, 0.6)
+    r = output_bounds(net, box, timeout=60)
+    interval = output_bounds(net, box, method="interval")       # the bounds the searches' tighten
+    assert r.complete
+    Y = simulate(net, sample_box(rng, box, 4000))
+    for j in range(2):
+        lo, hi = (maximize_snn(net, box, j, sign, timeout=30) for sign in (-1.0, 1.0))
+        if not np.isfinite(hi.upper):            # output j fires nowhere on the box
+            assert r.lower[j] is None and r.upper[j] is None and j in r.stats["fires_nowhere"]
+            continue
+        i_lo, i_hi = (np.inf * s if v is None else v for v, s in zip((interval.lower[j], interval.upper[j]), (-1, 1)))
+        assert r.lower[j] == max(-lo.upper, i_lo) and r.upper[j] == min(hi.upper, i_hi)
+        assert r.stats["attained"][j] == [-lo.value, hi.value]
+        y = Y[:, j][np.isfinite(Y[:, j])]
+        assert np.all(r.lower[j] <= y) and np.all(y <= r.upper[j])
+
+
+def test_sides_that_run_out_of_time_side_by_side_stay_sound():
+    """A 5-20-20-1 net of issue 11 with 3 s for both sides: neither closes, each side has spent
+    time (both brackets are tighter than the root box's bounds), and both are sound: they
+    contain the sampled outputs and the values attained at the witnesses (exactly re-simulated)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_snn_bab import random_mixed_snn          # the benchmark's generator (one copy)
+
+    net = random_mixed_snn([5, 20, 20, 1], 3)
+    box = np.array([[0.0, 1.0]] * 5)
+    r = output_bounds(net, box, timeout=3)
+    assert not r.complete
+    root = SnnObjective(net, np.ones(1)).bound(box[None]).ub[0], -SnnObjective(net, -np.ones(1)).bound(box[None]).ub[0]
+    assert root[1] < r.lower[0] and r.upper[0] < root[0]
+    for x, v in zip(r.stats["witness"][0], r.stats["attained"][0]):
+        assert float(simulate_exact(net, x)[0]) == pytest.approx(v, abs=1e-12)
+        assert r.lower[0] <= v <= r.upper[0]
+    Y = simulate(net, np.random.default_rng(1).random((20000, 5)))[:, 0]
+    assert r.lower[0] <= Y.min() and Y.max() <= r.upper[0]
+
+
 @settings(max_examples=8, deadline=None)
 @given(seeds, st.floats(-0.02, 0.02))
 @example(5031, 0.0)          # sampling finds a counterexample where y0 is silent

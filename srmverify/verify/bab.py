@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Any, Callable, Generator, NamedTuple, Protocol
+from typing import Any, Callable, Generator, NamedTuple, Protocol, TypeVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +54,9 @@ from ..encode.program import Lin, Program, float_arithmetic
 from ..solvers import Solution, solve
 from ..solvers.bigm import lower
 from ..settings import DEFAULT, Settings
+
+K = TypeVar("K")
+R = TypeVar("R")
 
 
 @dataclass
@@ -405,10 +408,73 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
     """Maximum of the objective ``obj`` over ``box`` by input-splitting branch and bound (module
     doc; :class:`Objective` gives the kind's bounds, candidates and leaves). The incumbent is a
     value the network really takes (re-evaluated exactly at the end: ``value``); every discarded
-    box leaves its proven bound behind. ``threshold``: see :func:`maximize_relu`.
+    box leaves its proven bound behind. ``threshold``: see :func:`maximize_relu`. The search of
+    :func:`maximize_search`, run to its end.
     """
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    return run_search(maximize_search(obj, box, atol=atol, rtol=rtol, threshold=threshold, engine=engine,
+                                      deadline=deadline, progress=progress, settings=settings))
+
+
+def run_search(search: Generator[Any, None, R]) -> R:
+    """The result of a resumable search (a generator that yields after every step and returns
+    its result), run to its end.
+
+    >>> def count(n):
+    ...     for i in range(n):
+    ...         yield i
+    ...     return n
+    >>> run_search(count(3))
+    3
+    """
+    while True:
+        try:
+            next(search)
+        except StopIteration as done:
+            return done.value
+
+
+def share_cpu(searches: dict[K, Generator[Any, None, R]],
+              clock: Callable[[], float] = time.process_time) -> dict[K, R]:
+    """Run resumable searches (as :func:`run_search`) to their ends, one step at a time, each
+    step to the search that has spent the least ``clock`` time so far (CPU time: the work done,
+    whatever the load): while several are open they share the time equally, and the time one
+    does not need goes to the others. Each search must end by itself once its deadline has
+    passed (every step after it returns at once). Returns each search's result.
+
+    >>> def search(steps):
+    ...     for i in range(steps):
+    ...         yield i
+    ...     return steps
+    >>> t = iter(range(1000))                       # a clock: every step costs one unit
+    >>> share_cpu({"a": search(6), "b": search(2)}, clock=lambda: next(t))
+    {'a': 6, 'b': 2}
+    """
+    running = dict(searches)
+    spent = dict.fromkeys(searches, 0.0)
+    results: dict[K, R] = {}
+    while running:
+        key = min(running, key=spent.__getitem__)
+        t1 = clock()
+        try:
+            next(running[key])
+        except StopIteration as done:
+            results[key] = done.value
+            del running[key]
+        finally:
+            spent[key] += clock() - t1
+    return {k: results[k] for k in searches}
+
+
+def maximize_search(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float = 1e-9,
+                    threshold: float | None = None, engine: str = "highs", deadline: float | None = None,
+                    progress: Progress = no_progress,
+                    settings: Settings = DEFAULT) -> Generator[dict, None, MaxResult]:
+    """The branch and bound of :func:`maximize` as a resumable search: it yields its statistics
+    after every batch of boxes and returns the :class:`MaxResult`; ``deadline`` in
+    ``time.perf_counter`` seconds (``None``: none). Its ``stats["time"]`` is the time from its
+    start to its end, other searches run in between (:func:`share_cpu`) included."""
     t0 = time.perf_counter()
-    deadline = None if timeout is None else t0 + timeout
     box = np.asarray(box, dtype=float)
     n = box.shape[0]
     best_x = box.mean(axis=1)
@@ -527,6 +593,7 @@ def maximize(obj: Objective, box: np.ndarray, *, atol: float = 1e-6, rtol: float
         bound_and_keep(np.array(kids), doms, np.array(parent_ub), choices)
         up = max(best, closed, -heap[0][0] if heap else -np.inf)
         progress(stats["boxes"], None, f"max in [{best:.6g}, {up:.6g}], {len(heap)} open boxes")
+        yield stats
     value = obj.exact(best_x)
     upper = max(value, best, closed, -heap[0][0] if heap else -np.inf)
     complete = upper - value <= tol(value)

@@ -28,8 +28,10 @@ leaf MILP's optimum lies within ``tau``'s effect of it, and the result's bracket
 """
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from fractions import Fraction
+from typing import Generator
 
 import numpy as np
 
@@ -42,7 +44,7 @@ from ..results import Progress, no_progress
 from ..settings import DEFAULT, Settings
 from ..simulate import simulate, simulate_exact, spike_times
 from ..solvers.registry import EXACT_ENGINES
-from .bab import BoxBounds, MaxResult, corner_candidates, maximize, solve_leaf
+from .bab import BoxBounds, MaxResult, corner_candidates, maximize_search, run_search, solve_leaf
 
 
 #: Random candidate points per bounded box.
@@ -214,7 +216,18 @@ def maximize_snn(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, at
     >>> round(r.value, 6), round(r.upper, 6), r.complete, r.x.round(6).tolist()
     (1.5, 1.5, True, [1.0, 0.0])
     """
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    return run_search(snn_search(net, box, j, sign, atol=atol, rtol=rtol, threshold=threshold, engine=engine,
+                                 deadline=deadline, progress=progress, settings=settings))
+
+
+def snn_search(net: SNN, box: np.ndarray, j: int = 0, sign: float = 1.0, *, atol: float = 1e-6,
+               rtol: float = 1e-9, threshold: float | None = None, engine: str = "highs",
+               deadline: float | None = None, progress: Progress = no_progress,
+               settings: Settings = DEFAULT) -> Generator[dict, None, MaxResult]:
+    """:func:`maximize_snn` as a resumable search (:func:`~.bab.maximize_search`): several run
+    side by side by :func:`~.bab.share_cpu`; ``deadline`` in ``time.perf_counter`` seconds."""
     c = np.zeros(net.n_outputs)
     c[j] = sign
-    return maximize(SnnObjective(net, c, 0.0, settings), box, atol=atol, rtol=rtol, threshold=threshold,
-                    engine=engine, timeout=timeout, progress=progress, settings=settings)
+    return maximize_search(SnnObjective(net, c, 0.0, settings), box, atol=atol, rtol=rtol, threshold=threshold,
+                           engine=engine, deadline=deadline, progress=progress, settings=settings)

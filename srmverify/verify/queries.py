@@ -23,8 +23,8 @@ from ..simulate import simulate_exact, to_fraction
 from ..solvers import check_engine, solve
 from ..settings import DEFAULT, Settings
 from ..solvers.registry import EXACT_ENGINES
-from .bab import close_everywhere, maximize_relu, objective_net
-from .bab_snn import maximize_snn
+from .bab import close_everywhere, maximize_relu, objective_net, share_cpu
+from .bab_snn import snn_search
 from .lift import check_lifted, decide_lifted, lift_all, liftable_query
 from .refine import refine
 from ..formats.arrays import check_box
@@ -103,21 +103,26 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     nowhere: list[int] = []
     m = net.n_outputs
     complete = True
+    # an SNN's sides by branch and bound run side by side, sharing the CPU time (_snn_extremes)
+    shared = _snn_extremes(net, box, engine, deadline, progress, settings) if isinstance(net, SNN) and \
+        _bab(net, engine, settings) else {}
     for j in range(m):
         row: list[float | None] = []
         wit: list[list[float] | None] = []
         gap: list[float | None] = []
         silent = 0              # sides whose search proved that output j fires nowhere on the box
         for sign in (-1.0, 1.0):
-            if expired(deadline):
+            if (j, sign) in shared:
+                val, bound, ok, x = shared[j, sign]
+            elif expired(deadline):
                 complete = False
                 row.append(None)
                 wit.append(None)
                 gap.append(None)
                 continue
-            progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
-            val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings,
-                                         share=1.0 / (2 * m - 2 * j - (sign > 0)))
+            else:
+                progress(2 * j + (sign > 0), 2 * m, f"output {j} {'max' if sign > 0 else 'min'}")
+                val, bound, ok, x = _extreme(net, box, j, sign, engine, deadline, settings)
             complete &= ok
             silent += val is None and bound is None and ok
             row.append(None if val is None else sign * val)
@@ -145,29 +150,48 @@ def output_bounds(net: Net, box: np.ndarray, *, method: str = "optimal", engine:
     return res
 
 
-def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None,
-             settings: Settings, share: float = 1.0):
-    """``(attained max of sign*y_j, proven upper bound, proven?, input attaining it)``.
+def _bab(net: Net, engine: str, settings: Settings) -> bool:
+    """Are the optima of ``net``'s outputs found by input-splitting branch and bound (a float
+    engine and few inputs), not by one program per side?"""
+    return engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs
+
+
+def _snn_extremes(net: SNN, box: np.ndarray, engine: str, deadline: float | None, progress: Progress,
+                  settings: Settings) -> dict[tuple[int, float], tuple]:
+    """What :func:`_extreme` gives, for every output ``j`` and side ``sign`` of an SNN, by the
+    branch and bound of :mod:`.bab_snn`: one search per side, all run side by side by
+    :func:`~.bab.share_cpu` until ``deadline`` (while several are open they share the CPU time
+    equally; the time a side does not need goes to the others).
 
     An SNN's maximum is taken over the inputs where output ``j`` fires; a mixed-sign SNN's map
     can jump, so its optimum may be a supremum that is not attained: its branch and bound is
     then proven (every box closed) with the bracket ``[value, bound]`` left open by less than
-    the MILP tolerance's effect (the result's ``stats["gap"]``); it gets ``share`` of the time
-    left, so that every side of every output ends with a witness and a proven bound."""
-    if engine not in EXACT_ENGINES and net.n_inputs <= settings.bab_max_inputs:
-        if isinstance(net, ReLUNet):
-            c = np.zeros(net.n_outputs)
-            c[j] = sign
-            r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
-                              settings=settings)
-            return r.value, r.upper, r.complete, r.x
-        left = remaining(deadline)
-        rs = maximize_snn(net, box, j, sign, engine=engine, timeout=None if left is None else share * left,
-                          settings=settings)
+    the MILP tolerance's effect (the result's ``stats["gap"]``)."""
+    sides = [(j, sign) for j in range(net.n_outputs) for sign in (-1.0, 1.0)]
+    progress(0, len(sides), f"{len(sides)} output sides side by side")
+    found = share_cpu({(j, sign): snn_search(net, box, j, sign, engine=engine, deadline=deadline, settings=settings)
+                       for j, sign in sides})
+    out: dict[tuple[int, float], tuple] = {}
+    for side, rs in found.items():
         if not np.isfinite(rs.upper):
-            return None, None, True, None               # the output fires nowhere on the box
+            out[side] = (None, None, True, None)               # the output fires nowhere on the box
+            continue
         val = rs.value if np.isfinite(rs.value) else None
-        return val, rs.upper, rs.stats["stop"] == "closed", rs.x if val is not None else None
+        out[side] = (val, rs.upper, rs.stats["stop"] == "closed", rs.x if val is not None else None)
+    return out
+
+
+def _extreme(net: Net, box: np.ndarray, j: int, sign: float, engine: str, deadline: float | None,
+             settings: Settings):
+    """``(attained max of sign*y_j, proven upper bound, proven?, input attaining it)`` by a
+    ReLU network's branch and bound or one program (an SNN's branch and bound:
+    :func:`_snn_extremes`)."""
+    if isinstance(net, ReLUNet) and _bab(net, engine, settings):
+        c = np.zeros(net.n_outputs)
+        c[j] = sign
+        r = maximize_relu(objective_net([net], [c]), box, engine=engine, timeout=remaining(deadline),
+                          settings=settings)
+        return r.value, r.upper, r.complete, r.x
     crossings: list[dict[int, set[int] | None]] = [{}]     # relaxed first crossing, refined on spurious optima (refine.py)
     for rounds in range(settings.max_refinements + 2):
         try:
