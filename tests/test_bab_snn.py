@@ -349,6 +349,15 @@ def test_potential_bounds_contain_exact_potentials(seed, positive, coder):
                                        (t0[b], dn[b], -1)):
                     P = (W[:, None, :] * np.maximum(0.0, t[..., None] - a)).sum(axis=2)      # (V, segments)
                     assert np.all(side * (bound - P) >= -1e-9 * (1 + np.abs(P))), (b, side)
+        # with a stop level: the same bounds up to the first segment that reaches it, inf after
+        for full, args in ((up, (t0, t1, live & (exc | sure), True)), (dn, (t0, t0, live & (~exc | sure), False))):
+            level = np.quantile(full, rng.uniform(0, 1), axis=2)             # (B, V): some rows stop early
+            cut = _potential_bound(args[0], args[1], W, D, bb.lin_lo[:, s], bb.lin_hi[:, s], args[2], args[3], boxes,
+                                   stop=level)
+            reached = full >= level[..., None]
+            first = np.where(reached.any(axis=2), np.argmax(reached, axis=2), full.shape[2])
+            g = np.arange(full.shape[2])[None, None]
+            assert np.array_equal(np.where(g <= first[..., None], full, np.inf), cut, equal_nan=True)
 
 
 def test_potential_scan_lifts_a_near_tangent_neuron():

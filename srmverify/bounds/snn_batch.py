@@ -241,7 +241,7 @@ SCAN_GRID = 8
 
 def _potential_bound(t0: np.ndarray, t1: np.ndarray, W: np.ndarray, D: np.ndarray, lin_lo: np.ndarray,
                      lin_hi: np.ndarray, mask: np.ndarray, upper: bool, boxes: np.ndarray,
-                     ranges: np.ndarray | None = None) -> np.ndarray:
+                     ranges: np.ndarray | None = None, stop: np.ndarray | None = None) -> np.ndarray:
     """Bound over ``t`` in ``[t0, t1]`` (B, V, G) and ``x`` in each box of ``sum_k mask_k w_k
     max(0, t - a_k(x))`` (``upper``: from above, else from below). Each term is relaxed like a
     ReLU jointly in ``(t, x)``: ``a_k`` is replaced by one of the source's linear bounds
@@ -249,15 +249,19 @@ def _potential_bound(t0: np.ndarray, t1: np.ndarray, W: np.ndarray, D: np.ndarra
     bounded from above, excitatory terms of ``upper`` and inhibitory ones of not ``upper``: the
     ReLU is monotone in ``a``), then the chord from above or the slope 0 or 1 from below on the
     range of ``t - a_k`` over segment and box (compiled: :func:`_potential_kernel`). ``ranges``:
-    :func:`_source_ranges` of the linear bounds, when known. Returns (B, V, G)."""
+    :func:`_source_ranges` of the linear bounds, when known. ``stop`` (B, V): only the first
+    segment whose bound reaches ``stop[b, v]`` matters to the caller; the segments after it are
+    not bounded (``inf``). Returns (B, V, G)."""
     if ranges is None:
         ranges = _source_ranges(lin_lo, lin_hi, boxes)
     out = np.empty(t0.shape)
+    stop = np.full(t0.shape[:2], np.inf) if stop is None else np.ascontiguousarray(np.broadcast_to(stop, t0.shape[:2]),
+                                                                                  dtype=float)
     _potential_kernel(np.ascontiguousarray(t0, dtype=float), np.ascontiguousarray(t1, dtype=float),
                       np.ascontiguousarray(W, dtype=float), np.ascontiguousarray(D, dtype=float),
                       np.ascontiguousarray(lin_lo), np.ascontiguousarray(lin_hi), ranges,
                       np.ascontiguousarray(np.broadcast_to(mask, t0.shape[:2] + W.shape[1:])), bool(upper),
-                      np.ascontiguousarray(boxes), out)
+                      np.ascontiguousarray(boxes), stop, out)
     return out
 
 
@@ -268,9 +272,10 @@ def _source_ranges(lin_lo: np.ndarray, lin_hi: np.ndarray, boxes: np.ndarray) ->
 
 
 @nb.njit(cache=True)
-def _potential_kernel(t0, t1, W, D, lin_lo, lin_hi, ranges, mask, upper, boxes, out):   # pragma: no cover (compiled)
+def _potential_kernel(t0, t1, W, D, lin_lo, lin_hi, ranges, mask, upper, boxes, stop, out):   # pragma: no cover (compiled)
     """The loops of :func:`_potential_bound` (``ranges[b, k]``: min and max of the source's lower,
-    then upper linear bound over box ``b``); writes ``out``."""
+    then upper linear bound over box ``b``; ``inf`` after the first segment reaching
+    ``stop[b, v]``); writes ``out``."""
     B, V, G = t0.shape
     m, n = W.shape[1], boxes.shape[1]
     coef = np.empty(n)
@@ -309,6 +314,9 @@ def _potential_kernel(t0, t1, W, D, lin_lo, lin_hi, ranges, mask, upper, boxes, 
                 for i in range(n):
                     val += coef[i] * (boxes[b, i, 1] if (coef[i] > 0) == upper else boxes[b, i, 0])
                 out[b, v, g] = val
+                if val >= stop[b, v]:
+                    out[b, v, g + 1:] = np.inf
+                    break
 
 
 def _scan_times(W: np.ndarray, D: np.ndarray, theta: np.ndarray, t_lo: np.ndarray, t_hi: np.ndarray,
@@ -331,7 +339,8 @@ def _scan_times(W: np.ndarray, D: np.ndarray, theta: np.ndarray, t_lo: np.ndarra
     a, b = lo, hi
     for _ in range(2):                             # lower bound: P below theta on whole segments
         grid = a[..., None] + (b - a)[..., None] * frac
-        p = _potential_bound(grid[..., :-1], grid[..., 1:], W, D, lin_lo, lin_hi, up_mask, True, boxes, ranges)
+        p = _potential_bound(grid[..., :-1], grid[..., 1:], W, D, lin_lo, lin_hi, up_mask, True, boxes, ranges,
+                             theta - margin)             # only the first segment that hits is used
         hit = p >= (theta - margin)[..., None]
         first = np.argmax(hit, axis=-1)
         a, b = np.where(hit.any(axis=-1), np.take_along_axis(grid, first[..., None], -1)[..., 0], b), \
@@ -340,7 +349,7 @@ def _scan_times(W: np.ndarray, D: np.ndarray, theta: np.ndarray, t_lo: np.ndarra
     a, b = new_lo, hi
     for _ in range(2):                             # upper bound: P at theta at every input by a grid time
         grid = a[..., None] + (b - a)[..., None] * frac
-        p = _potential_bound(grid, grid, W, D, lin_lo, lin_hi, dn_mask, False, boxes, ranges)
+        p = _potential_bound(grid, grid, W, D, lin_lo, lin_hi, dn_mask, False, boxes, ranges, theta + margin)
         hit = p >= (theta + margin)[..., None]
         first = np.argmax(hit, axis=-1)
         a, b = np.where(hit.any(axis=-1), np.take_along_axis(grid, np.maximum(first - 1, 0)[..., None], -1)[..., 0], a), \
