@@ -169,7 +169,13 @@ def _snn_extremes(net: SNN, box: np.ndarray, engine: str, deadline: float | None
     the MILP tolerance's effect (the result's ``stats["gap"]``)."""
     sides = [(j, sign) for j in range(net.n_outputs) for sign in (-1.0, 1.0)]
     progress(0, len(sides), f"{len(sides)} output sides side by side")
-    found = share_cpu({(j, sign): snn_search(net, box, j, sign, engine=engine, deadline=deadline, settings=settings)
+
+    def side_progress(j: int, sign: float) -> Progress:
+        name = f"output {j} {'max' if sign > 0 else 'min'}"
+        return lambda done, total, message: progress(done, total, f"{name}: {message}")
+
+    found = share_cpu({(j, sign): snn_search(net, box, j, sign, engine=engine, deadline=deadline,
+                                             progress=side_progress(j, sign), settings=settings)
                        for j, sign in sides})
     out: dict[tuple[int, float], tuple] = {}
     for side, rs in found.items():
