@@ -171,7 +171,7 @@ def _snn_extremes(net: SNN, box: np.ndarray, engine: str, deadline: float | None
     progress(0, len(sides), f"{len(sides)} output sides side by side")
 
     def side_progress(j: int, sign: float) -> Progress:
-        name = f"output {j} {'max' if sign > 0 else 'min'}"
+        name = f"output {j} max" if sign > 0 else f"output {j} min (max of -y{j})"
         return lambda done, total, message: progress(done, total, f"{name}: {message}")
 
     found = share_cpu({(j, sign): snn_search(net, box, j, sign, engine=engine, deadline=deadline,
