@@ -255,17 +255,17 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
         step = FINISH_CHUNK if last else CHUNK
         out: list[Finished] = []
         for k in range(0, len(pc), step):
-            sl = np.arange(k, min(k + step, len(pc)))
+            sl = slice(k, min(k + step, len(pc)))
             p, m, f = par[sl], mask[sl], fires[sl]
             new = K.level_maps(G, H, p, m, f, np.ascontiguousarray(lv.W, dtype=float), np.ascontiguousarray(lv.D, dtype=float),
                                np.ascontiguousarray(lv.thresholds, dtype=float))
             fire = np.concatenate([known.fire[p], f], axis=1)
             bits = np.concatenate([known.bits[p], m[:, lv.present]], axis=1)
-            sub = pc.take(sl)
+            sub = pc if len(pc) <= step else pc.take(np.arange(sl.start, sl.stop))     # one chunk: no copy
             if last:
                 n_known = known.maps.shape[1]
                 old = out_cols < n_known
-                omaps = np.empty((len(sl), len(out_cols), d + 1))
+                omaps = np.empty((len(p), len(out_cols), d + 1))
                 omaps[:, old] = known.maps[:, out_cols[old]][p]
                 omaps[:, ~old] = new[:, out_cols[~old] - n_known]
                 keys = np.packbits(np.concatenate([bits, fire[:, neuron_cols]], axis=1), axis=1)
@@ -282,7 +282,9 @@ def refine(net: SNN, domain: Domain, *, tolerance: float | None = None, adjacenc
     known0 = Known(maps0, np.ones((1, net.first_neuron), dtype=bool), np.zeros((1, 0), dtype=bool))
     start = FlatPieces(V0, np.full(len(V0), -1, dtype=np.int64), np.zeros(1, np.int64), np.array([len(V0)]))
     parts = [p for p in run(start, known0, 0) if len(p.pieces)]
-    if parts:
+    if len(parts) == 1:
+        fin = parts[0]
+    elif parts:
         fin = Finished(FlatPieces.cat([p.pieces for p in parts]), np.concatenate([p.keys for p in parts]),
                        np.concatenate([p.omaps for p in parts]), np.concatenate([p.ofire for p in parts]))
     else:
@@ -307,15 +309,15 @@ def float_keys(net: SNN, domain: Domain, Y: np.ndarray) -> np.ndarray:
     T = np.empty((len(X), net.n_total))
     T[:, : net.n_inputs] = X
     T[:, net.n_inputs: net.first_neuron] = net.constants
-    n_syn = sum(int(lv.present.sum()) for lv in net.levels)
-    bits = np.empty((len(X), n_syn + net.n_neurons), dtype=bool)
+    n_syn = [int(lv.present.sum()) for lv in net.levels]
+    bits = np.empty((len(X), sum(n_syn) + net.n_neurons), dtype=bool)
     off = 0
-    for lv in net.levels:
+    for lv, n in zip(net.levels, n_syn):
         T[:, lv.neurons] = K.level_float(T, np.ascontiguousarray(lv.sources), np.ascontiguousarray(lv.W, dtype=float),
                                          np.ascontiguousarray(lv.D, dtype=float),
                                          np.ascontiguousarray(lv.thresholds, dtype=float),
                                          np.ascontiguousarray(lv.present), bits, off)
-        off += int(lv.present.sum())
+        off += n
     bits[:, off:] = np.isfinite(T[:, net.first_neuron:])
     return np.packbits(bits, axis=1)
 
@@ -381,8 +383,7 @@ def _adjacency(net, domain, pc: FlatPieces, oG, oh, of, graph, eps) -> tuple[int
         p = pc.Vf[pc.st[u] + 1]
     else:
         u, v, p = K.shared_edges(pc.Vf, pc.Tf, pc.st, pc.ct, 1e3 * eps)
-        _, first = np.unique(np.minimum(u, v) * N + np.maximum(u, v), return_index=True)
-        first = np.sort(first)
+        first = K.first_pairs(u, v, N)
         u, v, p = u[first], v[first], p[first]
     cont, same = K.edge_kinds(u, v, p, oG, oh, of)
     graph.add_edges_from((a, b, {"continuous": c, "same_map": s})

@@ -763,6 +763,26 @@ def shared_edges(Vf, Tf, st, ct, ltol):
 
 
 @nb.njit(cache=True)
+def first_pairs(u, v, n):
+    """Indices of the first occurrence of every unordered pair ``{u[k], v[k]}`` (nodes below
+    ``n``), in order: what ``np.unique(min * n + max, return_index=True)`` and a sort give, compiled.
+
+    >>> first_pairs(np.array([0, 2, 1, 0]), np.array([1, 0, 0, 2]), 3).tolist()
+    [0, 1]
+    """
+    E = len(u)
+    key = np.empty(E, dtype=np.int64)
+    for k in range(E):
+        key[k] = min(u[k], v[k]) * n + max(u[k], v[k])
+    order = np.argsort(key, kind="mergesort")          # stable: a group's first entry is its first occurrence
+    keep = np.zeros(E, dtype=np.bool_)
+    for t in range(E):
+        if t == 0 or key[order[t]] != key[order[t - 1]]:
+            keep[order[t]] = True
+    return np.flatnonzero(keep)
+
+
+@nb.njit(cache=True)
 def edge_kinds(u, v, p, oG, oh, of):
     """Whether the output map is continuous across each edge ``(u[k], v[k])`` at its point
     ``p[k]`` (equal outputs up to ``1e-7`` relative), and whether both sides have the same affine
